@@ -1,0 +1,37 @@
+//! starfleet-secrets: read, cache and serve the Starfleet secret from AWS Secrets Manager.
+//!
+//! One implementation behind the Python, Node, C and Go front doors. The pieces:
+//!
+//! * [`config`]: Starfleet YAML → validated secret location;
+//! * [`settings`]: arguments → environment → configuration precedence, TTL and deadlines;
+//! * [`source`]: `GetSecretValue` and the classification of its errors;
+//! * [`cache`]: lazy load, single-flight, TTL, stale-if-error, stats;
+//! * [`document`]: the parsed secret, key paths, redaction, zeroization;
+//! * [`runtime`]: the process's one tokio runtime, fork-aware;
+//! * [`error`]: the stable error codes.
+//!
+//! ```no_run
+//! use starfleet_secrets::{Options, Path, SecretsManager};
+//!
+//! let manager = SecretsManager::new(Options::default()); // located from env / Starfleet config
+//! let secret = manager.secret_blocking()?;
+//! let token = secret.get_str(&Path::parse_dotted("STARFLEET.SlackToken")?)?;
+//! # Ok::<(), starfleet_secrets::Error>(())
+//! ```
+
+pub mod cache;
+pub mod config;
+pub mod document;
+pub mod error;
+pub mod runtime;
+pub mod settings;
+pub mod source;
+
+pub use cache::{SecretsManager, Stats};
+pub use config::{ConfigSource, SecretLocation};
+pub use document::{Document, Path, Payload, Secret};
+pub use error::{Code, Error, Result};
+pub use settings::{Options, Settings, Ttl, Version};
+
+/// The crate version (bindings report it; the C header's macros are checked against it).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,66 @@
+//! The one tokio runtime of the process, built on first use and rebuilt after `fork()`.
+//!
+//! `fork()` copies memory but not threads: a child inherits a runtime whose workers do not
+//! exist, so anything it spawns would wait forever. Every access checks the process id; a
+//! child sees a different pid, abandons (leaks, never drops: dropping would wait on the
+//! missing threads) the parent's runtime and builds its own. Clients and locks tied to the
+//! old runtime are keyed by pid the same way (see `source` and `cache`).
+//!
+//! The runtime is never shut down: its threads end with the process, so interpreter exit
+//! never waits on a fetch in flight.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use tokio::runtime::Runtime;
+
+use crate::error::{Code, Error, Result};
+
+static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
+
+/// The runtime for this process (building it on first use, or first use after a fork).
+pub fn get() -> Result<Arc<Runtime>> {
+    let pid = std::process::id();
+    // A poisoned lock only means a panic elsewhere while holding it; the Option is still valid.
+    let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((owner, rt)) = slot.as_ref() {
+        if *owner == pid {
+            return Ok(rt.clone());
+        }
+    }
+    if let Some((_, inherited)) = slot.take() {
+        std::mem::forget(inherited);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("starfleet-secrets")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new(Code::Internal, format!("cannot start the I/O runtime: {e}")))?;
+    let rt = Arc::new(rt);
+    *slot = Some((pid, rt.clone()));
+    Ok(rt)
+}
+
+/// Run a future to completion from a plain (non-async) thread: Python, C and Go calls.
+///
+/// Calling it from inside an async runtime would deadlock or panic, so that is refused
+/// with INVALID_ARGUMENT instead.
+pub fn block_on<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(Error::new(
+            Code::InvalidArgument,
+            "blocking call made from inside an async runtime; use the async API instead",
+        ));
+    }
+    get()?.block_on(fut)
+}
+
+/// Start a future on the runtime without waiting (Node resolves a Promise from it).
+pub fn spawn<F>(fut: F) -> Result<tokio::task::JoinHandle<F::Output>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Ok(get()?.spawn(fut))
+}

@@ -1,0 +1,350 @@
+//! Options from the caller, resolved against the environment and the Starfleet configuration.
+//!
+//! Precedence, per setting and the same in every language: explicit argument, then
+//! environment variable, then the Starfleet configuration (for the location), then default.
+//! The configuration file is only read when arguments and environment leave the location
+//! incomplete, so a worker that passes everything never touches the filesystem.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::config::{self, ConfigSource, SecretLocation};
+use crate::error::{Code, Error, Result};
+
+pub const ENV_SECRET_ID: &str = "STARFLEET_SECRET_ID";
+pub const ENV_SECRET_REGION: &str = "STARFLEET_SECRET_REGION";
+pub const ENV_CONFIG: &str = "STARFLEET_CONFIG";
+pub const ENV_TTL: &str = "STARFLEET_SECRETS_TTL";
+pub const ENV_MAX_STALE: &str = "STARFLEET_SECRETS_MAX_STALE";
+pub const ENV_TIMEOUT: &str = "STARFLEET_SECRETS_TIMEOUT";
+
+/// Default time a fetched value is served before it is refreshed.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+/// Default time past its TTL that a value is still served while refreshes fail.
+pub const DEFAULT_MAX_STALE: Duration = Duration::from_secs(900);
+/// Default deadline for one fetch, retries included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_STAGE: &str = "AWSCURRENT";
+
+/// How long a fetched value is served from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ttl {
+    /// `0`: every access fetches (concurrent accesses still share one call).
+    NoCache,
+    /// Refresh on the first access after this long.
+    For(Duration),
+    /// `never`: Starfleet's original keep-for-the-life-of-the-process.
+    Forever,
+}
+
+impl Ttl {
+    /// `"never"`, or a number of seconds (`"300"`, `"0.5"`, `"0"`).
+    pub fn parse(text: &str) -> std::result::Result<Ttl, String> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("never") {
+            return Ok(Ttl::Forever);
+        }
+        match parse_seconds(t)? {
+            d if d.is_zero() => Ok(Ttl::NoCache),
+            d => Ok(Ttl::For(d)),
+        }
+    }
+
+    /// The TTL as a duration; `None` for never.
+    pub fn duration(self) -> Option<Duration> {
+        match self {
+            Ttl::NoCache => Some(Duration::ZERO),
+            Ttl::For(d) => Some(d),
+            Ttl::Forever => None,
+        }
+    }
+}
+
+impl fmt::Display for Ttl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ttl::NoCache => f.write_str("0"),
+            Ttl::For(d) => write!(f, "{}", d.as_secs_f64()),
+            Ttl::Forever => f.write_str("never"),
+        }
+    }
+}
+
+/// A non-negative, finite number of seconds.
+pub fn parse_seconds(text: &str) -> std::result::Result<Duration, String> {
+    let t = text.trim();
+    match t.parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 && s < 1e12 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!("{t:?} is not a number of seconds")),
+    }
+}
+
+/// Which version of the secret to read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// A staging label: `AWSCURRENT` (default), `AWSPREVIOUS`, `AWSPENDING` or a custom one.
+    Stage(String),
+    /// One exact VersionId.
+    Id(String),
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Version::Stage(s) => write!(f, "stage {s}"),
+            Version::Id(id) => write!(f, "version {id}"),
+        }
+    }
+}
+
+/// What the caller asked for. Every field is optional; [`resolve`] fills the rest.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Options {
+    pub secret_id: Option<String>,
+    pub region: Option<String>,
+    pub config: Option<ConfigSource>,
+    pub ttl: Option<Ttl>,
+    pub version_stage: Option<String>,
+    pub version_id: Option<String>,
+    /// How long past its TTL a value may be served while refreshes fail; zero disables
+    /// stale-if-error.
+    pub max_stale: Option<Duration>,
+    /// Deadline for one fetch, retries included.
+    pub timeout: Option<Duration>,
+    /// Endpoint override (otherwise `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL`).
+    pub endpoint_url: Option<String>,
+}
+
+/// Everything a cache needs, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub location: SecretLocation,
+    pub version: Version,
+    pub ttl: Ttl,
+    pub max_stale: Duration,
+    pub timeout: Duration,
+    pub endpoint_url: Option<String>,
+}
+
+/// Reads one environment variable; tests and vectors pass a map instead of the process env.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment, with empty values treated as unset.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Resolve options against `env` (see the module doc for precedence).
+pub fn resolve(opts: &Options, env: EnvLookup<'_>) -> Result<Settings> {
+    let location = resolve_location(opts, env)?;
+    let version = match (&opts.version_stage, &opts.version_id) {
+        (Some(_), Some(_)) => {
+            return Err(Error::new(Code::InvalidArgument, "give version_stage or version_id, not both"))
+        }
+        (_, Some(id)) if id.trim().is_empty() => {
+            return Err(Error::new(Code::InvalidArgument, "version_id is empty"))
+        }
+        (Some(stage), _) if stage.trim().is_empty() => {
+            return Err(Error::new(Code::InvalidArgument, "version_stage is empty"))
+        }
+        (_, Some(id)) => Version::Id(id.clone()),
+        (Some(stage), None) => Version::Stage(stage.clone()),
+        (None, None) => Version::Stage(DEFAULT_STAGE.to_owned()),
+    };
+    let ttl = match opts.ttl {
+        Some(t) => t,
+        None => from_env(env, ENV_TTL, Ttl::parse)?.unwrap_or(Ttl::For(DEFAULT_TTL)),
+    };
+    let max_stale = match opts.max_stale {
+        Some(d) => d,
+        None => from_env(env, ENV_MAX_STALE, parse_seconds)?.unwrap_or(DEFAULT_MAX_STALE),
+    };
+    let timeout = match opts.timeout {
+        Some(d) => d,
+        None => from_env(env, ENV_TIMEOUT, parse_seconds)?.unwrap_or(DEFAULT_TIMEOUT),
+    };
+    if timeout.is_zero() {
+        return Err(Error::new(Code::InvalidArgument, "timeout must be greater than zero"));
+    }
+    Ok(Settings { location, version, ttl, max_stale, timeout, endpoint_url: opts.endpoint_url.clone() })
+}
+
+fn from_env<T>(
+    env: EnvLookup<'_>,
+    name: &str,
+    parse: impl Fn(&str) -> std::result::Result<T, String>,
+) -> Result<Option<T>> {
+    env(name)
+        .map(|v| parse(&v).map_err(|why| Error::new(Code::ConfigInvalid, format!("environment {name}: {why}"))))
+        .transpose()
+}
+
+/// One candidate value and where it came from, for messages.
+struct Found {
+    value: String,
+    from: String,
+}
+
+/// The location, each field taken from the first place that has it.
+pub fn resolve_location(opts: &Options, env: EnvLookup<'_>) -> Result<SecretLocation> {
+    let mut looked = Vec::new();
+    let mut id = pick(&opts.secret_id, "argument secret_id", ENV_SECRET_ID, env, &mut looked)?;
+    let mut region = pick(&opts.region, "argument region", ENV_SECRET_REGION, env, &mut looked)?;
+
+    if id.is_none() || region.is_none() {
+        let source = match &opts.config {
+            Some(c) => Some((c.clone(), "argument config".to_owned())),
+            None => env(ENV_CONFIG).map(|p| (ConfigSource::Path(p.into()), format!("environment {ENV_CONFIG}"))),
+        };
+        match source {
+            None => looked.push(format!("a Starfleet configuration (argument config, environment {ENV_CONFIG}: neither set)")),
+            Some((source, how)) => {
+                let cfg = config::load(&source)?;
+                let stanza = cfg.secrets_manager.unwrap_or_default();
+                let from = format!("STARFLEET.SecretsManager in {} ({how})", cfg.origin);
+                if stanza.secret_id.is_none() {
+                    looked.push(format!("{from}: not configured"));
+                }
+                id = id.or(stanza.secret_id.map(|value| Found { value, from: from.clone() }));
+                region = region.or(stanza.region.map(|value| Found { value, from }));
+            }
+        }
+    }
+
+    let Some(id) = id else {
+        return Err(Error::new(
+            Code::ConfigMissing,
+            format!("no Starfleet secret configured; looked at: {}", looked.join("; ")),
+        ));
+    };
+    let region = match region {
+        Some(r) => r,
+        None => region_fallback(&id.value, env).ok_or_else(|| {
+            Error::new(
+                Code::ConfigMissing,
+                format!(
+                    "no region for secret {} (from {}); looked at: {}; the secret id is not an ARN; AWS_REGION, AWS_DEFAULT_REGION: not set",
+                    id.value,
+                    id.from,
+                    looked.join("; ")
+                ),
+            )
+        })?,
+    };
+    config::check_region(&region.value)
+        .map_err(|why| Error::new(Code::ConfigInvalid, format!("{}: {why}", region.from)))?;
+    config::check_arn_region(&id.value, &region.value)
+        .map_err(|why| Error::new(Code::ConfigInvalid, format!("secret id {} ({}) {why}", id.value, id.from)))?;
+    Ok(SecretLocation { secret_id: id.value, region: region.value })
+}
+
+/// An argument if given (an empty one is an error), else the environment variable.
+fn pick(
+    arg: &Option<String>,
+    arg_name: &str,
+    env_name: &str,
+    env: EnvLookup<'_>,
+    looked: &mut Vec<String>,
+) -> Result<Option<Found>> {
+    if let Some(v) = arg {
+        if v.trim().is_empty() {
+            return Err(Error::new(Code::ConfigInvalid, format!("{arg_name} is empty")));
+        }
+        return Ok(Some(Found { value: v.clone(), from: arg_name.to_owned() }));
+    }
+    if let Some(v) = env(env_name) {
+        return Ok(Some(Found { value: v, from: format!("environment {env_name}") }));
+    }
+    looked.push(format!("{arg_name} and environment {env_name}: not set"));
+    Ok(None)
+}
+
+/// With a secret id but no region: the ARN's region, then the Lambda/SDK region variables.
+fn region_fallback(secret_id: &str, env: EnvLookup<'_>) -> Option<Found> {
+    if let Some(r) = config::arn_region(secret_id) {
+        return Some(Found { value: r.to_owned(), from: "the secret ARN".into() });
+    }
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .into_iter()
+        .find_map(|name| env(name).map(|value| Found { value, from: format!("environment {name}") }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn yaml(id: &str, region: &str) -> ConfigSource {
+        ConfigSource::Text {
+            name: "cfg.yaml".into(),
+            yaml: format!("STARFLEET:\n  SecretsManager:\n    SecretId: {id}\n    SecretRegion: {region}\n"),
+        }
+    }
+
+    #[test]
+    fn arguments_beat_environment_beat_config() {
+        let env = env_of(&[(ENV_SECRET_ID, "FromEnv"), (ENV_SECRET_REGION, "eu-west-1")]);
+        let mut o = Options { config: Some(yaml("FromFile", "us-west-2")), ..Default::default() };
+        let loc = resolve_location(&o, &env).unwrap();
+        assert_eq!((loc.secret_id.as_str(), loc.region.as_str()), ("FromEnv", "eu-west-1"));
+        o.secret_id = Some("FromArg".into());
+        let loc = resolve_location(&o, &env).unwrap();
+        assert_eq!((loc.secret_id.as_str(), loc.region.as_str()), ("FromArg", "eu-west-1"));
+        let loc = resolve_location(&o, &env_of(&[])).unwrap();
+        assert_eq!((loc.secret_id.as_str(), loc.region.as_str()), ("FromArg", "us-west-2"));
+    }
+
+    #[test]
+    fn missing_everywhere_names_every_place() {
+        let e = resolve_location(&Options::default(), &env_of(&[])).unwrap_err();
+        assert_eq!(e.code(), Code::ConfigMissing);
+        for place in ["argument secret_id", ENV_SECRET_ID, ENV_CONFIG] {
+            assert!(e.message().contains(place), "{e}");
+        }
+    }
+
+    #[test]
+    fn region_falls_back_to_arn_then_aws_region() {
+        let o = Options { secret_id: Some("arn:aws:secretsmanager:ap-south-1:123456789012:secret:S-abcdef".into()), ..Default::default() };
+        assert_eq!(resolve_location(&o, &env_of(&[])).unwrap().region, "ap-south-1");
+        let o = Options { secret_id: Some("S".into()), ..Default::default() };
+        assert_eq!(resolve_location(&o, &env_of(&[("AWS_REGION", "us-east-1")])).unwrap().region, "us-east-1");
+        assert_eq!(resolve_location(&o, &env_of(&[])).unwrap_err().code(), Code::ConfigMissing);
+    }
+
+    #[test]
+    fn bad_env_values_are_config_invalid() {
+        let o = Options { secret_id: Some("S".into()), region: Some("us-east-2".into()), ..Default::default() };
+        let e = resolve(&o, &env_of(&[(ENV_TTL, "soon")])).unwrap_err();
+        assert_eq!(e.code(), Code::ConfigInvalid);
+        assert!(e.message().contains(ENV_TTL));
+        let e = resolve_location(&Options { region: Some("Ohio".into()), ..o.clone() }, &env_of(&[])).unwrap_err();
+        assert!(e.message().contains("argument region"), "{e}");
+    }
+
+    #[test]
+    fn ttl_spellings() {
+        assert_eq!(Ttl::parse("never"), Ok(Ttl::Forever));
+        assert_eq!(Ttl::parse("0"), Ok(Ttl::NoCache));
+        assert_eq!(Ttl::parse("1.5"), Ok(Ttl::For(Duration::from_millis(1500))));
+        for bad in ["-1", "soon", "NaN", "inf", ""] {
+            assert!(Ttl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn version_selection() {
+        let base = Options { secret_id: Some("S".into()), region: Some("us-east-2".into()), ..Default::default() };
+        let env = env_of(&[]);
+        assert_eq!(resolve(&base, &env).unwrap().version, Version::Stage("AWSCURRENT".into()));
+        let o = Options { version_id: Some("v1".into()), ..base.clone() };
+        assert_eq!(resolve(&o, &env).unwrap().version, Version::Id("v1".into()));
+        let o = Options { version_id: Some("v1".into()), version_stage: Some("AWSPREVIOUS".into()), ..base };
+        assert_eq!(resolve(&o, &env).unwrap_err().code(), Code::InvalidArgument);
+    }
+}

@@ -1,0 +1,230 @@
+//! Where the bytes come from: `GetSecretValue` on AWS Secrets Manager.
+//!
+//! Credentials come from aws-config's default chain and the endpoint from the standard
+//! variables (`AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL`), so one binary talks to
+//! AWS or to a local emulator. The region is always given explicitly (it is part of the
+//! secret's location), so loading the SDK config never probes instance metadata for it, and
+//! the credential chain is lazy: with credentials in the environment it never reaches IMDS.
+//!
+//! SDK errors are classified here, once, into the stable [`Code`]s.
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::provider::error::CredentialsError;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
+use aws_sdk_secretsmanager::Client;
+use zeroize::Zeroizing;
+
+use crate::document::{Document, Payload, Secret};
+use crate::error::{Code, Error, Result};
+use crate::settings::{Settings, Version};
+
+/// Attempts per fetch (the first try plus retries of transient failures).
+const MAX_ATTEMPTS: u32 = 3;
+/// First retry delay; the SDK doubles it with jitter. Short, because a Lambda invocation
+/// is waiting, and bounded overall by the fetch deadline.
+const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Longest AWS error message kept in our messages.
+const MAX_AWS_MESSAGE: usize = 200;
+
+/// Clients are shared per (region, endpoint, deadline) so a process pays for SDK config and
+/// the TLS connection pool once. Keyed by pid because a client's connections belong to the
+/// runtime it was built on, which a forked child does not have.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct ClientKey {
+    pid: u32,
+    region: String,
+    endpoint: Option<String>,
+    timeout: Duration,
+}
+
+static CLIENTS: Mutex<Option<HashMap<ClientKey, Client>>> = Mutex::new(None);
+
+async fn client(settings: &Settings) -> Client {
+    let key = ClientKey {
+        pid: std::process::id(),
+        region: settings.location.region.clone(),
+        endpoint: settings.endpoint_url.clone(),
+        timeout: settings.timeout,
+    };
+    let cached = {
+        let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
+        let map = clients.get_or_insert_with(HashMap::new);
+        map.retain(|k, _| k.pid == key.pid);
+        map.get(&key).cloned()
+    };
+    if let Some(c) = cached {
+        return c;
+    }
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(key.region.clone()))
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS).with_initial_backoff(INITIAL_BACKOFF))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT.min(key.timeout))
+                .operation_timeout(key.timeout)
+                .build(),
+        );
+    if let Some(url) = &key.endpoint {
+        loader = loader.endpoint_url(url);
+    }
+    let client = Client::new(&loader.load().await);
+    let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
+    clients.get_or_insert_with(HashMap::new).entry(key).or_insert(client).clone()
+}
+
+/// Fetch and parse one version of the secret.
+pub async fn fetch(settings: &Settings) -> Result<Secret> {
+    let loc = &settings.location;
+    let what = format!("secret {} ({}) in {}", loc.secret_id, settings.version, loc.region);
+    log::debug!("GetSecretValue {what}");
+    let request = client(settings).await.get_secret_value().secret_id(&loc.secret_id);
+    let request = match &settings.version {
+        Version::Stage(stage) => request.version_stage(stage),
+        Version::Id(id) => request.version_id(id),
+    };
+    let output = request.send().await.map_err(|e| classify(&e, settings.timeout).context(&what))?;
+    into_secret(output, &loc.secret_id).map_err(|e| e.context(&what))
+}
+
+/// Take the payload out of the SDK output (so our copy is the only one we keep) and parse it.
+fn into_secret(mut out: GetSecretValueOutput, requested: &str) -> Result<Secret> {
+    let payload = match (out.secret_string.take(), out.secret_binary.take()) {
+        (Some(text), _) => Payload::Json(Document::parse(Zeroizing::new(text))?),
+        (None, Some(blob)) => Payload::Binary(Zeroizing::new(blob.into_inner())),
+        (None, None) => {
+            return Err(Error::new(Code::SecretFormat, "the version has neither SecretString nor SecretBinary"))
+        }
+    };
+    Ok(Secret {
+        name: out.name.take().unwrap_or_else(|| requested.to_owned()),
+        arn: out.arn.take(),
+        version_id: out.version_id.take(),
+        stages: out.version_stages.take().unwrap_or_default(),
+        created: out.created_date.and_then(|d| SystemTime::try_from(d).ok()),
+        payload,
+    })
+}
+
+/// Map any SDK failure to a stable code with a message that helps fix it.
+pub fn classify<E, R>(err: &SdkError<E, R>, timeout: Duration) -> Error
+where
+    E: ProvideErrorMetadata + StdError + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if let Some(cred) = find_in_chain::<CredentialsError>(err) {
+        return Error::new(Code::Credentials, format!("no usable AWS credentials: {}", describe_credentials(cred)));
+    }
+    match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let code = e.code().unwrap_or("Unknown");
+            let mut message: String = e.message().unwrap_or("").chars().take(MAX_AWS_MESSAGE).collect();
+            if !message.is_empty() {
+                message = format!(" ({message})");
+            }
+            Error::new(classify_service_code(code, &message), format!("{code}{message}"))
+        }
+        SdkError::TimeoutError(_) => Error::new(Code::Timeout, format!("no answer within {}s", timeout.as_secs_f64())),
+        SdkError::DispatchFailure(d) if d.is_timeout() => {
+            Error::new(Code::Timeout, format!("no answer within {}s", timeout.as_secs_f64()))
+        }
+        SdkError::DispatchFailure(_) => {
+            Error::new(Code::Network, format!("cannot reach Secrets Manager: {}", root_cause(err)))
+        }
+        SdkError::ResponseError(_) => {
+            Error::new(Code::Network, format!("connection failed while reading the response: {}", root_cause(err)))
+        }
+        SdkError::ConstructionFailure(_) => {
+            Error::new(Code::Internal, format!("cannot build the request: {}", root_cause(err)))
+        }
+        _ => Error::new(Code::Service, format!("unexpected SDK error: {}", root_cause(err))),
+    }
+}
+
+/// The stable code for an AWS error code.
+pub fn classify_service_code(code: &str, message: &str) -> Code {
+    match code {
+        "ResourceNotFoundException" => Code::SecretNotFound,
+        // A secret scheduled for deletion answers InvalidRequestException; to a reader it is gone.
+        "InvalidRequestException" if message.contains("deleted") || message.contains("deletion") => {
+            Code::SecretNotFound
+        }
+        "AccessDeniedException" | "AccessDenied" => Code::AccessDenied,
+        "DecryptionFailure" | "KMSAccessDeniedException" => Code::DecryptionFailed,
+        "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
+            Code::Throttled
+        }
+        "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "ExpiredTokenException"
+        | "ExpiredToken"
+        | "InvalidSignatureException"
+        | "SignatureDoesNotMatch"
+        | "IncompleteSignature"
+        | "MissingAuthenticationToken" => Code::Credentials,
+        "InvalidParameterException" | "InvalidRequestException" | "ValidationException" => Code::InvalidArgument,
+        // InternalServiceError, 5xx, and codes AWS may add later.
+        _ => Code::Service,
+    }
+}
+
+fn describe_credentials(e: &CredentialsError) -> String {
+    let base = match e {
+        CredentialsError::CredentialsNotLoaded(_) => {
+            "none found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or a role)".to_owned()
+        }
+        CredentialsError::ProviderTimedOut(_) => "the credential provider timed out".to_owned(),
+        other => other.to_string(),
+    };
+    base.chars().take(MAX_AWS_MESSAGE).collect()
+}
+
+fn find_in_chain<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// The innermost error's text (connection refused, reset by peer, ...), which is what a
+/// reader needs; the outer layers only say "dispatch failure".
+fn root_cause(err: &(dyn StdError + 'static)) -> String {
+    let mut current = err;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string().chars().take(MAX_AWS_MESSAGE).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_codes() {
+        assert_eq!(classify_service_code("ResourceNotFoundException", ""), Code::SecretNotFound);
+        assert_eq!(
+            classify_service_code("InvalidRequestException", "secret that's currently marked deleted"),
+            Code::SecretNotFound
+        );
+        assert_eq!(classify_service_code("InvalidRequestException", "bad"), Code::InvalidArgument);
+        assert_eq!(classify_service_code("AccessDeniedException", ""), Code::AccessDenied);
+        assert_eq!(classify_service_code("DecryptionFailure", ""), Code::DecryptionFailed);
+        assert_eq!(classify_service_code("ThrottlingException", ""), Code::Throttled);
+        assert_eq!(classify_service_code("UnrecognizedClientException", ""), Code::Credentials);
+        assert_eq!(classify_service_code("InternalServiceError", ""), Code::Service);
+    }
+}

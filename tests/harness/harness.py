@@ -1,0 +1,658 @@
+#!/usr/bin/env python3
+"""Language-neutral test harness: a moto Secrets Manager server behind a fault proxy.
+
+Every test suite (Rust, Python, Node, Go, C) talks to the same two processes-in-one:
+
+* moto (``moto.server.ThreadedMotoServer``): a real Secrets Manager API on 127.0.0.1.
+* a small HTTP/1.1 proxy in front of it that forwards requests verbatim and, on demand,
+  injects the faults moto cannot produce (throttling, 5xx, connection resets, delays,
+  hangs). It is steered through a JSON control API under ``/__harness`` on the proxy.
+
+When both listen, one JSON line is printed to stdout::
+
+    {"moto": "http://127.0.0.1:P", "proxy": "http://127.0.0.1:Q"}
+
+The harness then runs until stdin reaches EOF or it gets SIGTERM/SIGINT/SIGHUP. Tying
+its life to stdin means a parent that dies (even by SIGKILL) takes the harness with it.
+
+The control API is documented in README.md next to this file; that file is the contract
+the other language suites code against.
+
+Run it with the repo's virtualenv: ``.venv/bin/python tests/harness/harness.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import logging
+import os
+import shlex
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+CONTROL_PREFIX = "/__harness"
+
+#: Headers that describe one hop of a connection, not the message (RFC 9110 7.6.1).
+#: They must not be relayed: the proxy manages its own framing and keep-alive.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
+DEFAULT_OPERATION = "GetSecretValue"
+ANY_OPERATION = "*"
+UNKNOWN_OPERATION = "Unknown"
+DEFAULT_HANG_MS = 60_000
+UPSTREAM_TIMEOUT_S = 120
+
+#: Parameters each action accepts, with defaults (``REQUIRED`` = must be given).
+REQUIRED = object()
+ACTION_PARAMS: dict[str, dict[str, Any]] = {
+    "throttle": {},
+    "error": {
+        "status": 500,
+        "code": "InternalServiceError",
+        "message": "Injected error from the starfleet test harness",
+    },
+    "reset": {},
+    "delay": {"delay_ms": REQUIRED},
+    "hang": {"hang_ms": DEFAULT_HANG_MS},
+}
+RULE_KEYS = frozenset({"secret_id", "operation", "action", "times"})
+
+log = logging.getLogger("starfleet.harness")
+
+
+# --------------------------------------------------------------------------- state
+
+
+class ControlError(Exception):
+    """A bad control-API request; reported to the caller as JSON with ``status``."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class FaultRule:
+    """One fault to inject. ``remaining`` is None for unlimited uses."""
+
+    id: int
+    secret_id: str | None
+    operation: str
+    action: str
+    remaining: int | None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def matches(self, secret_id: str | None, operation: str) -> bool:
+        """A rule with no secret_id matches any request; "*" matches any operation."""
+        if self.secret_id is not None and self.secret_id != secret_id:
+            return False
+        return self.operation in (ANY_OPERATION, operation)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "secret_id": self.secret_id,
+            "operation": self.operation,
+            "action": self.action,
+            "remaining": self.remaining,
+            **self.params,
+        }
+
+
+def _is_int(value: Any) -> bool:
+    """JSON ints only: Python's bool is an int, but ``true`` is never a valid count."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return _is_int(value) or isinstance(value, float)
+
+
+def parse_rule(rule_id: int, spec: Any) -> FaultRule:
+    """Validate a ``POST /__harness/faults`` body strictly.
+
+    Unknown keys are rejected rather than ignored, so a typo in another language's
+    suite (``delayMs``) fails loudly instead of silently injecting the wrong fault.
+    """
+    if not isinstance(spec, dict):
+        raise ControlError(400, "fault spec must be a JSON object")
+    action = spec.get("action")
+    if action not in ACTION_PARAMS:
+        raise ControlError(400, f"action must be one of {sorted(ACTION_PARAMS)}")
+    allowed = RULE_KEYS | ACTION_PARAMS[action].keys()
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        raise ControlError(400, f"unknown keys for action {action!r}: {unknown}")
+
+    secret_id = spec.get("secret_id")
+    if secret_id is not None and not isinstance(secret_id, str):
+        raise ControlError(400, "secret_id must be a string or null")
+    operation = spec.get("operation", DEFAULT_OPERATION)
+    if not isinstance(operation, str) or not operation:
+        raise ControlError(400, "operation must be a non-empty string")
+    times = spec.get("times", 1)
+    if not _is_int(times):
+        raise ControlError(400, "times must be an integer")
+
+    params = {}
+    for key, default in ACTION_PARAMS[action].items():
+        if key not in spec and default is REQUIRED:
+            raise ControlError(400, f"action {action!r} requires {key!r}")
+        params[key] = spec.get(key, default)
+    _check_params(action, params)
+    return FaultRule(
+        id=rule_id,
+        secret_id=secret_id,
+        operation=operation,
+        action=action,
+        remaining=times if times > 0 else None,
+        params=params,
+    )
+
+
+def _check_params(action: str, params: dict[str, Any]) -> None:
+    """Type-check action parameters so a bad rule fails at POST time, not mid-test."""
+    if action == "error":
+        if not _is_int(params["status"]) or not 100 <= params["status"] <= 599:
+            raise ControlError(400, "status must be an integer HTTP status (100-599)")
+        for key in ("code", "message"):
+            if not isinstance(params[key], str):
+                raise ControlError(400, f"{key} must be a string")
+    for key in ("delay_ms", "hang_ms"):
+        if key in params and (not _is_number(params[key]) or params[key] < 0):
+            raise ControlError(400, f"{key} must be a non-negative number")
+
+
+class HarnessState:
+    """Fault rules and request counts, shared by all proxy threads under one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[FaultRule] = []
+        self._next_id = 1
+        # (secret_id or None, operation) -> number of requests seen
+        self._counts: dict[tuple[str | None, str], int] = {}
+
+    def add_rule(self, spec: Any) -> FaultRule:
+        with self._lock:
+            rule = parse_rule(self._next_id, spec)
+            self._next_id += 1
+            self._rules.append(rule)
+            return rule
+
+    def list_rules(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [rule.to_json() for rule in self._rules]
+
+    def clear_rules(self, secret_id: str | None) -> int:
+        """Remove all rules, or only those scoped to ``secret_id`` when given."""
+        with self._lock:
+            keep = [r for r in self._rules if secret_id is not None and r.secret_id != secret_id]
+            cleared = len(self._rules) - len(keep)
+            self._rules = keep
+            return cleared
+
+    def record(self, secret_id: str | None, operation: str) -> FaultRule | None:
+        """Count one proxied request and claim the fault to apply to it, if any.
+
+        Counting and claiming happen under the same lock so that concurrent requests
+        each consume a distinct use of a rule with a limited ``times``.
+        """
+        with self._lock:
+            key = (secret_id, operation)
+            self._counts[key] = self._counts.get(key, 0) + 1
+            for index, rule in enumerate(self._rules):
+                if rule.matches(secret_id, operation):
+                    if rule.remaining is not None:
+                        rule.remaining -= 1
+                        if rule.remaining == 0:
+                            del self._rules[index]
+                    return rule
+            return None
+
+    def counts(self, secret_id: str | None) -> dict[str, int]:
+        """Per-operation counts for one secret, or summed over all requests."""
+        totals: dict[str, int] = {}
+        with self._lock:
+            for (sid, operation), n in self._counts.items():
+                if secret_id is None or sid == secret_id:
+                    totals[operation] = totals.get(operation, 0) + n
+        return totals
+
+    def reset_counts(self, secret_id: str | None) -> None:
+        with self._lock:
+            if secret_id is None:
+                self._counts.clear()
+            else:
+                self._counts = {k: v for k, v in self._counts.items() if k[0] != secret_id}
+
+
+# --------------------------------------------------------------------------- proxy
+
+
+def identify(headers: Any, body: bytes) -> tuple[str, str | None]:
+    """Return (operation, secret_id) of an AWS JSON-1.1 request.
+
+    The operation is the suffix of ``X-Amz-Target`` (``secretsmanager.GetSecretValue``);
+    the secret is ``SecretId`` from the JSON body, or ``Name`` for CreateSecret. The
+    secret id is compared exactly as the client sent it (a name and an ARN differ).
+    """
+    target = headers.get("X-Amz-Target") or ""
+    operation = target.rpartition(".")[2] or UNKNOWN_OPERATION
+    try:
+        document = json.loads(body) if body else None
+    except ValueError:
+        document = None
+    secret_id = None
+    if isinstance(document, dict):
+        secret_id = document.get("SecretId")
+        if secret_id is None and operation == "CreateSecret":
+            secret_id = document.get("Name")
+    return operation, secret_id if isinstance(secret_id, str) else None
+
+
+def connection_tokens(headers: Any) -> set[str]:
+    """Header names listed in ``Connection:`` are hop-by-hop for this message too."""
+    tokens: set[str] = set()
+    for value in headers.get_all("Connection") or []:
+        tokens.update(t.strip().lower() for t in value.split(",") if t.strip())
+    return tokens
+
+
+class ProxyServer(ThreadingHTTPServer):
+    """The fault proxy. One thread per client connection, never joined on close."""
+
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128  # parallel tests open many connections at once
+
+    def __init__(self, address: tuple[str, int], moto_address: tuple[str, int], verbose: bool):
+        super().__init__(address, ProxyHandler)
+        self.moto_address = moto_address
+        self.verbose = verbose
+        self.state = HarnessState()
+        # Set at shutdown: releases "hang" and "delay" faults immediately.
+        self.stopping = threading.Event()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients dropping connections (timeouts, resets) are normal in fault tests."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)) or self.stopping.is_set():
+            return
+        super().handle_error(request, client_address)
+
+
+class ProxyHandler(BaseHTTPRequestHandler):
+    """Handles one client connection (keep-alive: possibly many requests)."""
+
+    protocol_version = "HTTP/1.1"
+    server: ProxyServer
+
+    def setup(self) -> None:
+        super().setup()
+        # One persistent connection to moto per client connection (= per thread).
+        self._upstream: http.client.HTTPConnection | None = None
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            if self._upstream is not None:
+                self._upstream.close()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib name)
+        if self.server.verbose:
+            sys.stderr.write(f"harness proxy: {format % args}\n")
+
+    # Every method goes through the same path; the control API checks its own verbs.
+    def do_GET(self) -> None:
+        self.dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_GET
+
+    def dispatch(self) -> None:
+        body = self.read_body()
+        if body is None:
+            return
+        if urlsplit(self.path).path.split("/")[1:2] == [CONTROL_PREFIX[1:]]:
+            self.handle_control(body)
+        else:
+            self.handle_proxied(body)
+
+    def read_body(self) -> bytes | None:
+        """Read the request body (Content-Length or chunked). None = bad framing, replied."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self.read_chunked()
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""
+        try:
+            n = int(length)
+            if n < 0:
+                raise ValueError
+        except ValueError:
+            self.send_json(400, {"error": "bad Content-Length"}, close=True)
+            return None
+        return self.rfile.read(n)
+
+    def read_chunked(self) -> bytes:
+        """Decode a chunked request body; forwarded upstream with a Content-Length."""
+        chunks = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # discard trailers
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()  # CRLF after each chunk
+
+    # ---- control API
+
+    def handle_control(self, body: bytes) -> None:
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        secret_id = query.get("secret_id")
+        state = self.server.state
+        route = (self.command, url.path.rstrip("/"))
+        try:
+            if route == ("POST", f"{CONTROL_PREFIX}/faults"):
+                rule = state.add_rule(self.parse_json(body))
+                self.send_json(200, {"id": rule.id})
+            elif route == ("GET", f"{CONTROL_PREFIX}/faults"):
+                self.send_json(200, {"faults": state.list_rules()})
+            elif route == ("DELETE", f"{CONTROL_PREFIX}/faults"):
+                self.send_json(200, {"cleared": state.clear_rules(secret_id)})
+            elif route == ("GET", f"{CONTROL_PREFIX}/counts"):
+                self.send_json(200, state.counts(secret_id))
+            elif route == ("DELETE", f"{CONTROL_PREFIX}/counts"):
+                state.reset_counts(secret_id)
+                self.send_json(200, {})
+            elif route[1] in (f"{CONTROL_PREFIX}/faults", f"{CONTROL_PREFIX}/counts"):
+                raise ControlError(405, f"method {self.command} not allowed on {url.path}")
+            else:
+                raise ControlError(404, f"unknown control path {url.path}")
+        except ControlError as exc:
+            self.send_json(exc.status, {"error": str(exc)})
+
+    @staticmethod
+    def parse_json(body: bytes) -> Any:
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise ControlError(400, f"body is not valid JSON: {exc}") from None
+
+    def send_json(self, status: int, document: Any, close: bool = False) -> None:
+        self.send_body(status, {"Content-Type": "application/json"}, json.dumps(document).encode(), close)
+
+    def send_body(self, status: int, headers: dict[str, str], body: bytes, close: bool = False) -> None:
+        """Send a complete response generated by the proxy itself (always with Content-Length)."""
+        self.send_response_only(status)
+        self.send_header("Date", formatdate(usegmt=True))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        if close:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.log_request(status, len(body))
+
+    # ---- proxying and faults
+
+    def handle_proxied(self, body: bytes) -> None:
+        operation, secret_id = identify(self.headers, body)
+        rule = self.server.state.record(secret_id, operation)
+        if rule is not None:
+            log.debug("fault %s for %s %s", rule.action, operation, secret_id)
+            if not self.apply_fault(rule):
+                return
+        self.forward(body)
+
+    def apply_fault(self, rule: FaultRule) -> bool:
+        """Apply a fault. Returns True if the request should still be forwarded."""
+        if rule.action == "throttle":
+            self.send_aws_error(400, "ThrottlingException", "Rate exceeded")
+        elif rule.action == "error":
+            self.send_aws_error(rule.params["status"], rule.params["code"], rule.params["message"])
+        elif rule.action == "reset":
+            self.reset_connection()
+        elif rule.action == "delay":
+            if not self.server.stopping.wait(rule.params["delay_ms"] / 1000):
+                return True
+            self.close_connection = True  # shutting down: drop instead of forwarding
+        elif rule.action == "hang":
+            self.server.stopping.wait(rule.params["hang_ms"] / 1000)
+            self.close_connection = True  # then close without ever responding
+        return False
+
+    def send_aws_error(self, status: int, code: str, message: str) -> None:
+        """The AWS JSON-1.1 error shape every SDK parses (header and ``__type``)."""
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers = {
+            "Content-Type": "application/x-amz-json-1.1",
+            "x-amzn-ErrorType": code,
+            "x-amzn-RequestId": str(uuid.uuid4()),
+        }
+        self.send_body(status, headers, body)
+
+    def reset_connection(self) -> None:
+        """Abort the connection with a TCP RST (SO_LINGER on, timeout 0), sending nothing.
+
+        The socket is only really closed once the buffered reader is closed too, since
+        ``makefile()`` holds a reference to it.
+        """
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
+        self.rfile.close()
+
+    def forward(self, body: bytes) -> None:
+        """Send the request to moto and relay its response (or a 502 if moto is gone)."""
+        try:
+            response, data = self.exchange(body)
+        except (OSError, http.client.HTTPException) as exc:
+            self.send_json(502, {"error": f"harness proxy could not reach moto: {exc!r}"})
+            return
+        self.send_response_only(response.status, response.reason)
+        skip = HOP_BY_HOP | connection_tokens(response.headers) | {"content-length"}
+        for name, value in response.getheaders():
+            if name.lower() not in skip:
+                self.send_header(name, value)
+        if self.command == "HEAD":
+            length = response.getheader("Content-Length")
+        elif response.status in (204, 304) or response.status < 200:
+            length = None
+        else:
+            length = str(len(data))
+        if length is not None:
+            self.send_header("Content-Length", length)
+        self.end_headers()
+        if data and self.command != "HEAD":
+            self.wfile.write(data)
+        self.log_request(response.status, len(data))
+
+    def upstream_headers(self, body: bytes) -> list[tuple[str, str]]:
+        """The client's headers minus hop-by-hop ones; framing is re-done by the proxy."""
+        skip = HOP_BY_HOP | connection_tokens(self.headers) | {"content-length", "expect"}
+        headers = [(k, v) for k, v in self.headers.items() if k.lower() not in skip]
+        if "Host" not in self.headers:
+            headers.append(("Host", "%s:%d" % self.server.moto_address))
+        framed = "Content-Length" in self.headers or "Transfer-Encoding" in self.headers
+        if body or framed:
+            headers.append(("Content-Length", str(len(body))))
+        return headers
+
+    def exchange(self, body: bytes) -> tuple[http.client.HTTPResponse, bytes]:
+        """One request/response with moto on this thread's persistent connection.
+
+        A connection that was idle may have been closed by moto; in that case (and only
+        when the connection was reused) reconnect once and resend.
+        """
+        headers = self.upstream_headers(body)
+        for attempt in range(2):
+            if self._upstream is None:
+                host, port = self.server.moto_address
+                self._upstream = http.client.HTTPConnection(host, port, timeout=UPSTREAM_TIMEOUT_S)
+            reused = self._upstream.sock is not None
+            try:
+                self._upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                for name, value in headers:
+                    self._upstream.putheader(name, value)
+                self._upstream.endheaders(body or None)
+                response = self._upstream.getresponse()
+                return response, response.read()
+            except (OSError, http.client.HTTPException):
+                self._upstream.close()
+                self._upstream = None
+                if not reused or attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+def start_moto(verbose: bool) -> Any:
+    """Start moto on a free port. Werkzeug's per-request log goes away unless verbose."""
+    from moto.server import ThreadedMotoServer
+
+    if not verbose:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    return server
+
+
+def start_proxy(moto_address: tuple[str, int], verbose: bool) -> tuple[ProxyServer, threading.Thread]:
+    proxy = ProxyServer(("127.0.0.1", 0), moto_address, verbose)
+    thread = threading.Thread(
+        target=proxy.serve_forever, kwargs={"poll_interval": 0.1}, name="harness-proxy", daemon=True
+    )
+    thread.start()
+    return proxy, thread
+
+
+def env_lines(urls: dict[str, str]) -> list[str]:
+    """The environment every suite runs under (scripts/with-harness sources this).
+
+    Dummy credentials and no config files, so no test can pick up a developer's real
+    AWS identity; AWS_REGION is deliberately left to each test.
+    """
+    exports = {
+        "STARFLEET_TEST_MOTO": urls["moto"],
+        "STARFLEET_TEST_PROXY": urls["proxy"],
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": urls["proxy"],
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in exports.items()]
+    lines.append("unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE")
+    return lines
+
+
+def write_env_file(path: str, urls: dict[str, str]) -> None:
+    """Write atomically, so a reader that sees the file sees all of it."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(env_lines(urls)) + "\n")
+    os.replace(tmp, path)
+
+
+def wait_for_stop() -> None:
+    """Block until stdin reaches EOF or a stop signal arrives."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+
+    def watch_stdin() -> None:
+        try:
+            while sys.stdin.buffer.read1(65536):
+                pass
+        except (OSError, ValueError):
+            pass
+        stop.set()
+
+    threading.Thread(target=watch_stdin, name="harness-stdin", daemon=True).start()
+    while not stop.wait(1.0):
+        pass
+
+
+def shutdown(proxy: ProxyServer, moto: Any) -> None:
+    """Stop both servers; a watchdog guarantees exit even if something is wedged."""
+    watchdog = threading.Timer(5.0, os._exit, args=(3,))
+    watchdog.daemon = True
+    watchdog.start()
+    proxy.stopping.set()  # release hung / delayed handlers first
+    proxy.shutdown()
+    proxy.server_close()
+    moto.stop()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--env-file", help="also write shell export lines for the test environment here")
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
+    # Exactly one line may ever reach stdout: route any stray print() to stderr.
+    ready_out, sys.stdout = sys.stdout, sys.stderr
+
+    started = time.monotonic()
+    moto = start_moto(args.verbose)
+    moto_host, moto_port = moto.get_host_and_port()
+    proxy, _ = start_proxy((moto_host, moto_port), args.verbose)
+    urls = {
+        "moto": f"http://{moto_host}:{moto_port}",
+        "proxy": "http://%s:%d" % proxy.server_address[:2],
+    }
+    if args.env_file:
+        write_env_file(args.env_file, urls)
+    ready_out.write(json.dumps(urls) + "\n")
+    ready_out.flush()
+    log.debug("ready in %.2fs: %s", time.monotonic() - started, urls)
+
+    wait_for_stop()
+    shutdown(proxy, moto)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
