@@ -69,6 +69,8 @@ struct Failure {
 
 #[derive(Default)]
 struct State {
+    /// A value served in place of AWS (tests of code that uses the library).
+    pinned: Option<Arc<Secret>>,
     entry: Option<Entry>,
     failure: Option<Failure>,
     last_refresh: Option<SystemTime>,
@@ -132,12 +134,12 @@ impl SecretsManager {
 
     /// The secret, from the cache or fetched (see the module doc).
     pub async fn secret(&self) -> Result<Arc<Secret>> {
-        let settings = self.settings()?;
         let started = Instant::now();
-        if let Some(secret) = self.fresh(settings, started) {
+        if let Some(secret) = self.hit(started)? {
             self.counters.hits.fetch_add(1, Relaxed);
             return Ok(secret);
         }
+        let settings = self.settings()?;
         self.counters.misses.fetch_add(1, Relaxed);
         let lock = self.fetch_lock();
         let _flight = lock.lock().await;
@@ -163,6 +165,9 @@ impl SecretsManager {
     /// Fetch now, whatever the cache holds. Concurrent refreshes share one call. On failure
     /// the error is returned and the last good value stays cached.
     pub async fn refresh(&self) -> Result<Arc<Secret>> {
+        if let Some(pinned) = self.pinned() {
+            return Ok(pinned);
+        }
         let settings = self.settings()?;
         let started = Instant::now();
         let lock = self.fetch_lock();
@@ -175,9 +180,12 @@ impl SecretsManager {
 
     /// The cached value if it is fresh. Never does I/O.
     pub fn cached(&self) -> Option<Arc<Secret>> {
-        let settings = self.settings().ok()?;
-        let found = self.fresh(settings, Instant::now());
-        let counter = if found.is_some() { &self.counters.hits } else { &self.counters.misses };
+        let found = self.hit(Instant::now()).ok().flatten();
+        let counter = if found.is_some() {
+            &self.counters.hits
+        } else {
+            &self.counters.misses
+        };
         counter.fetch_add(1, Relaxed);
         found
     }
@@ -187,6 +195,22 @@ impl SecretsManager {
         let mut state = self.lock_state();
         state.entry = None;
         state.failure = None;
+    }
+
+    /// Serve `secret` in place of AWS until [`unpin`](Self::unpin): no location is resolved
+    /// and no call is made. This is what the bindings' testing helpers use, so a worker's
+    /// unit tests never touch the network or the library's internals.
+    pub fn pin(&self, secret: Secret) {
+        self.lock_state().pinned = Some(Arc::new(secret));
+    }
+
+    /// Stop serving the pinned value; the cache is as it was before [`pin`](Self::pin).
+    pub fn unpin(&self) {
+        self.lock_state().pinned = None;
+    }
+
+    fn pinned(&self) -> Option<Arc<Secret>> {
+        self.lock_state().pinned.clone()
     }
 
     pub fn stats(&self) -> Stats {
@@ -199,7 +223,10 @@ impl SecretsManager {
             failures: c.failures.load(Relaxed),
             stale_served: c.stale_served.load(Relaxed),
             last_refresh: state.last_refresh,
-            version_id: state.entry.as_ref().and_then(|e| e.secret.version_id().map(str::to_owned)),
+            version_id: state
+                .entry
+                .as_ref()
+                .and_then(|e| e.secret.version_id().map(str::to_owned)),
             last_error: state.failure.as_ref().map(|f| f.error.code()),
         }
     }
@@ -214,34 +241,32 @@ impl SecretsManager {
         runtime::block_on(self.refresh())
     }
 
-    fn fresh(&self, settings: &Settings, now: Instant) -> Option<Arc<Secret>> {
+    /// The hot path: the pinned value, or a fresh entry, under one lock.
+    fn hit(&self, now: Instant) -> Result<Option<Arc<Secret>>> {
         let state = self.lock_state();
-        state.entry.as_ref().filter(|e| is_fresh(e, settings.ttl, now)).map(|e| e.secret.clone())
+        if let Some(pinned) = &state.pinned {
+            return Ok(Some(pinned.clone()));
+        }
+        let ttl = self.settings()?.ttl;
+        Ok(state
+            .entry
+            .as_ref()
+            .filter(|e| is_fresh(e, ttl, now))
+            .map(|e| e.secret.clone()))
     }
 
     /// One call to the source, with the outcome recorded. Caller holds the fetch lock.
     async fn fetch(&self, settings: &Settings) -> Result<Arc<Secret>> {
         self.counters.fetches.fetch_add(1, Relaxed);
-        let deadline = settings.timeout + DEADLINE_SLACK;
-        let result = match tokio::time::timeout(deadline, source::fetch(settings)).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::new(
-                Code::Timeout,
-                format!(
-                    "secret {} in {}: no answer within {}s",
-                    settings.location.secret_id,
-                    settings.location.region,
-                    deadline.as_secs_f64()
-                ),
-            )),
-        };
+        let result = fetch_on_runtime(settings.clone()).await;
         let mut state = self.lock_state();
         let now = Instant::now();
         match result {
             Ok(secret) => {
-                let unchanged = state.entry.as_ref().filter(|e| {
-                    e.secret.version_id().is_some() && e.secret.version_id() == secret.version_id()
-                });
+                let unchanged = state
+                    .entry
+                    .as_ref()
+                    .filter(|e| e.secret.version_id().is_some() && e.secret.version_id() == secret.version_id());
                 let secret = match unchanged {
                     Some(e) => e.secret.clone(), // the new copy is dropped (and zeroized) here
                     None => Arc::new(secret),
@@ -251,7 +276,10 @@ impl SecretsManager {
                     settings.location.secret_id,
                     secret.version_id().unwrap_or("?")
                 );
-                state.entry = Some(Entry { secret: secret.clone(), fetched_at: now });
+                state.entry = Some(Entry {
+                    secret: secret.clone(),
+                    fetched_at: now,
+                });
                 state.failure = None;
                 state.last_refresh = Some(SystemTime::now());
                 Ok(secret)
@@ -259,9 +287,15 @@ impl SecretsManager {
             Err(error) => {
                 self.counters.failures.fetch_add(1, Relaxed);
                 let consecutive = state.failure.as_ref().map_or(1, |f| f.consecutive + 1);
-                let backoff = INITIAL_BACKOFF.saturating_mul(1 << (consecutive - 1).min(16)).min(MAX_BACKOFF);
+                let backoff = INITIAL_BACKOFF
+                    .saturating_mul(1 << (consecutive - 1).min(16))
+                    .min(MAX_BACKOFF);
                 log::warn!("{error} (next attempt in {}s)", backoff.as_secs_f64());
-                state.failure = Some(Failure { error: error.clone(), retry_at: now + backoff, consecutive });
+                state.failure = Some(Failure {
+                    error: error.clone(),
+                    retry_at: now + backoff,
+                    consecutive,
+                });
                 Err(error)
             }
         }
@@ -295,6 +329,26 @@ impl SecretsManager {
     fn lock_state(&self) -> MutexGuard<'_, State> {
         // No code panics while holding it, and the state is valid between statements anyway.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Fetch on the library's own runtime, under a hard deadline.
+///
+/// SDK clients are shared across calls and their pooled connections belong to the runtime
+/// they were made on, so fetches always run there, whichever runtime (or none) the caller
+/// awaits from. The deadline is the SDK's own plus slack, so even a stuck credential
+/// provider cannot hang the caller.
+async fn fetch_on_runtime(settings: Settings) -> Result<Secret> {
+    let deadline = settings.timeout + DEADLINE_SLACK;
+    let what = format!("secret {} in {}", settings.location.secret_id, settings.location.region);
+    let task = runtime::spawn(async move { tokio::time::timeout(deadline, source::fetch(&settings)).await })?;
+    match task.await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_elapsed)) => Err(Error::new(
+            Code::Timeout,
+            format!("{what}: no answer within {}s", deadline.as_secs_f64()),
+        )),
+        Err(join) => Err(Error::new(Code::Internal, format!("{what}: fetch task failed: {join}"))),
     }
 }
 

@@ -42,7 +42,9 @@ impl fmt::Debug for ConfigSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConfigSource::Path(p) => write!(f, "ConfigSource::Path({})", p.display()),
-            ConfigSource::Text { name, yaml } => write!(f, "ConfigSource::Text({name}, {} bytes)", yaml.len()),
+            ConfigSource::Text { name, yaml } => {
+                write!(f, "ConfigSource::Text({name}, {} bytes)", yaml.len())
+            }
         }
     }
 }
@@ -152,7 +154,10 @@ fn parse_root(name: &str, text: &str) -> Result<Mapping> {
             file: name.to_owned(),
             key_path: String::new(),
             line: None,
-            message: format!("the root must be a mapping of top-level keys, found {}", yaml_kind(&other)),
+            message: format!(
+                "the root must be a mapping of top-level keys, found {}",
+                yaml_kind(&other)
+            ),
         }
         .into()),
     }
@@ -193,7 +198,10 @@ fn read_sources(source: &ConfigSource) -> Result<Vec<(String, String)>> {
             }
             // File-name order makes the merge deterministic whatever the filesystem returns.
             names.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
-            names.iter().map(|f| Ok((f.display().to_string(), read_bounded(f)?))).collect()
+            names
+                .iter()
+                .map(|f| Ok((f.display().to_string(), read_bounded(f)?)))
+                .collect()
         }
     }
 }
@@ -202,7 +210,9 @@ fn read_bounded(path: &FsPath) -> Result<String> {
     let file = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
     let mut bytes = Vec::new();
     // Read one byte past the limit so a file that grows after stat() is still caught.
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| io_error(path, &e))?;
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(path, &e))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large(&path.display().to_string(), bytes.len() as u64));
     }
@@ -211,7 +221,10 @@ fn read_bounded(path: &FsPath) -> Result<String> {
             file: path.display().to_string(),
             key_path: String::new(),
             line: None,
-            message: format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+            message: format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
         }
         .into()
     })
@@ -222,40 +235,67 @@ fn too_large(name: &str, size: u64) -> Error {
         file: name.to_owned(),
         key_path: String::new(),
         line: None,
-        message: format!("{}{size} bytes, larger than the {MAX_FILE_BYTES}-byte limit", if size > MAX_FILE_BYTES { "at least " } else { "" }),
+        message: format!(
+            "{}{size} bytes, larger than the {MAX_FILE_BYTES}-byte limit",
+            if size > MAX_FILE_BYTES { "at least " } else { "" }
+        ),
     }
     .into()
 }
 
 fn io_error(path: &FsPath, e: &std::io::Error) -> Error {
-    Error::new(Code::ConfigInvalid, format!("Starfleet configuration {}: cannot read: {e}", path.display()))
+    Error::new(
+        Code::ConfigInvalid,
+        format!("Starfleet configuration {}: cannot read: {e}", path.display()),
+    )
 }
 
 /// Check the merged document and extract the stanza.
 fn validate(root: &Mapping, file: &str) -> Result<StarfleetConfig> {
     let problem = |key_path: &str, message: String| -> Error {
-        Problem { file: file.to_owned(), key_path: key_path.to_owned(), line: None, message }.into()
+        Problem {
+            file: file.to_owned(),
+            key_path: key_path.to_owned(),
+            line: None,
+            message,
+        }
+        .into()
     };
     let Some(starfleet) = root.get("STARFLEET") else {
-        return Ok(StarfleetConfig { secrets_manager: None, slack_enabled: false, origin: file.to_owned() });
+        return Ok(StarfleetConfig {
+            secrets_manager: None,
+            slack_enabled: false,
+            origin: file.to_owned(),
+        });
     };
     let starfleet = match starfleet {
         Value::Mapping(m) => m,
         Value::Null => &Mapping::new(),
-        other => return Err(problem("STARFLEET", format!("must be a mapping, found {}", yaml_kind(other)))),
+        other => {
+            return Err(problem(
+                "STARFLEET",
+                format!("must be a mapping, found {}", yaml_kind(other)),
+            ))
+        }
     };
     let slack_enabled = match starfleet.get("SlackEnabled") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(other) => {
-            return Err(problem("STARFLEET.SlackEnabled", format!("must be true or false, found {}", yaml_kind(other))))
+            return Err(problem(
+                "STARFLEET.SlackEnabled",
+                format!("must be true or false, found {}", yaml_kind(other)),
+            ))
         }
     };
     let secrets_manager = match starfleet.get("SecretsManager") {
         None | Some(Value::Null) => None,
         Some(Value::Mapping(sm)) => Some(validate_stanza(sm, &problem)?),
         Some(other) => {
-            return Err(problem("STARFLEET.SecretsManager", format!("must be a mapping, found {}", yaml_kind(other))))
+            return Err(problem(
+                "STARFLEET.SecretsManager",
+                format!("must be a mapping, found {}", yaml_kind(other)),
+            ))
         }
     };
     if slack_enabled && secrets_manager.is_none() {
@@ -264,7 +304,11 @@ fn validate(root: &Mapping, file: &str) -> Result<StarfleetConfig> {
             "is true but STARFLEET.SecretsManager is not configured (the Slack token lives in the secret)".into(),
         ));
     }
-    Ok(StarfleetConfig { secrets_manager, slack_enabled, origin: file.to_owned() })
+    Ok(StarfleetConfig {
+        secrets_manager,
+        slack_enabled,
+        origin: file.to_owned(),
+    })
 }
 
 fn validate_stanza(sm: &Mapping, problem: &dyn Fn(&str, String) -> Error) -> Result<SecretsManagerStanza> {
@@ -294,13 +338,17 @@ pub fn check_region(region: &str) -> std::result::Result<(), String> {
     let parts: Vec<&str> = region.split('-').collect();
     let shaped = parts.len() >= 3
         && parts[0].len() == 2
-        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
         && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
         && !parts[parts.len() - 1].is_empty();
     if shaped {
         Ok(())
     } else {
-        Err(format!("{region:?} is not an AWS region name (expected something like \"us-east-2\")"))
+        Err(format!(
+            "{region:?} is not an AWS region name (expected something like \"us-east-2\")"
+        ))
     }
 }
 
@@ -316,9 +364,9 @@ pub fn arn_region(secret_id: &str) -> Option<&str> {
 /// An ARN's own region must agree with the configured one: the call goes to one region.
 pub fn check_arn_region(secret_id: &str, region: &str) -> std::result::Result<(), String> {
     match arn_region(secret_id) {
-        Some(in_arn) if in_arn != region => {
-            Err(format!("is an ARN in region {in_arn}, but the secret region is {region}"))
-        }
+        Some(in_arn) if in_arn != region => Err(format!(
+            "is an ARN in region {in_arn}, but the secret region is {region}"
+        )),
         _ => Ok(()),
     }
 }
@@ -347,7 +395,10 @@ mod tests {
     use super::*;
 
     fn text(yaml: &str) -> Result<StarfleetConfig> {
-        load(&ConfigSource::Text { name: "test.yaml".into(), yaml: yaml.into() })
+        load(&ConfigSource::Text {
+            name: "test.yaml".into(),
+            yaml: yaml.into(),
+        })
     }
 
     fn invalid(yaml: &str) -> String {
@@ -374,14 +425,22 @@ mod tests {
         assert!(invalid("- a\n- b\n").contains("root must be a mapping of top-level keys, found a list"));
         assert!(invalid("STARFLEET:\n  SecretsManager:\n    SecretRegion: us-east-2\n")
             .contains("STARFLEET.SecretsManager.SecretId: is missing"));
-        assert!(invalid("STARFLEET:\n  SecretsManager:\n    SecretId: ''\n    SecretRegion: us-east-2\n")
-            .contains("SecretId: is empty"));
-        assert!(invalid("STARFLEET:\n  SecretsManager:\n    SecretId: 12\n    SecretRegion: us-east-2\n")
-            .contains("SecretId: must be a string, found a number"));
-        assert!(invalid("STARFLEET:\n  SecretsManager:\n    SecretId: S\n    SecretRegion: Ohio\n")
-            .contains("STARFLEET.SecretsManager.SecretRegion: \"Ohio\" is not an AWS region"));
-        assert!(invalid("STARFLEET:\n  SecretsManager:\n    SecretId: S\n    SecretRegion: 'us-east-2 '\n")
-            .contains("SecretRegion"));
+        assert!(
+            invalid("STARFLEET:\n  SecretsManager:\n    SecretId: ''\n    SecretRegion: us-east-2\n")
+                .contains("SecretId: is empty")
+        );
+        assert!(
+            invalid("STARFLEET:\n  SecretsManager:\n    SecretId: 12\n    SecretRegion: us-east-2\n")
+                .contains("SecretId: must be a string, found a number")
+        );
+        assert!(
+            invalid("STARFLEET:\n  SecretsManager:\n    SecretId: S\n    SecretRegion: Ohio\n")
+                .contains("STARFLEET.SecretsManager.SecretRegion: \"Ohio\" is not an AWS region")
+        );
+        assert!(
+            invalid("STARFLEET:\n  SecretsManager:\n    SecretId: S\n    SecretRegion: 'us-east-2 '\n")
+                .contains("SecretRegion")
+        );
         assert!(invalid("STARFLEET:\n  SlackEnabled: true\n").contains("STARFLEET.SlackEnabled: is true but"));
         assert!(invalid("STARFLEET:\n  SecretsManager:\n    SecretId: arn:aws:secretsmanager:eu-west-1:123456789012:secret:S-AbCdEf\n    SecretRegion: us-east-2\n")
             .contains("is an ARN in region eu-west-1"));
@@ -395,20 +454,39 @@ mod tests {
 
     #[test]
     fn region_shapes() {
-        for ok in ["us-east-2", "us-gov-west-1", "ap-southeast-3", "cn-north-1", "us-isob-east-1", "il-central-1"] {
+        for ok in [
+            "us-east-2",
+            "us-gov-west-1",
+            "ap-southeast-3",
+            "cn-north-1",
+            "us-isob-east-1",
+            "il-central-1",
+        ] {
             assert!(check_region(ok).is_ok(), "{ok}");
         }
-        for bad in ["Ohio", "us-east-2 ", "US-EAST-2", "us-east", "useast2", "", "u-east-1", "us--1"] {
+        for bad in [
+            "Ohio",
+            "us-east-2 ",
+            "US-EAST-2",
+            "us-east",
+            "useast2",
+            "",
+            "u-east-1",
+            "us--1",
+        ] {
             assert!(check_region(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn alias_bomb_fails_fast() {
-        let mut yaml = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut yaml =
+            String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
         let mut prev = 'a';
         for name in 'b'..='j' {
-            yaml.push_str(&format!("{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+            yaml.push_str(&format!(
+                "{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+            ));
             prev = name;
         }
         let start = std::time::Instant::now();

@@ -37,7 +37,10 @@ impl Path {
     {
         let keys: Vec<String> = keys.into_iter().map(Into::into).collect();
         if keys.is_empty() {
-            return Err(Error::new(Code::InvalidArgument, "empty key path: name at least one key"));
+            return Err(Error::new(
+                Code::InvalidArgument,
+                "empty key path: name at least one key",
+            ));
         }
         Ok(Path { keys })
     }
@@ -46,7 +49,10 @@ impl Path {
     pub fn parse_dotted(text: &str) -> Result<Path> {
         let invalid = |why: &str| Error::new(Code::InvalidArgument, format!("key path {text:?}: {why}"));
         if text.is_empty() {
-            return Err(Error::new(Code::InvalidArgument, "empty key path: name at least one key"));
+            return Err(Error::new(
+                Code::InvalidArgument,
+                "empty key path: name at least one key",
+            ));
         }
         let mut keys = Vec::new();
         let mut current = String::new();
@@ -142,17 +148,22 @@ impl Document {
                     format!("SecretString is {kind}, not a JSON object"),
                 ))
             }
-            // serde_json syntax messages name the problem and position, never the input.
-            Err(e) => Err(Error::new(
-                Code::SecretFormat,
-                format!(
-                    "SecretString is not valid JSON ({:?} error at line {} column {})",
-                    e.classify(),
-                    e.line(),
-                    e.column()
-                )
-                .to_lowercase(),
-            )),
+            // Only the category and position: never the text around the error.
+            Err(e) => {
+                let category = match e.classify() {
+                    serde_json::error::Category::Eof => "truncated",
+                    serde_json::error::Category::Syntax => "syntax error",
+                    serde_json::error::Category::Data | serde_json::error::Category::Io => "unreadable",
+                };
+                Err(Error::new(
+                    Code::SecretFormat,
+                    format!(
+                        "SecretString is not valid JSON ({category} at line {} column {})",
+                        e.line(),
+                        e.column()
+                    ),
+                ))
+            }
         }
     }
 
@@ -167,7 +178,11 @@ impl Document {
         let keys = path.keys();
         for (i, key) in keys.iter().enumerate() {
             let value = map.get(key).ok_or_else(|| {
-                let at = if i == 0 { "the document".to_owned() } else { path.prefix(i) };
+                let at = if i == 0 {
+                    "the document".to_owned()
+                } else {
+                    path.prefix(i)
+                };
                 Error::new(
                     Code::KeyNotFound,
                     format!("key path {path} not found: {at} has no key {}", render(&keys[i..=i])),
@@ -262,7 +277,11 @@ impl fmt::Debug for Document {
 
 impl fmt::Display for Document {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<secret document: {} top-level keys, values redacted>", self.root.len())
+        write!(
+            f,
+            "<secret document: {} top-level keys, values redacted>",
+            self.root.len()
+        )
     }
 }
 
@@ -287,7 +306,14 @@ pub struct Secret {
 impl Secret {
     /// Build from already-validated parts (the source does this after a fetch).
     pub fn new(name: String, version_id: Option<String>, payload: Payload) -> Secret {
-        Secret { name, arn: None, version_id, stages: Vec::new(), created: None, payload }
+        Secret {
+            name,
+            arn: None,
+            version_id,
+            stages: Vec::new(),
+            created: None,
+            payload,
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -320,7 +346,10 @@ impl Secret {
             Payload::Json(d) => Ok(d),
             Payload::Binary(_) => Err(Error::new(
                 Code::SecretFormat,
-                format!("secret {} holds SecretBinary, not a JSON SecretString; read it as bytes", self.name),
+                format!(
+                    "secret {} holds SecretBinary, not a JSON SecretString; read it as bytes",
+                    self.name
+                ),
             )),
         }
     }
@@ -338,12 +367,16 @@ impl Secret {
 
     /// `document()?.get_str(path)` with the secret's name in any error.
     pub fn get_str(&self, path: &Path) -> Result<&str> {
-        self.document()?.get_str(path).map_err(|e| e.context(format!("secret {}", self.name)))
+        self.document()?
+            .get_str(path)
+            .map_err(|e| e.context(format!("secret {}", self.name)))
     }
 
     /// `document()?.get(path)` with the secret's name in any error.
     pub fn get(&self, path: &Path) -> Result<&Value> {
-        self.document()?.get(path).map_err(|e| e.context(format!("secret {}", self.name)))
+        self.document()?
+            .get(path)
+            .map_err(|e| e.context(format!("secret {}", self.name)))
     }
 }
 
@@ -376,7 +409,11 @@ mod tests {
         assert_eq!(Path::parse_dotted(r"W.my\.org").unwrap().keys(), ["W", "my.org"]);
         assert_eq!(Path::parse_dotted(r"a\\.b").unwrap().keys(), [r"a\", "b"]);
         for bad in ["", "a..b", ".a", "a.", r"a\x", "a\\"] {
-            assert_eq!(Path::parse_dotted(bad).unwrap_err().code(), Code::InvalidArgument, "{bad}");
+            assert_eq!(
+                Path::parse_dotted(bad).unwrap_err().code(),
+                Code::InvalidArgument,
+                "{bad}"
+            );
         }
         let p = Path::from_keys(["W", "my.org", r"x\y"]).unwrap();
         assert_eq!(Path::parse_dotted(&p.to_string()).unwrap(), p);
@@ -405,7 +442,12 @@ mod tests {
 
     #[test]
     fn non_objects_are_format_errors_without_content() {
-        for (text, kind) in [("[1]", "an array"), (r#""canary""#, "a string"), ("3", "a number"), ("null", "null")] {
+        for (text, kind) in [
+            ("[1]", "an array"),
+            (r#""canary""#, "a string"),
+            ("3", "a number"),
+            ("null", "null"),
+        ] {
             let e = doc(text).unwrap_err();
             assert_eq!(e.code(), Code::SecretFormat);
             assert!(e.message().contains(kind), "{e}");

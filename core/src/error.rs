@@ -116,7 +116,10 @@ impl Error {
     /// Build an error. `message` must not contain secret values: callers only ever pass
     /// names (secret ids, regions, key paths, file paths) and AWS error codes.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Error { code, message: message.into() }
+        Error {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn code(&self) -> Code {
@@ -142,7 +145,10 @@ impl fmt::Display for Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Error").field("code", &self.code).field("message", &self.message).finish()
+        f.debug_struct("Error")
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .finish()
     }
 }
 

@@ -74,7 +74,7 @@ impl fmt::Display for Ttl {
 pub fn parse_seconds(text: &str) -> std::result::Result<Duration, String> {
     let t = text.trim();
     match t.parse::<f64>() {
-        Ok(s) if s.is_finite() && s >= 0.0 && s < 1e12 => Ok(Duration::from_secs_f64(s)),
+        Ok(s) if (0.0..1e12).contains(&s) => Ok(Duration::from_secs_f64(s)),
         _ => Err(format!("{t:?} is not a number of seconds")),
     }
 }
@@ -139,11 +139,12 @@ pub fn resolve(opts: &Options, env: EnvLookup<'_>) -> Result<Settings> {
     let location = resolve_location(opts, env)?;
     let version = match (&opts.version_stage, &opts.version_id) {
         (Some(_), Some(_)) => {
-            return Err(Error::new(Code::InvalidArgument, "give version_stage or version_id, not both"))
+            return Err(Error::new(
+                Code::InvalidArgument,
+                "give version_stage or version_id, not both",
+            ))
         }
-        (_, Some(id)) if id.trim().is_empty() => {
-            return Err(Error::new(Code::InvalidArgument, "version_id is empty"))
-        }
+        (_, Some(id)) if id.trim().is_empty() => return Err(Error::new(Code::InvalidArgument, "version_id is empty")),
         (Some(stage), _) if stage.trim().is_empty() => {
             return Err(Error::new(Code::InvalidArgument, "version_stage is empty"))
         }
@@ -166,7 +167,14 @@ pub fn resolve(opts: &Options, env: EnvLookup<'_>) -> Result<Settings> {
     if timeout.is_zero() {
         return Err(Error::new(Code::InvalidArgument, "timeout must be greater than zero"));
     }
-    Ok(Settings { location, version, ttl, max_stale, timeout, endpoint_url: opts.endpoint_url.clone() })
+    Ok(Settings {
+        location,
+        version,
+        ttl,
+        max_stale,
+        timeout,
+        endpoint_url: opts.endpoint_url.clone(),
+    })
 }
 
 fn from_env<T>(
@@ -197,7 +205,9 @@ pub fn resolve_location(opts: &Options, env: EnvLookup<'_>) -> Result<SecretLoca
             None => env(ENV_CONFIG).map(|p| (ConfigSource::Path(p.into()), format!("environment {ENV_CONFIG}"))),
         };
         match source {
-            None => looked.push(format!("a Starfleet configuration (argument config, environment {ENV_CONFIG}: neither set)")),
+            None => looked.push(format!(
+                "a Starfleet configuration (argument config, environment {ENV_CONFIG}: neither set)"
+            )),
             Some((source, how)) => {
                 let cfg = config::load(&source)?;
                 let stanza = cfg.secrets_manager.unwrap_or_default();
@@ -205,7 +215,10 @@ pub fn resolve_location(opts: &Options, env: EnvLookup<'_>) -> Result<SecretLoca
                 if stanza.secret_id.is_none() {
                     looked.push(format!("{from}: not configured"));
                 }
-                id = id.or(stanza.secret_id.map(|value| Found { value, from: from.clone() }));
+                id = id.or(stanza.secret_id.map(|value| Found {
+                    value,
+                    from: from.clone(),
+                }));
                 region = region.or(stanza.region.map(|value| Found { value, from }));
             }
         }
@@ -233,9 +246,16 @@ pub fn resolve_location(opts: &Options, env: EnvLookup<'_>) -> Result<SecretLoca
     };
     config::check_region(&region.value)
         .map_err(|why| Error::new(Code::ConfigInvalid, format!("{}: {why}", region.from)))?;
-    config::check_arn_region(&id.value, &region.value)
-        .map_err(|why| Error::new(Code::ConfigInvalid, format!("secret id {} ({}) {why}", id.value, id.from)))?;
-    Ok(SecretLocation { secret_id: id.value, region: region.value })
+    config::check_arn_region(&id.value, &region.value).map_err(|why| {
+        Error::new(
+            Code::ConfigInvalid,
+            format!("secret id {} ({}) {why}", id.value, id.from),
+        )
+    })?;
+    Ok(SecretLocation {
+        secret_id: id.value,
+        region: region.value,
+    })
 }
 
 /// An argument if given (an empty one is an error), else the environment variable.
@@ -250,10 +270,16 @@ fn pick(
         if v.trim().is_empty() {
             return Err(Error::new(Code::ConfigInvalid, format!("{arg_name} is empty")));
         }
-        return Ok(Some(Found { value: v.clone(), from: arg_name.to_owned() }));
+        return Ok(Some(Found {
+            value: v.clone(),
+            from: arg_name.to_owned(),
+        }));
     }
     if let Some(v) = env(env_name) {
-        return Ok(Some(Found { value: v, from: format!("environment {env_name}") }));
+        return Ok(Some(Found {
+            value: v,
+            from: format!("environment {env_name}"),
+        }));
     }
     looked.push(format!("{arg_name} and environment {env_name}: not set"));
     Ok(None)
@@ -262,11 +288,17 @@ fn pick(
 /// With a secret id but no region: the ARN's region, then the Lambda/SDK region variables.
 fn region_fallback(secret_id: &str, env: EnvLookup<'_>) -> Option<Found> {
     if let Some(r) = config::arn_region(secret_id) {
-        return Some(Found { value: r.to_owned(), from: "the secret ARN".into() });
+        return Some(Found {
+            value: r.to_owned(),
+            from: "the secret ARN".into(),
+        });
     }
-    ["AWS_REGION", "AWS_DEFAULT_REGION"]
-        .into_iter()
-        .find_map(|name| env(name).map(|value| Found { value, from: format!("environment {name}") }))
+    ["AWS_REGION", "AWS_DEFAULT_REGION"].into_iter().find_map(|name| {
+        env(name).map(|value| Found {
+            value,
+            from: format!("environment {name}"),
+        })
+    })
 }
 
 #[cfg(test)]
@@ -289,7 +321,10 @@ mod tests {
     #[test]
     fn arguments_beat_environment_beat_config() {
         let env = env_of(&[(ENV_SECRET_ID, "FromEnv"), (ENV_SECRET_REGION, "eu-west-1")]);
-        let mut o = Options { config: Some(yaml("FromFile", "us-west-2")), ..Default::default() };
+        let mut o = Options {
+            config: Some(yaml("FromFile", "us-west-2")),
+            ..Default::default()
+        };
         let loc = resolve_location(&o, &env).unwrap();
         assert_eq!((loc.secret_id.as_str(), loc.region.as_str()), ("FromEnv", "eu-west-1"));
         o.secret_id = Some("FromArg".into());
@@ -310,20 +345,45 @@ mod tests {
 
     #[test]
     fn region_falls_back_to_arn_then_aws_region() {
-        let o = Options { secret_id: Some("arn:aws:secretsmanager:ap-south-1:123456789012:secret:S-abcdef".into()), ..Default::default() };
+        let o = Options {
+            secret_id: Some("arn:aws:secretsmanager:ap-south-1:123456789012:secret:S-abcdef".into()),
+            ..Default::default()
+        };
         assert_eq!(resolve_location(&o, &env_of(&[])).unwrap().region, "ap-south-1");
-        let o = Options { secret_id: Some("S".into()), ..Default::default() };
-        assert_eq!(resolve_location(&o, &env_of(&[("AWS_REGION", "us-east-1")])).unwrap().region, "us-east-1");
-        assert_eq!(resolve_location(&o, &env_of(&[])).unwrap_err().code(), Code::ConfigMissing);
+        let o = Options {
+            secret_id: Some("S".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve_location(&o, &env_of(&[("AWS_REGION", "us-east-1")]))
+                .unwrap()
+                .region,
+            "us-east-1"
+        );
+        assert_eq!(
+            resolve_location(&o, &env_of(&[])).unwrap_err().code(),
+            Code::ConfigMissing
+        );
     }
 
     #[test]
     fn bad_env_values_are_config_invalid() {
-        let o = Options { secret_id: Some("S".into()), region: Some("us-east-2".into()), ..Default::default() };
+        let o = Options {
+            secret_id: Some("S".into()),
+            region: Some("us-east-2".into()),
+            ..Default::default()
+        };
         let e = resolve(&o, &env_of(&[(ENV_TTL, "soon")])).unwrap_err();
         assert_eq!(e.code(), Code::ConfigInvalid);
         assert!(e.message().contains(ENV_TTL));
-        let e = resolve_location(&Options { region: Some("Ohio".into()), ..o.clone() }, &env_of(&[])).unwrap_err();
+        let e = resolve_location(
+            &Options {
+                region: Some("Ohio".into()),
+                ..o.clone()
+            },
+            &env_of(&[]),
+        )
+        .unwrap_err();
         assert!(e.message().contains("argument region"), "{e}");
     }
 
@@ -339,12 +399,26 @@ mod tests {
 
     #[test]
     fn version_selection() {
-        let base = Options { secret_id: Some("S".into()), region: Some("us-east-2".into()), ..Default::default() };
+        let base = Options {
+            secret_id: Some("S".into()),
+            region: Some("us-east-2".into()),
+            ..Default::default()
+        };
         let env = env_of(&[]);
-        assert_eq!(resolve(&base, &env).unwrap().version, Version::Stage("AWSCURRENT".into()));
-        let o = Options { version_id: Some("v1".into()), ..base.clone() };
+        assert_eq!(
+            resolve(&base, &env).unwrap().version,
+            Version::Stage("AWSCURRENT".into())
+        );
+        let o = Options {
+            version_id: Some("v1".into()),
+            ..base.clone()
+        };
         assert_eq!(resolve(&o, &env).unwrap().version, Version::Id("v1".into()));
-        let o = Options { version_id: Some("v1".into()), version_stage: Some("AWSPREVIOUS".into()), ..base };
+        let o = Options {
+            version_id: Some("v1".into()),
+            version_stage: Some("AWSPREVIOUS".into()),
+            ..base
+        };
         assert_eq!(resolve(&o, &env).unwrap_err().code(), Code::InvalidArgument);
     }
 }

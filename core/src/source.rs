@@ -66,7 +66,11 @@ async fn client(settings: &Settings) -> Client {
     }
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(key.region.clone()))
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS).with_initial_backoff(INITIAL_BACKOFF))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_initial_backoff(INITIAL_BACKOFF),
+        )
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(CONNECT_TIMEOUT.min(key.timeout))
@@ -78,7 +82,11 @@ async fn client(settings: &Settings) -> Client {
     }
     let client = Client::new(&loader.load().await);
     let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
-    clients.get_or_insert_with(HashMap::new).entry(key).or_insert(client).clone()
+    clients
+        .get_or_insert_with(HashMap::new)
+        .entry(key)
+        .or_insert(client)
+        .clone()
 }
 
 /// Fetch and parse one version of the secret.
@@ -91,7 +99,10 @@ pub async fn fetch(settings: &Settings) -> Result<Secret> {
         Version::Stage(stage) => request.version_stage(stage),
         Version::Id(id) => request.version_id(id),
     };
-    let output = request.send().await.map_err(|e| classify(&e, settings.timeout).context(&what))?;
+    let output = request
+        .send()
+        .await
+        .map_err(|e| classify(&e, settings.timeout).context(&what))?;
     into_secret(output, &loc.secret_id).map_err(|e| e.context(&what))
 }
 
@@ -101,7 +112,10 @@ fn into_secret(mut out: GetSecretValueOutput, requested: &str) -> Result<Secret>
         (Some(text), _) => Payload::Json(Document::parse(Zeroizing::new(text))?),
         (None, Some(blob)) => Payload::Binary(Zeroizing::new(blob.into_inner())),
         (None, None) => {
-            return Err(Error::new(Code::SecretFormat, "the version has neither SecretString nor SecretBinary"))
+            return Err(Error::new(
+                Code::SecretFormat,
+                "the version has neither SecretString nor SecretBinary",
+            ))
         }
     };
     Ok(Secret {
@@ -121,7 +135,10 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     if let Some(cred) = find_in_chain::<CredentialsError>(err) {
-        return Error::new(Code::Credentials, format!("no usable AWS credentials: {}", describe_credentials(cred)));
+        return Error::new(
+            Code::Credentials,
+            format!("no usable AWS credentials: {}", describe_credentials(cred)),
+        );
     }
     match err {
         SdkError::ServiceError(service) => {
@@ -137,12 +154,14 @@ where
         SdkError::DispatchFailure(d) if d.is_timeout() => {
             Error::new(Code::Timeout, format!("no answer within {}s", timeout.as_secs_f64()))
         }
-        SdkError::DispatchFailure(_) => {
-            Error::new(Code::Network, format!("cannot reach Secrets Manager: {}", root_cause(err)))
-        }
-        SdkError::ResponseError(_) => {
-            Error::new(Code::Network, format!("connection failed while reading the response: {}", root_cause(err)))
-        }
+        SdkError::DispatchFailure(_) => Error::new(
+            Code::Network,
+            format!("cannot reach Secrets Manager: {}", root_cause(err)),
+        ),
+        SdkError::ResponseError(_) => Error::new(
+            Code::Network,
+            format!("connection failed while reading the response: {}", root_cause(err)),
+        ),
         SdkError::ConstructionFailure(_) => {
             Error::new(Code::Internal, format!("cannot build the request: {}", root_cause(err)))
         }
@@ -160,9 +179,7 @@ pub fn classify_service_code(code: &str, message: &str) -> Code {
         }
         "AccessDeniedException" | "AccessDenied" => Code::AccessDenied,
         "DecryptionFailure" | "KMSAccessDeniedException" => Code::DecryptionFailed,
-        "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
-            Code::Throttled
-        }
+        "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => Code::Throttled,
         "UnrecognizedClientException"
         | "InvalidClientTokenId"
         | "ExpiredTokenException"
@@ -215,16 +232,25 @@ mod tests {
 
     #[test]
     fn service_codes() {
-        assert_eq!(classify_service_code("ResourceNotFoundException", ""), Code::SecretNotFound);
+        assert_eq!(
+            classify_service_code("ResourceNotFoundException", ""),
+            Code::SecretNotFound
+        );
         assert_eq!(
             classify_service_code("InvalidRequestException", "secret that's currently marked deleted"),
             Code::SecretNotFound
         );
-        assert_eq!(classify_service_code("InvalidRequestException", "bad"), Code::InvalidArgument);
+        assert_eq!(
+            classify_service_code("InvalidRequestException", "bad"),
+            Code::InvalidArgument
+        );
         assert_eq!(classify_service_code("AccessDeniedException", ""), Code::AccessDenied);
         assert_eq!(classify_service_code("DecryptionFailure", ""), Code::DecryptionFailed);
         assert_eq!(classify_service_code("ThrottlingException", ""), Code::Throttled);
-        assert_eq!(classify_service_code("UnrecognizedClientException", ""), Code::Credentials);
+        assert_eq!(
+            classify_service_code("UnrecognizedClientException", ""),
+            Code::Credentials
+        );
         assert_eq!(classify_service_code("InternalServiceError", ""), Code::Service);
     }
 }

@@ -599,8 +599,10 @@ def wait_for_stop() -> None:
         signal.signal(signum, on_signal)
 
     def watch_stdin() -> None:
+        # os.read, not sys.stdin: a daemon thread blocked inside a buffered reader
+        # holds its lock, which aborts interpreter shutdown after a signal.
         try:
-            while sys.stdin.buffer.read1(65536):
+            while os.read(sys.stdin.fileno(), 65536):
                 pass
         except (OSError, ValueError):
             pass

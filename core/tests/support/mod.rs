@@ -1,0 +1,166 @@
+//! Test support: the local Secrets Manager harness started by `scripts/with-harness`.
+//!
+//! `STARFLEET_TEST_MOTO` is the moto server (used directly to set secrets up) and
+//! `STARFLEET_TEST_PROXY` the fault proxy in front of it, which the library talks to through
+//! `AWS_ENDPOINT_URL_SECRETS_MANAGER`. Faults and request counts are scoped to one secret id,
+//! so tests run in parallel against one harness, each with its own secret.
+#![allow(dead_code)]
+
+use std::sync::{Mutex, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_secretsmanager::primitives::Blob;
+use aws_sdk_secretsmanager::Client;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub const REGION: &str = "us-east-2";
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the integration tests through `scripts/with-harness cargo test`")
+    })
+}
+
+pub fn moto_url() -> String {
+    var("STARFLEET_TEST_MOTO")
+}
+
+pub fn proxy_url() -> String {
+    var("STARFLEET_TEST_PROXY")
+}
+
+/// A secret name no other test (or earlier run against the same server) uses.
+pub fn unique(prefix: &str) -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!(
+        "{prefix}-{nanos}-{}",
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// Every log record emitted by the library in this test process, for the leak canary.
+pub static LOGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record) {
+        LOGS.lock()
+            .unwrap()
+            .push(format!("{} {} {}", record.level(), record.target(), record.args()));
+    }
+    fn flush(&self) {}
+}
+
+/// Install the capturing logger at trace level (once per test binary).
+pub fn capture_logs() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        log::set_logger(&Capture).unwrap();
+        log::set_max_level(log::LevelFilter::Trace);
+    });
+}
+
+/// A client straight to moto, for setting secrets up (not counted by the proxy).
+pub async fn admin() -> Client {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(moto_url())
+        .load()
+        .await;
+    Client::new(&conf)
+}
+
+/// Create a secret with a JSON string value; returns its VersionId.
+pub async fn create_json(name: &str, value: &Value) -> String {
+    let out = admin()
+        .await
+        .create_secret()
+        .name(name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .unwrap();
+    out.version_id.unwrap()
+}
+
+pub async fn create_text(name: &str, text: &str) -> String {
+    let out = admin()
+        .await
+        .create_secret()
+        .name(name)
+        .secret_string(text)
+        .send()
+        .await
+        .unwrap();
+    out.version_id.unwrap()
+}
+
+pub async fn create_binary(name: &str, bytes: &[u8]) -> String {
+    let out = admin()
+        .await
+        .create_secret()
+        .name(name)
+        .secret_binary(Blob::new(bytes))
+        .send()
+        .await
+        .unwrap();
+    out.version_id.unwrap()
+}
+
+/// Put a new AWSCURRENT version; returns its VersionId.
+pub async fn put_json(name: &str, value: &Value) -> String {
+    let out = admin()
+        .await
+        .put_secret_value()
+        .secret_id(name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .unwrap();
+    out.version_id.unwrap()
+}
+
+/// A minimal HTTP/1.1 JSON request to the proxy's control API (keeps dev-deps to tokio).
+pub async fn control(method: &str, path_and_query: &str, body: Option<Value>) -> Value {
+    let url = proxy_url();
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let request = format!(
+        "{method} /__harness/{path_and_query} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(
+        head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
+        "control {path_and_query}: {head}"
+    );
+    serde_json::from_str(body).unwrap()
+}
+
+/// Add a fault rule for `secret` (see tests/harness/README.md for actions).
+pub async fn fault(secret: &str, action: &str, times: i64, extra: Value) {
+    let mut rule = json!({"secret_id": secret, "action": action, "times": times});
+    rule.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    control("POST", "faults", Some(rule)).await;
+}
+
+pub async fn clear_faults(secret: &str) {
+    control("DELETE", &format!("faults?secret_id={secret}"), None).await;
+}
+
+/// GetSecretValue calls the proxy has seen for `secret`.
+pub async fn get_count(secret: &str) -> u64 {
+    control("GET", &format!("counts?secret_id={secret}"), None).await["GetSecretValue"]
+        .as_u64()
+        .unwrap_or(0)
+}
