@@ -56,6 +56,28 @@ pub struct Stats {
     pub last_error: Option<Code>,
 }
 
+impl Stats {
+    /// The stats as JSON, with the field names every binding exposes: `hits`, `misses`,
+    /// `fetches`, `failures`, `stale_served`, `last_refresh` (Unix seconds or null),
+    /// `version_id` and `last_error` (a code string or null).
+    pub fn to_json(&self) -> serde_json::Value {
+        let last_refresh = self
+            .last_refresh
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs_f64());
+        serde_json::json!({
+            "hits": self.hits,
+            "misses": self.misses,
+            "fetches": self.fetches,
+            "failures": self.failures,
+            "stale_served": self.stale_served,
+            "last_refresh": last_refresh,
+            "version_id": self.version_id,
+            "last_error": self.last_error.map(Code::as_str),
+        })
+    }
+}
+
 struct Entry {
     secret: Arc<Secret>,
     fetched_at: Instant,

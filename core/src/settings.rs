@@ -50,6 +50,14 @@ impl Ttl {
         }
     }
 
+    /// A TTL given as a number of seconds by a binding (`0` = no cache).
+    pub fn from_secs_f64(seconds: f64) -> Result<Ttl> {
+        match seconds_arg("ttl", seconds)? {
+            d if d.is_zero() => Ok(Ttl::NoCache),
+            d => Ok(Ttl::For(d)),
+        }
+    }
+
     /// The TTL as a duration; `None` for never.
     pub fn duration(self) -> Option<Duration> {
         match self {
@@ -76,6 +84,18 @@ pub fn parse_seconds(text: &str) -> std::result::Result<Duration, String> {
     match t.parse::<f64>() {
         Ok(s) if (0.0..1e12).contains(&s) => Ok(Duration::from_secs_f64(s)),
         _ => Err(format!("{t:?} is not a number of seconds")),
+    }
+}
+
+/// A duration argument given as seconds by a binding; INVALID_ARGUMENT names the argument.
+pub fn seconds_arg(name: &str, seconds: f64) -> Result<Duration> {
+    if (0.0..1e12).contains(&seconds) {
+        Ok(Duration::from_secs_f64(seconds))
+    } else {
+        Err(Error::new(
+            Code::InvalidArgument,
+            format!("{name} must be a non-negative number of seconds, got {seconds}"),
+        ))
     }
 }
 
