@@ -212,6 +212,21 @@ impl SecretsManager {
         found
     }
 
+    /// The value an access would get right now without waiting (the pinned value or a fresh
+    /// entry), counted as a hit; `None`, counted as nothing, otherwise. Never does I/O.
+    ///
+    /// This is a binding's fast path: a caller holding an interpreter lock can answer a hit
+    /// without releasing it, and on `None` call [`secret`](Self::secret) (which counts the
+    /// access itself) without the access being counted twice, as it would be with
+    /// [`cached`](Self::cached).
+    pub fn try_hit(&self) -> Option<Arc<Secret>> {
+        let found = self.hit(Instant::now()).ok().flatten();
+        if found.is_some() {
+            self.counters.hits.fetch_add(1, Relaxed);
+        }
+        found
+    }
+
     /// Forget the cached value and any failure backoff; the next access fetches.
     pub fn invalidate(&self) {
         let mut state = self.lock_state();
@@ -255,6 +270,11 @@ impl SecretsManager {
 
     /// [`secret`](Self::secret) for callers on a plain thread (Python, C, Go).
     pub fn secret_blocking(&self) -> Result<Arc<Secret>> {
+        // The hit path needs no runtime: answer it here, and pay for block_on only on a miss.
+        if let Some(secret) = self.hit(Instant::now())? {
+            self.counters.hits.fetch_add(1, Relaxed);
+            return Ok(secret);
+        }
         runtime::block_on(self.secret())
     }
 

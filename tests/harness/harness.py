@@ -325,7 +325,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             if self._upstream is not None:
                 self._upstream.close()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib name)
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             sys.stderr.write(f"harness proxy: {format % args}\n")
 
@@ -393,12 +393,49 @@ class ProxyHandler(BaseHTTPRequestHandler):
             elif route == ("DELETE", f"{CONTROL_PREFIX}/counts"):
                 state.reset_counts(secret_id)
                 self.send_json(200, {})
-            elif route[1] in (f"{CONTROL_PREFIX}/faults", f"{CONTROL_PREFIX}/counts"):
+            elif route == ("POST", f"{CONTROL_PREFIX}/call"):
+                self.send_json(200, self.call_moto(self.parse_json(body)))
+            elif route[1] in (f"{CONTROL_PREFIX}/faults", f"{CONTROL_PREFIX}/counts", f"{CONTROL_PREFIX}/call"):
                 raise ControlError(405, f"method {self.command} not allowed on {url.path}")
             else:
                 raise ControlError(404, f"unknown control path {url.path}")
         except ControlError as exc:
             self.send_json(exc.status, {"error": str(exc)})
+
+    def call_moto(self, spec: Any) -> dict[str, Any]:
+        """One Secrets Manager API call straight to moto, for test setup in any language.
+
+        `{"operation": "CreateSecret", "region": "us-east-2", "params": {...}}` becomes an
+        awsJson1.1 POST with a (syntactically valid, unchecked) SigV4 header whose credential
+        scope names the region, since moto keeps secrets per region. Not counted, never faulted.
+        """
+        if not isinstance(spec, dict) or not isinstance(spec.get("operation"), str):
+            raise ControlError(400, "call needs {\"operation\": str, \"region\": str, \"params\": {...}}")
+        region = spec.get("region", "us-east-1")
+        params = spec.get("params", {})
+        if not isinstance(region, str) or not isinstance(params, dict):
+            raise ControlError(400, "call: region must be a string and params an object")
+        headers = {
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": f"secretsmanager.{spec['operation']}",
+            "Authorization": (
+                f"AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/secretsmanager/aws4_request, "
+                "SignedHeaders=host;x-amz-target, Signature=0"
+            ),
+        }
+        host, port = self.server.moto_address
+        connection = http.client.HTTPConnection(host, port, timeout=UPSTREAM_TIMEOUT_S)
+        try:
+            connection.request("POST", "/", body=json.dumps(params).encode(), headers=headers)
+            response = connection.getresponse()
+            raw = response.read()
+        finally:
+            connection.close()
+        try:
+            reply = json.loads(raw) if raw else {}
+        except ValueError:
+            reply = {"raw": raw.decode("utf-8", "replace")}
+        return {"status": response.status, "body": reply}
 
     @staticmethod
     def parse_json(body: bytes) -> Any:
@@ -503,7 +540,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         skip = HOP_BY_HOP | connection_tokens(self.headers) | {"content-length", "expect"}
         headers = [(k, v) for k, v in self.headers.items() if k.lower() not in skip]
         if "Host" not in self.headers:
-            headers.append(("Host", "%s:%d" % self.server.moto_address))
+            headers.append(("Host", "{}:{}".format(*self.server.moto_address)))
         framed = "Content-Length" in self.headers or "Transfer-Encoding" in self.headers
         if body or framed:
             headers.append(("Content-Length", str(len(body))))
@@ -643,7 +680,7 @@ def main(argv: list[str] | None = None) -> int:
     proxy, _ = start_proxy((moto_host, moto_port), args.verbose)
     urls = {
         "moto": f"http://{moto_host}:{moto_port}",
-        "proxy": "http://%s:%d" % proxy.server_address[:2],
+        "proxy": "http://{}:{}".format(*proxy.server_address[:2]),
     }
     if args.env_file:
         write_env_file(args.env_file, urls)

@@ -1,0 +1,293 @@
+//! The panic boundary, the result enum, the per-thread last error and argument checks.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{Code, Error, Result};
+
+/// What a call returned. The numbers are core's stable error codes (`Code::number()`), the
+/// same numbers every language sees; 0 is success. Never renumbered, only appended to, so
+/// treat an unknown number as an error and name it with `starfleet_secrets_result_name()`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum starfleet_secrets_result {
+    /// Success.
+    Ok = 0,
+    /// No secret location in arguments, environment or Starfleet configuration.
+    ConfigMissing = 1,
+    /// A Starfleet configuration or an option is present but wrong.
+    ConfigInvalid = 2,
+    /// The secret (or the requested version/stage) does not exist.
+    SecretNotFound = 3,
+    /// The credentials are valid but not allowed to read the secret.
+    AccessDenied = 4,
+    /// Secrets Manager could not decrypt the secret with its KMS key.
+    DecryptionFailed = 5,
+    /// No usable credentials (missing, expired, or rejected).
+    Credentials = 6,
+    /// The API throttled the calls and retries ran out.
+    Throttled = 7,
+    /// The call did not finish within its deadline.
+    Timeout = 8,
+    /// The endpoint could not be reached (refused, reset, DNS, TLS).
+    Network = 9,
+    /// Secrets Manager answered with a server error, or an error not classified.
+    Service = 10,
+    /// The secret is not the expected shape (not a JSON object, binary where text was asked,
+    /// a non-string value where a string was asked).
+    SecretFormat = 11,
+    /// A key path does not exist in the document.
+    KeyNotFound = 12,
+    /// An unusable argument: NULL where a value is required, text that is not UTF-8,
+    /// a malformed key path or option.
+    InvalidArgument = 13,
+    /// A bug in this library (a caught panic).
+    Internal = 14,
+}
+
+impl starfleet_secrets_result {
+    fn from_code(code: Code) -> Self {
+        use starfleet_secrets_result as R;
+        match code {
+            Code::ConfigMissing => R::ConfigMissing,
+            Code::ConfigInvalid => R::ConfigInvalid,
+            Code::SecretNotFound => R::SecretNotFound,
+            Code::AccessDenied => R::AccessDenied,
+            Code::DecryptionFailed => R::DecryptionFailed,
+            Code::Credentials => R::Credentials,
+            Code::Throttled => R::Throttled,
+            Code::Timeout => R::Timeout,
+            Code::Network => R::Network,
+            Code::Service => R::Service,
+            Code::SecretFormat => R::SecretFormat,
+            Code::KeyNotFound => R::KeyNotFound,
+            Code::InvalidArgument => R::InvalidArgument,
+            Code::Internal => R::Internal,
+        }
+    }
+}
+
+// The C numbers are core's numbers: checked for every code at compile time.
+const _: () = {
+    let mut i = 0;
+    while i < Code::ALL.len() {
+        let code = Code::ALL[i];
+        let ours = match code {
+            Code::ConfigMissing => starfleet_secrets_result::ConfigMissing,
+            Code::ConfigInvalid => starfleet_secrets_result::ConfigInvalid,
+            Code::SecretNotFound => starfleet_secrets_result::SecretNotFound,
+            Code::AccessDenied => starfleet_secrets_result::AccessDenied,
+            Code::DecryptionFailed => starfleet_secrets_result::DecryptionFailed,
+            Code::Credentials => starfleet_secrets_result::Credentials,
+            Code::Throttled => starfleet_secrets_result::Throttled,
+            Code::Timeout => starfleet_secrets_result::Timeout,
+            Code::Network => starfleet_secrets_result::Network,
+            Code::Service => starfleet_secrets_result::Service,
+            Code::SecretFormat => starfleet_secrets_result::SecretFormat,
+            Code::KeyNotFound => starfleet_secrets_result::KeyNotFound,
+            Code::InvalidArgument => starfleet_secrets_result::InvalidArgument,
+            Code::Internal => starfleet_secrets_result::Internal,
+        };
+        assert!(ours as u32 == code.number());
+        i += 1;
+    }
+};
+
+pub(crate) fn result_of(code: Code) -> starfleet_secrets_result {
+    starfleet_secrets_result::from_code(code)
+}
+
+thread_local! {
+    /// The last failure on this thread; cleared by the next successful call.
+    static LAST_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };
+}
+
+fn set_last_error(error: Option<Error>) {
+    // During thread teardown the slot may be gone; the result code still tells the story.
+    let _ = LAST_ERROR.try_with(|slot| {
+        if let Ok(mut slot) = slot.try_borrow_mut() {
+            *slot = error;
+        }
+    });
+}
+
+/// Run one exported function's body: catch panics, record the outcome for
+/// `starfleet_secrets_last_error_message`, and turn it into a result code.
+pub(crate) fn boundary(function: &'static str, body: impl FnOnce() -> Result<()>) -> starfleet_secrets_result {
+    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_payload| {
+        // The payload is not shown: the caller learns where, and that it is a bug.
+        Err(Error::new(
+            Code::Internal,
+            format!("{function}: internal error (a bug in starfleet-secrets; please report it)"),
+        ))
+    });
+    match outcome {
+        Ok(()) => {
+            set_last_error(None);
+            starfleet_secrets_result::Ok
+        }
+        Err(error) => {
+            let result = result_of(error.code());
+            set_last_error(Some(error));
+            result
+        }
+    }
+}
+
+/// A panic boundary for functions that cannot fail and return nothing (the `_free`s).
+pub(crate) fn boundary_void(body: impl FnOnce()) {
+    let _ = catch_unwind(AssertUnwindSafe(body));
+}
+
+/// A required UTF-8 string argument.
+///
+/// # Safety
+/// `ptr` is NULL or points to a NUL-terminated string that outlives `'a`.
+pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str> {
+    if ptr.is_null() {
+        return Err(Error::new(Code::InvalidArgument, format!("argument {name} is NULL")));
+    }
+    CStr::from_ptr(ptr).to_str().map_err(|e| {
+        Error::new(
+            Code::InvalidArgument,
+            format!("argument {name} is not valid UTF-8 (at byte {})", e.valid_up_to()),
+        )
+    })
+}
+
+/// A required shared reference.
+///
+/// # Safety
+/// `ptr` is NULL or a valid pointer to a live `T` that outlives `'a`.
+pub(crate) unsafe fn ref_arg<'a, T>(ptr: *const T, name: &str) -> Result<&'a T> {
+    ptr.as_ref()
+        .ok_or_else(|| Error::new(Code::InvalidArgument, format!("argument {name} is NULL")))
+}
+
+/// A required out-param, checked before any work is done.
+pub(crate) fn out_arg<T>(ptr: *mut T, name: &str) -> Result<*mut T> {
+    if ptr.is_null() {
+        Err(Error::new(Code::InvalidArgument, format!("out-param {name} is NULL")))
+    } else {
+        Ok(ptr)
+    }
+}
+
+/// The library version, e.g. `"0.1.0"`: a static string, never freed.
+#[no_mangle]
+pub extern "C" fn starfleet_secrets_version() -> *const c_char {
+    const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    VERSION.as_ptr().cast()
+}
+
+/// The ABI version this library implements (`STARFLEET_SECRETS_ABI_VERSION` of the header
+/// it was built with); compare it with the macro to detect a mismatched `.so` at run time.
+#[no_mangle]
+pub extern "C" fn starfleet_secrets_abi_version() -> u32 {
+    super::STARFLEET_SECRETS_ABI_VERSION
+}
+
+/// The stable string code of a result, e.g. `"SECRET_NOT_FOUND"` (`"OK"` for 0, `"UNKNOWN"`
+/// for a number this library does not know): a static string, never freed.
+///
+/// Takes a plain number so any value read from C is safe to pass.
+#[no_mangle]
+pub extern "C" fn starfleet_secrets_result_name(result: u32) -> *const c_char {
+    let name: &'static [u8] = catch_unwind(|| {
+        if result == 0 {
+            return b"OK\0".as_slice();
+        }
+        match Code::ALL.into_iter().find(|c| c.number() == result) {
+            Some(code) => static_cstr(code),
+            None => b"UNKNOWN\0",
+        }
+    })
+    .unwrap_or(b"UNKNOWN\0");
+    name.as_ptr().cast()
+}
+
+/// `Code::as_str()` with a NUL, as a static.
+fn static_cstr(code: Code) -> &'static [u8] {
+    match code {
+        Code::ConfigMissing => b"CONFIG_MISSING\0",
+        Code::ConfigInvalid => b"CONFIG_INVALID\0",
+        Code::SecretNotFound => b"SECRET_NOT_FOUND\0",
+        Code::AccessDenied => b"ACCESS_DENIED\0",
+        Code::DecryptionFailed => b"DECRYPTION_FAILED\0",
+        Code::Credentials => b"CREDENTIALS\0",
+        Code::Throttled => b"THROTTLED\0",
+        Code::Timeout => b"TIMEOUT\0",
+        Code::Network => b"NETWORK\0",
+        Code::Service => b"SERVICE\0",
+        Code::SecretFormat => b"SECRET_FORMAT\0",
+        Code::KeyNotFound => b"KEY_NOT_FOUND\0",
+        Code::InvalidArgument => b"INVALID_ARGUMENT\0",
+        Code::Internal => b"INTERNAL\0",
+    }
+}
+
+/// The result of the last failed call on this thread (`OK` if the last call succeeded or
+/// there was none). Reading it changes nothing.
+#[no_mangle]
+pub extern "C" fn starfleet_secrets_last_error_code() -> starfleet_secrets_result {
+    catch_unwind(|| {
+        LAST_ERROR
+            .try_with(|slot| {
+                slot.try_borrow()
+                    .ok()
+                    .and_then(|e| e.as_ref().map(|e| result_of(e.code())))
+            })
+            .ok()
+            .flatten()
+            .unwrap_or(starfleet_secrets_result::Ok)
+    })
+    .unwrap_or(starfleet_secrets_result::Internal)
+}
+
+/// Copy the message of the last failed call on this thread into `buf`.
+///
+/// The message is `"CODE: what went wrong"` (e.g. `"SECRET_NOT_FOUND: secret Starfleet
+/// (stage AWSCURRENT) in us-east-2: ResourceNotFoundException (...)"`); it names the
+/// secret, region and key path involved and never contains a secret value. It is the empty
+/// string when the last call on this thread succeeded.
+///
+/// At most `buf_len - 1` bytes are copied (cut at a character boundary) and a NUL is always
+/// written when `buf_len > 0`. `*out_len`, if `out_len` is not NULL, receives the full length
+/// of the message in bytes (without the NUL), so a caller can pass `buf = NULL, buf_len = 0`
+/// to size a buffer first. Nothing is allocated and there is nothing to free.
+///
+/// The last error is per thread: read it on the thread that made the failing call, before
+/// that thread makes another call (Go: inside the same cgo call). Calling this function does
+/// not change the last error. Returns INVALID_ARGUMENT only when `buf` is NULL and
+/// `buf_len > 0`.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_last_error_message(
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> starfleet_secrets_result {
+    catch_unwind(AssertUnwindSafe(|| {
+        if buf.is_null() && buf_len > 0 {
+            return starfleet_secrets_result::InvalidArgument;
+        }
+        let message = LAST_ERROR
+            .try_with(|slot| slot.try_borrow().ok().and_then(|e| e.as_ref().map(Error::to_string)))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        if buf_len > 0 {
+            let mut n = message.len().min(buf_len - 1);
+            while !message.is_char_boundary(n) {
+                n -= 1;
+            }
+            std::ptr::copy_nonoverlapping(message.as_ptr(), buf.cast::<u8>(), n);
+            *buf.add(n) = 0;
+        }
+        if !out_len.is_null() {
+            *out_len = message.len();
+        }
+        starfleet_secrets_result::Ok
+    }))
+    .unwrap_or(starfleet_secrets_result::Internal)
+}

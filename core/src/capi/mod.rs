@@ -1,0 +1,80 @@
+//! The C ABI: `libstarfleet_secrets.so` / `.a`, described by `include/starfleet_secrets.h`.
+//!
+//! Built to the conventions of rustls-ffi (the header's opening comment is the user-facing
+//! version of this list):
+//!
+//! * opaque handles ([`starfleet_secrets_options`], [`starfleet_secrets_manager`]) made by a
+//!   `_new` function and released by the matching `_free`, which accepts NULL;
+//! * every fallible function returns a [`starfleet_secrets_result`] whose numbers are core's
+//!   stable [`Code::number`]s (0 = OK); the message of the last failure on the calling thread
+//!   is copied into a caller buffer by [`starfleet_secrets_last_error_message`], so reading it
+//!   allocates nothing and cannot leak;
+//! * out-params are written only on success;
+//! * strings and bytes handed to the caller are released with
+//!   [`starfleet_secrets_string_free`] / [`starfleet_secrets_bytes_free`], which overwrite
+//!   them with zeros first (see [`buffer`]);
+//! * every exported function runs inside `catch_unwind`: a panic becomes INTERNAL, nothing
+//!   unwinds into C and nothing aborts;
+//! * NULL where a value is required, or text that is not UTF-8, is INVALID_ARGUMENT;
+//! * every function is thread-safe (the manager is `Sync`; options sit behind a mutex).
+//!
+//! Nothing here decides anything: path syntax, TTL parsing, precedence and error
+//! classification are core's, so C and Go behave exactly like Python and Node.
+
+// The safety contract of every pointer argument is the same and is stated once, in the
+// header's conventions: NULL or a valid pointer of the documented kind.
+#![allow(clippy::missing_safety_doc)]
+// C names: the header is the API, and its names follow C conventions.
+#![allow(non_camel_case_types)]
+
+mod buffer;
+mod ffi;
+mod manager;
+mod options;
+
+pub use buffer::{starfleet_secrets_bytes_free, starfleet_secrets_string_free};
+pub use ffi::{
+    starfleet_secrets_abi_version, starfleet_secrets_last_error_code, starfleet_secrets_last_error_message,
+    starfleet_secrets_result, starfleet_secrets_result_name, starfleet_secrets_version,
+};
+pub use manager::*;
+pub use options::*;
+
+use crate::error::Code;
+
+/// Major version of the library (the header's macro matches `Cargo.toml`; checked at build time).
+pub const STARFLEET_SECRETS_VERSION_MAJOR: u32 = 0;
+/// Minor version of the library.
+pub const STARFLEET_SECRETS_VERSION_MINOR: u32 = 1;
+/// Patch version of the library.
+pub const STARFLEET_SECRETS_VERSION_PATCH: u32 = 0;
+/// Version of the C ABI itself: bumped when a function's signature or meaning changes
+/// incompatibly (adding functions or result codes does not bump it).
+pub const STARFLEET_SECRETS_ABI_VERSION: u32 = 1;
+
+/// `"12"` → 12 at compile time (for the version checks below).
+const fn parse_u32(s: &str) -> u32 {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut n = 0u32;
+    while i < b.len() {
+        assert!(b[i].is_ascii_digit(), "version component is not a number");
+        n = n * 10 + (b[i] - b'0') as u32;
+        i += 1;
+    }
+    n
+}
+
+// The header's version macros come from the constants above; a version bump in Cargo.toml
+// that forgets them fails the build here instead of shipping a lying header.
+const _: () = assert!(STARFLEET_SECRETS_VERSION_MAJOR == parse_u32(env!("CARGO_PKG_VERSION_MAJOR")));
+const _: () = assert!(STARFLEET_SECRETS_VERSION_MINOR == parse_u32(env!("CARGO_PKG_VERSION_MINOR")));
+const _: () = assert!(STARFLEET_SECRETS_VERSION_PATCH == parse_u32(env!("CARGO_PKG_VERSION_PATCH")));
+
+/// The result for a core code (the numbers are equal by construction, see `ffi`).
+fn result_of(code: Code) -> starfleet_secrets_result {
+    ffi::result_of(code)
+}
+
+#[cfg(test)]
+mod tests;

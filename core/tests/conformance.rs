@@ -1,0 +1,417 @@
+//! The cross-language conformance vectors (`tests/vectors/`, format in its README), run
+//! through the Rust API against the harness. The Python, Node and Go suites run the same files.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{json, Map, Value};
+use starfleet_secrets::{Code, ConfigSource, Error, Options, Path, SecretsManager, Ttl};
+use support::*;
+
+/// Vectors change the process environment; the two tests must not interleave.
+static ENV_LOCK: Mutex<()> = Mutex::new(());
+
+const MANAGED_ENV: [&str; 8] = [
+    "STARFLEET_SECRET_ID",
+    "STARFLEET_SECRET_REGION",
+    "STARFLEET_CONFIG",
+    "STARFLEET_SECRETS_TTL",
+    "STARFLEET_SECRETS_MAX_STALE",
+    "STARFLEET_SECRETS_TIMEOUT",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+];
+
+fn vectors_dir() -> PathBuf {
+    FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors")
+}
+
+/// Every vector file under the given groups, as (id, vector), in a stable order.
+fn load(groups: &[&str]) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for group in groups {
+        let dir = vectors_dir().join(group);
+        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for f in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "json")) {
+            let id = format!("{group}/{}", f.file_stem().unwrap().to_string_lossy());
+            out.push((id, serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap()));
+        }
+    }
+    out
+}
+
+fn run<T>(fut: impl std::future::Future<Output = T>) -> T {
+    starfleet_secrets::runtime::get().unwrap().block_on(fut)
+}
+
+/// One moto call through the harness control API.
+fn call(operation: &str, params: Value) -> Value {
+    let reply = run(control(
+        "POST",
+        "call",
+        Some(json!({"operation": operation, "region": REGION, "params": params})),
+    ));
+    assert_eq!(reply["status"], 200, "{operation}: {reply}");
+    reply["body"].clone()
+}
+
+/// Create the vector's secret; returns the VersionIds in order.
+fn create_secret(spec: &Value, name: &str) -> Vec<String> {
+    let payload = |v: &Value| -> Map<String, Value> {
+        let mut p = Map::new();
+        if let Some(j) = v.get("json") {
+            p.insert("SecretString".into(), Value::String(j.to_string()));
+        } else if let Some(s) = v.get("string") {
+            p.insert("SecretString".into(), s.clone());
+        } else if let Some(b) = v.get("binary_base64") {
+            p.insert("SecretBinary".into(), b.clone());
+        }
+        p
+    };
+    let versions: Vec<Value> = match spec.get("versions") {
+        Some(Value::Array(v)) => v.clone(),
+        _ => vec![spec.clone()],
+    };
+    let mut ids = Vec::new();
+    for (i, version) in versions.iter().enumerate() {
+        let mut params = payload(version);
+        let reply = if i == 0 {
+            params.insert("Name".into(), json!(name));
+            call("CreateSecret", Value::Object(params))
+        } else {
+            params.insert("SecretId".into(), json!(name));
+            params.insert(
+                "VersionStages".into(),
+                version.get("stages").cloned().unwrap_or(json!(["AWSCURRENT"])),
+            );
+            call("PutSecretValue", Value::Object(params))
+        };
+        ids.push(reply["VersionId"].as_str().unwrap().to_owned());
+    }
+    ids
+}
+
+/// Replace `$secret`, `$version:N`, `$closed_endpoint` in every string of `v`.
+fn substitute(v: &Value, vars: &HashMap<String, String>) -> Value {
+    match v {
+        Value::String(s) => {
+            let mut s = s.clone();
+            for (k, val) in vars {
+                s = s.replace(k, val);
+            }
+            Value::String(s)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| substitute(x, vars)).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), substitute(x, vars))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Sets the vector's environment; puts the previous one back when dropped.
+struct EnvGuard(Vec<(String, Option<String>)>);
+
+impl EnvGuard {
+    fn set(env: Option<&Value>) -> EnvGuard {
+        let mut keys: Vec<String> = MANAGED_ENV.iter().map(|s| s.to_string()).collect();
+        if let Some(Value::Object(e)) = env {
+            keys.extend(e.keys().cloned());
+        }
+        let saved = keys.iter().map(|k| (k.clone(), std::env::var(k).ok())).collect();
+        for k in MANAGED_ENV {
+            std::env::remove_var(k);
+        }
+        if let Some(Value::Object(e)) = env {
+            for (k, v) in e {
+                match v.as_str() {
+                    Some(v) => std::env::set_var(k, v),
+                    None => std::env::remove_var(k),
+                }
+            }
+        }
+        EnvGuard(saved)
+    }
+}
+
+impl Drop for EnvGuard {
+    fn drop(&mut self) {
+        for (k, v) in &self.0 {
+            match v {
+                Some(v) => std::env::set_var(k, v),
+                None => std::env::remove_var(k),
+            }
+        }
+    }
+}
+
+/// Write the vector's config, returning its path.
+fn write_config(config: &Value, dir: &FsPath) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    if let Some(text) = config.get("file").and_then(Value::as_str) {
+        let file = dir.join("starfleet.yaml");
+        std::fs::write(&file, text).unwrap();
+        return file;
+    }
+    if let Some(Value::Object(files)) = config.get("files") {
+        let sub = dir.join("config.d");
+        std::fs::create_dir_all(&sub).unwrap();
+        for (name, text) in files {
+            std::fs::write(sub.join(name), text.as_str().unwrap()).unwrap();
+        }
+        return sub;
+    }
+    dir.join("does-not-exist.yaml")
+}
+
+fn seconds(v: &Value) -> Duration {
+    Duration::from_secs_f64(v.as_f64().unwrap())
+}
+
+fn options(args: Option<&Value>, config: Option<PathBuf>) -> Options {
+    let text = |k: &str| args.and_then(|a| a.get(k)).and_then(Value::as_str).map(str::to_owned);
+    let arg = |k: &str| args.and_then(|a| a.get(k));
+    Options {
+        secret_id: text("secret_id"),
+        region: text("region"),
+        config: config.map(ConfigSource::Path),
+        ttl: arg("ttl").map(|t| match t.as_str() {
+            Some(s) => Ttl::parse(s).unwrap(),
+            None => Ttl::from_secs_f64(t.as_f64().unwrap()).unwrap(),
+        }),
+        version_stage: text("version_stage"),
+        version_id: text("version_id"),
+        max_stale: arg("max_stale").map(seconds),
+        timeout: arg("timeout").map(seconds),
+        endpoint_url: text("endpoint_url"),
+    }
+}
+
+fn path_of(read: &Value) -> Result<Path, Error> {
+    match &read["path"] {
+        Value::String(s) => Path::parse_dotted(s),
+        Value::Array(keys) => Path::from_keys(keys.iter().map(|k| k.as_str().unwrap().to_owned())),
+        other => panic!("bad path {other}"),
+    }
+}
+
+/// One read through the public API, as JSON.
+fn read(m: &SecretsManager, read: &Value) -> Result<Value, Error> {
+    match read["as"].as_str().unwrap() {
+        "string" => {
+            let path = path_of(read)?;
+            Ok(Value::String(m.secret_blocking()?.get_str(&path)?.to_owned()))
+        }
+        "json" => {
+            let path = path_of(read)?;
+            Ok(m.secret_blocking()?.get(&path)?.clone())
+        }
+        "document" => Ok(Value::Object(m.secret_blocking()?.document()?.root().clone())),
+        "binary" => {
+            let bytes = base64::engine::general_purpose::STANDARD.encode(m.secret_blocking()?.binary()?);
+            Ok(json!({ "base64": bytes }))
+        }
+        other => panic!("unknown read kind {other}"),
+    }
+}
+
+fn check(expect: &Value, got: &Result<Value, Error>) -> Result<(), String> {
+    match (expect.get("value"), got) {
+        (Some(want), Ok(v)) if want == v => Ok(()),
+        (Some(_), Ok(_)) => Err("wrong value".into()),
+        (Some(_), Err(e)) => Err(format!("expected a value, got {e}")),
+        (None, Ok(_)) => Err(format!("expected {}, got a value", expect["error"])),
+        (None, Err(e)) => {
+            let want = Code::from_str_code(expect["error"].as_str().unwrap()).unwrap();
+            if e.code() != want {
+                return Err(format!("expected {want}, got {e}"));
+            }
+            for part in expect
+                .get("message_contains")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if !e.message().contains(part.as_str().unwrap()) {
+                    return Err(format!("message lacks {part}: {e}"));
+                }
+            }
+            for part in expect
+                .get("message_excludes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if e.message().contains(part.as_str().unwrap()) {
+                    return Err(format!("message contains {part}: {e}"));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Secret, placeholders, config and environment for one vector; returns what the steps need.
+struct Prepared {
+    name: String,
+    vector: Value,
+    options: Options,
+    _env: EnvGuard,
+}
+
+fn prepare(id: &str, raw: &Value, scratch: &FsPath) -> Prepared {
+    let name = unique(&format!("vec-{}", id.replace('/', "-")));
+    let mut vars = HashMap::from([("$secret".to_owned(), name.clone())]);
+    if let Some(spec) = raw.get("secret") {
+        for (i, v) in create_secret(spec, &name).into_iter().enumerate() {
+            vars.insert(format!("$version:{i}"), v);
+        }
+    }
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    vars.insert(
+        "$closed_endpoint".into(),
+        format!("http://{}", closed.local_addr().unwrap()),
+    );
+    drop(closed);
+    let vector = substitute(raw, &vars);
+    let config = vector.get("config").map(|c| write_config(c, &scratch.join(id)));
+    let via_env = vector.get("config_via").and_then(Value::as_str) == Some("env");
+    let mut env = vector.get("env").cloned().unwrap_or(json!({}));
+    let config = match (config, via_env) {
+        (Some(path), true) => {
+            env["STARFLEET_CONFIG"] = json!(path.to_string_lossy());
+            None
+        }
+        (config, _) => config,
+    };
+    let guard = EnvGuard::set(Some(&env));
+    let options = options(vector.get("args"), config);
+    Prepared {
+        name,
+        vector,
+        options,
+        _env: guard,
+    }
+}
+
+fn scratch() -> PathBuf {
+    std::env::temp_dir().join(unique("starfleet-vectors"))
+}
+
+#[test]
+fn read_vectors() {
+    let _lock = ENV_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let vectors = load(&["config", "precedence", "documents", "paths", "stages"]);
+    assert!(vectors.len() >= 60, "only {} read vectors", vectors.len());
+    let scratch = scratch();
+    let mut failures = Vec::new();
+    for (id, raw) in &vectors {
+        let p = prepare(id, raw, &scratch);
+        let manager = SecretsManager::new(p.options.clone());
+        let got = read(&manager, &p.vector["read"]);
+        if let Err(why) = check(&p.vector["expect"], &got) {
+            failures.push(format!("{id}: {why}"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    println!(
+        "conformance: {} passed, {} failed",
+        vectors.len() - failures.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors failed:\n{}",
+        failures.len(),
+        vectors.len(),
+        failures.join("\n")
+    );
+}
+
+fn run_steps(p: &Prepared) -> Result<(), String> {
+    let manager = SecretsManager::new(p.options.clone());
+    for (i, step) in p.vector["steps"].as_array().unwrap().iter().enumerate() {
+        let at = |why: String| format!("step {i}: {why}");
+        if let Some(fault) = step.get("fault") {
+            let mut rule = fault.clone();
+            rule["secret_id"] = json!(p.name);
+            run(control("POST", "faults", Some(rule)));
+        } else if let Some(ms) = step.get("sleep_ms") {
+            std::thread::sleep(Duration::from_millis(ms.as_u64().unwrap()));
+        } else if step.get("delete_secret").is_some() {
+            call(
+                "DeleteSecret",
+                json!({"SecretId": p.name, "ForceDeleteWithoutRecovery": true}),
+            );
+        } else if let Some(r) = step.get("read") {
+            let started = Instant::now();
+            let got = read(&manager, r);
+            let elapsed = started.elapsed();
+            check(&step["expect"], &got).map_err(at)?;
+            if let Some(limit) = step.get("within_ms").and_then(Value::as_u64) {
+                if elapsed > Duration::from_millis(limit) {
+                    return Err(at(format!("took {elapsed:?}, bound {limit} ms")));
+                }
+            }
+        } else if let Some(Value::Object(want)) = step.get("stats") {
+            let stats = manager.stats().to_json();
+            for (key, value) in want {
+                let (name, at_least) = match key.strip_suffix("_min") {
+                    Some(n) => (n, true),
+                    None => (key.as_str(), false),
+                };
+                let have = &stats[name];
+                let ok = if at_least {
+                    have.as_u64() >= value.as_u64()
+                } else {
+                    have == value
+                };
+                if !ok {
+                    return Err(at(format!("stats {key}: want {value}, have {have}")));
+                }
+            }
+        } else {
+            return Err(at(format!("unknown step {step}")));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn fault_vectors() {
+    let _lock = ENV_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    capture_logs();
+    let vectors = load(&["faults"]);
+    let scratch = scratch();
+    let mut failures = Vec::new();
+    for (id, raw) in &vectors {
+        let p = prepare(id, raw, &scratch);
+        let started = Instant::now();
+        let outcome = run_steps(&p);
+        run(clear_faults(&p.name));
+        if let Err(why) = outcome {
+            failures.push(format!("{id}: {why}"));
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{id} took {:?}",
+            started.elapsed()
+        );
+    }
+    println!(
+        "fault matrix: {} passed, {} failed",
+        vectors.len() - failures.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} fault vectors failed:\n{}",
+        failures.len(),
+        vectors.len(),
+        failures.join("\n")
+    );
+}
