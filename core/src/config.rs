@@ -117,13 +117,52 @@ impl From<Problem> for Error {
 }
 
 /// Load and validate a Starfleet configuration from a file, directory or text.
+///
+/// The error is the first of [`problems`]: the same rules, checked in the same order.
 pub fn load(source: &ConfigSource) -> Result<StarfleetConfig> {
-    let files = read_sources(source)?;
+    let mut found = Vec::new();
+    let (config, _) = examine(source, &mut found);
+    match found.into_iter().next() {
+        Some(first) => Err(first.into()),
+        None => Ok(config),
+    }
+}
+
+/// Every problem of a configuration, not only the first (empty = valid): unreadable and
+/// malformed files, then each rule the merged `STARFLEET` stanza breaks.
+///
+/// They come in the order [`load`] meets them, so the first one is the error `load` returns.
+/// A rule problem also carries the line of its key in the file that supplied `STARFLEET`
+/// (for a missing key, the line of the mapping it is missing from), found in block-style
+/// YAML; flow-style mappings (`{...}`) leave the line unknown.
+pub fn problems(source: &ConfigSource) -> Vec<Problem> {
+    let mut found = Vec::new();
+    let (_, files) = examine(source, &mut found);
+    for p in &mut found {
+        if p.line.is_none() && !p.key_path.is_empty() {
+            if let Some((_, text)) = files.iter().find(|(name, _)| *name == p.file) {
+                p.line = key_line(text, &p.key_path);
+            }
+        }
+    }
+    found
+}
+
+/// The one pass behind [`load`] and [`problems`]: read, parse, merge and validate, recording
+/// every problem in `found`. Returns what could be extracted and the texts that were read.
+fn examine(source: &ConfigSource, found: &mut Vec<Problem>) -> (StarfleetConfig, Vec<(String, String)>) {
+    let files = read_sources(source, found);
     let mut merged = Mapping::new();
     // Which file supplied each top-level key, so errors point at the file that won.
     let mut owner: Vec<(String, String)> = Vec::new();
     for (name, text) in &files {
-        let root = parse_root(name, text)?;
+        let root = match parse_root(name, text) {
+            Ok(root) => root,
+            Err(p) => {
+                found.push(p);
+                continue;
+            }
+        };
         for (key, value) in root {
             let key_name = key_label(&key);
             owner.retain(|(k, _)| *k != key_name);
@@ -136,11 +175,12 @@ pub fn load(source: &ConfigSource) -> Result<StarfleetConfig> {
         .find(|(k, _)| k == "STARFLEET")
         .map(|(_, f)| f.clone())
         .unwrap_or_else(|| source.to_string());
-    validate(&merged, &origin)
+    let config = validate(&merged, &mut Findings { file: &origin, found });
+    (config, files)
 }
 
 /// Parse one YAML text into its top-level mapping. An empty file is an empty mapping.
-fn parse_root(name: &str, text: &str) -> Result<Mapping> {
+fn parse_root(name: &str, text: &str) -> std::result::Result<Mapping, Problem> {
     let value: Value = serde_yaml::from_str(text).map_err(|e| Problem {
         file: name.to_owned(),
         key_path: String::new(),
@@ -158,55 +198,69 @@ fn parse_root(name: &str, text: &str) -> Result<Mapping> {
                 "the root must be a mapping of top-level keys, found {}",
                 yaml_kind(&other)
             ),
-        }
-        .into()),
+        }),
     }
 }
 
 /// The texts to merge, in order: one for a file or text, the sorted `*.yaml`/`*.yml` files
-/// of a directory.
-fn read_sources(source: &ConfigSource) -> Result<Vec<(String, String)>> {
+/// of a directory. A file that cannot be read is a problem and is left out of the merge.
+fn read_sources(source: &ConfigSource, found: &mut Vec<Problem>) -> Vec<(String, String)> {
     match source {
         ConfigSource::Text { name, yaml } => {
             if yaml.len() as u64 > MAX_FILE_BYTES {
-                return Err(too_large(name, yaml.len() as u64));
+                found.push(too_large(name, yaml.len() as u64));
+                return Vec::new();
             }
-            Ok(vec![(name.clone(), yaml.clone())])
+            vec![(name.clone(), yaml.clone())]
         }
-        ConfigSource::Path(path) => {
-            let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e))?;
-            if !meta.is_dir() {
-                return Ok(vec![(path.display().to_string(), read_bounded(path)?)]);
+        ConfigSource::Path(path) => match list_files(path) {
+            Err(p) => {
+                found.push(p);
+                Vec::new()
             }
-            let mut names = Vec::new();
-            for entry in std::fs::read_dir(path).map_err(|e| io_error(path, &e))? {
-                let entry = entry.map_err(|e| io_error(path, &e))?;
-                let file = entry.path();
-                let is_yaml = matches!(file.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
-                if is_yaml && file.is_file() {
-                    names.push(file);
-                }
-            }
-            if names.len() > MAX_DIR_FILES {
-                return Err(Problem {
-                    file: path.display().to_string(),
-                    key_path: String::new(),
-                    line: None,
-                    message: format!("{} YAML files, more than the {MAX_DIR_FILES} read", names.len()),
-                }
-                .into());
-            }
-            // File-name order makes the merge deterministic whatever the filesystem returns.
-            names.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
-            names
+            Ok(files) => files
                 .iter()
-                .map(|f| Ok((f.display().to_string(), read_bounded(f)?)))
-                .collect()
-        }
+                .filter_map(|f| match read_bounded(f) {
+                    Ok(text) => Some((f.display().to_string(), text)),
+                    Err(p) => {
+                        found.push(p);
+                        None
+                    }
+                })
+                .collect(),
+        },
     }
 }
 
-fn read_bounded(path: &FsPath) -> Result<String> {
+/// The file itself, or a directory's `*.yaml`/`*.yml` files in file-name order.
+fn list_files(path: &FsPath) -> std::result::Result<Vec<PathBuf>, Problem> {
+    let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(|e| io_error(path, &e))? {
+        let entry = entry.map_err(|e| io_error(path, &e))?;
+        let file = entry.path();
+        let is_yaml = matches!(file.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
+        if is_yaml && file.is_file() {
+            names.push(file);
+        }
+    }
+    if names.len() > MAX_DIR_FILES {
+        return Err(Problem {
+            file: path.display().to_string(),
+            key_path: String::new(),
+            line: None,
+            message: format!("{} YAML files, more than the {MAX_DIR_FILES} read", names.len()),
+        });
+    }
+    // File-name order makes the merge deterministic whatever the filesystem returns.
+    names.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(names)
+}
+
+fn read_bounded(path: &FsPath) -> std::result::Result<String, Problem> {
     let file = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
     let mut bytes = Vec::new();
     // Read one byte past the limit so a file that grows after stat() is still caught.
@@ -216,21 +270,18 @@ fn read_bounded(path: &FsPath) -> Result<String> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large(&path.display().to_string(), bytes.len() as u64));
     }
-    String::from_utf8(bytes).map_err(|e| {
-        Problem {
-            file: path.display().to_string(),
-            key_path: String::new(),
-            line: None,
-            message: format!(
-                "not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
-        }
-        .into()
+    String::from_utf8(bytes).map_err(|e| Problem {
+        file: path.display().to_string(),
+        key_path: String::new(),
+        line: None,
+        message: format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
     })
 }
 
-fn too_large(name: &str, size: u64) -> Error {
+fn too_large(name: &str, size: u64) -> Problem {
     Problem {
         file: name.to_owned(),
         key_path: String::new(),
@@ -240,96 +291,167 @@ fn too_large(name: &str, size: u64) -> Error {
             if size > MAX_FILE_BYTES { "at least " } else { "" }
         ),
     }
-    .into()
 }
 
-fn io_error(path: &FsPath, e: &std::io::Error) -> Error {
-    Error::new(
-        Code::ConfigInvalid,
-        format!("Starfleet configuration {}: cannot read: {e}", path.display()),
-    )
+fn io_error(path: &FsPath, e: &std::io::Error) -> Problem {
+    Problem {
+        file: path.display().to_string(),
+        key_path: String::new(),
+        line: None,
+        message: format!("cannot read: {e}"),
+    }
 }
 
-/// Check the merged document and extract the stanza.
-fn validate(root: &Mapping, file: &str) -> Result<StarfleetConfig> {
-    let problem = |key_path: &str, message: String| -> Error {
-        Problem {
-            file: file.to_owned(),
+/// Where rule problems are recorded: all in the file that supplied `STARFLEET`.
+struct Findings<'a> {
+    file: &'a str,
+    found: &'a mut Vec<Problem>,
+}
+
+impl Findings<'_> {
+    fn add(&mut self, key_path: &str, message: String) {
+        self.found.push(Problem {
+            file: self.file.to_owned(),
             key_path: key_path.to_owned(),
             line: None,
             message,
-        }
-        .into()
+        });
+    }
+}
+
+/// Check the merged document and extract the stanza. Each rule is checked once, here, in a
+/// fixed order; a rule that cannot apply because of an earlier problem is skipped.
+fn validate(root: &Mapping, findings: &mut Findings<'_>) -> StarfleetConfig {
+    let mut config = StarfleetConfig {
+        secrets_manager: None,
+        slack_enabled: false,
+        origin: findings.file.to_owned(),
     };
     let Some(starfleet) = root.get("STARFLEET") else {
-        return Ok(StarfleetConfig {
-            secrets_manager: None,
-            slack_enabled: false,
-            origin: file.to_owned(),
-        });
+        return config;
     };
+    let empty = Mapping::new();
     let starfleet = match starfleet {
         Value::Mapping(m) => m,
-        Value::Null => &Mapping::new(),
+        Value::Null => &empty,
         other => {
-            return Err(problem(
-                "STARFLEET",
-                format!("must be a mapping, found {}", yaml_kind(other)),
-            ))
+            findings.add("STARFLEET", format!("must be a mapping, found {}", yaml_kind(other)));
+            return config;
         }
     };
-    let slack_enabled = match starfleet.get("SlackEnabled") {
+    config.slack_enabled = match starfleet.get("SlackEnabled") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(other) => {
-            return Err(problem(
+            findings.add(
                 "STARFLEET.SlackEnabled",
                 format!("must be true or false, found {}", yaml_kind(other)),
-            ))
+            );
+            false
         }
     };
-    let secrets_manager = match starfleet.get("SecretsManager") {
+    let mut stanza_present = false;
+    config.secrets_manager = match starfleet.get("SecretsManager") {
         None | Some(Value::Null) => None,
-        Some(Value::Mapping(sm)) => Some(validate_stanza(sm, &problem)?),
+        Some(Value::Mapping(sm)) => Some(validate_stanza(sm, findings)),
         Some(other) => {
-            return Err(problem(
+            stanza_present = true;
+            findings.add(
                 "STARFLEET.SecretsManager",
                 format!("must be a mapping, found {}", yaml_kind(other)),
-            ))
+            );
+            None
         }
     };
-    if slack_enabled && secrets_manager.is_none() {
-        return Err(problem(
+    if config.slack_enabled && config.secrets_manager.is_none() && !stanza_present {
+        findings.add(
             "STARFLEET.SlackEnabled",
             "is true but STARFLEET.SecretsManager is not configured (the Slack token lives in the secret)".into(),
-        ));
+        );
     }
-    Ok(StarfleetConfig {
-        secrets_manager,
-        slack_enabled,
-        origin: file.to_owned(),
-    })
+    config
 }
 
-fn validate_stanza(sm: &Mapping, problem: &dyn Fn(&str, String) -> Error) -> Result<SecretsManagerStanza> {
-    let string_at = |key: &str| -> Result<Option<String>> {
+fn validate_stanza(sm: &Mapping, findings: &mut Findings<'_>) -> SecretsManagerStanza {
+    let mut string_at = |key: &str| -> Option<String> {
         let path = format!("STARFLEET.SecretsManager.{key}");
         match sm.get(key) {
-            None => Err(problem(&path, "is missing".into())),
-            Some(Value::String(s)) if s.trim().is_empty() => Err(problem(&path, "is empty".into())),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(problem(&path, format!("must be a string, found {}", yaml_kind(other)))),
+            None => findings.add(&path, "is missing".into()),
+            Some(Value::String(s)) if s.trim().is_empty() => findings.add(&path, "is empty".into()),
+            Some(Value::String(s)) => return Some(s.clone()),
+            Some(other) => findings.add(&path, format!("must be a string, found {}", yaml_kind(other))),
         }
+        None
     };
-    let secret_id = string_at("SecretId")?;
-    let region = string_at("SecretRegion")?;
-    if let Some(r) = &region {
-        check_region(r).map_err(|why| problem("STARFLEET.SecretsManager.SecretRegion", why))?;
+    let secret_id = string_at("SecretId");
+    let region = string_at("SecretRegion");
+    let region_ok = match &region {
+        Some(r) => match check_region(r) {
+            Ok(()) => true,
+            Err(why) => {
+                findings.add("STARFLEET.SecretsManager.SecretRegion", why);
+                false
+            }
+        },
+        None => false,
+    };
+    if let (Some(id), Some(r), true) = (&secret_id, &region, region_ok) {
+        if let Err(why) = check_arn_region(id, r) {
+            findings.add("STARFLEET.SecretsManager.SecretId", why);
+        }
     }
-    if let (Some(id), Some(r)) = (&secret_id, &region) {
-        check_arn_region(id, r).map_err(|why| problem("STARFLEET.SecretsManager.SecretId", why))?;
+    SecretsManagerStanza { secret_id, region }
+}
+
+/// The 1-based line of the key at dotted `key_path` in block-style YAML `text`, or of the
+/// deepest enclosing key found (a missing key points at the mapping it is missing from).
+/// A best effort for messages: only block mappings are followed, keys plain or quoted.
+fn key_line(text: &str, key_path: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let content = |i: usize| -> Option<(usize, &str)> {
+        let body = lines[i].trim_start_matches(' ');
+        (!body.is_empty() && !body.starts_with('#') && body != "---").then(|| (lines[i].len() - body.len(), body))
+    };
+    let mut found = None;
+    // Indent of the enclosing key (None at the top) and where its block starts.
+    let mut parent: Option<usize> = None;
+    let mut start = 0;
+    for key in key_path.split('.') {
+        // The children's indent is that of the first content line of the block.
+        let Some(child_indent) = (start..lines.len()).find_map(content).map(|(indent, _)| indent) else {
+            break;
+        };
+        if parent.is_some_and(|p| child_indent <= p) {
+            break;
+        }
+        let mut hit = None;
+        for i in start..lines.len() {
+            let Some((indent, body)) = content(i) else { continue };
+            if indent < child_indent {
+                break;
+            }
+            if indent == child_indent && is_key_of(body, key) {
+                hit = Some(i);
+                break;
+            }
+        }
+        let Some(i) = hit else { break };
+        found = Some(i + 1);
+        parent = Some(child_indent);
+        start = i + 1;
     }
-    Ok(SecretsManagerStanza { secret_id, region })
+    found
+}
+
+/// Whether a YAML line (indentation removed) is `key:`, `"key":` or `'key':`.
+fn is_key_of(body: &str, key: &str) -> bool {
+    [key.to_owned(), format!("\"{key}\""), format!("'{key}'")]
+        .iter()
+        .filter_map(|k| body.strip_prefix(k.as_str()))
+        .any(|rest| {
+            let rest = rest.trim_start_matches(' ');
+            rest.starts_with(':') && (rest.len() == 1 || rest[1..].starts_with([' ', '\t']))
+        })
 }
 
 /// A region is lowercase words joined by `-`, starting with a two-letter prefix and ending in
@@ -444,6 +566,76 @@ mod tests {
         assert!(invalid("STARFLEET:\n  SlackEnabled: true\n").contains("STARFLEET.SlackEnabled: is true but"));
         assert!(invalid("STARFLEET:\n  SecretsManager:\n    SecretId: arn:aws:secretsmanager:eu-west-1:123456789012:secret:S-AbCdEf\n    SecretRegion: us-east-2\n")
             .contains("is an ARN in region eu-west-1"));
+    }
+
+    fn all(yaml: &str) -> Vec<Problem> {
+        problems(&ConfigSource::Text {
+            name: "test.yaml".into(),
+            yaml: yaml.into(),
+        })
+    }
+
+    #[test]
+    fn problems_lists_every_rule_broken_with_lines_and_load_reports_the_first() {
+        let yaml = "# Starfleet\nOTHER: 1\nSTARFLEET:\n  SlackEnabled: yes please\n  SecretsManager:\n    SecretId: 12\n    # no region\n";
+        let found = all(yaml);
+        let summary: Vec<(String, Option<usize>)> = found.iter().map(|p| (p.key_path.clone(), p.line)).collect();
+        assert_eq!(
+            summary,
+            [
+                ("STARFLEET.SlackEnabled".to_owned(), Some(4)),
+                ("STARFLEET.SecretsManager.SecretId".to_owned(), Some(6)),
+                // Missing: the line of the mapping it is missing from.
+                ("STARFLEET.SecretsManager.SecretRegion".to_owned(), Some(5)),
+            ]
+        );
+        assert!(found.iter().all(|p| p.file == "test.yaml"));
+        let first = Error::from(found[0].clone());
+        assert_eq!(text(yaml).unwrap_err().code(), first.code());
+        // load's messages are unchanged: the line is for problems() readers.
+        assert_eq!(
+            text(yaml).unwrap_err().message(),
+            "Starfleet configuration test.yaml: STARFLEET.SlackEnabled: must be true or false, found a string"
+        );
+        assert!(all("STARFLEET:\n  SecretsManager:\n    SecretId: S\n    SecretRegion: us-east-2\n").is_empty());
+        assert!(all("").is_empty());
+        // Flow style: the key is not found line by line, the enclosing one is.
+        let flow = all("STARFLEET: {SecretsManager: {SecretId: S}}\n");
+        assert_eq!(flow.len(), 1);
+        assert_eq!(flow[0].line, Some(1));
+        // A nested key of the same name deeper down is not taken for the direct child.
+        let nested = all("STARFLEET:\n  Other:\n    SecretsManager: x\n  SecretsManager: []\n");
+        assert_eq!(nested[0].line, Some(4), "{nested:?}");
+    }
+
+    #[test]
+    fn problems_in_a_directory_name_each_file() {
+        let dir = std::env::temp_dir().join(format!("sf-cfg-problems-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("00-a.yaml"), "A: [\n").unwrap();
+        std::fs::write(dir.join("10-b.yaml"), "B: {\n").unwrap();
+        std::fs::write(
+            dir.join("20-c.yaml"),
+            "STARFLEET:\n  SecretsManager:\n    SecretId: S\n    SecretRegion: Ohio\n",
+        )
+        .unwrap();
+        let found = problems(&ConfigSource::Path(dir.clone()));
+        let files: Vec<&str> = found.iter().map(|p| p.file.rsplit('/').next().unwrap()).collect();
+        assert_eq!(files, ["00-a.yaml", "10-b.yaml", "20-c.yaml"], "{found:?}");
+        assert_eq!(found[2].line, Some(4));
+        let e = load(&ConfigSource::Path(dir.clone())).unwrap_err();
+        assert!(
+            e.message().contains("00-a.yaml") && e.message().contains("malformed YAML"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        let missing = problems(&ConfigSource::Path(dir.clone()));
+        assert_eq!(missing.len(), 1);
+        assert!(missing[0].message.starts_with("cannot read"), "{missing:?}");
+        assert!(load(&ConfigSource::Path(dir))
+            .unwrap_err()
+            .message()
+            .contains(": cannot read: "));
     }
 
     #[test]

@@ -48,7 +48,14 @@ struct ClientKey {
 
 static CLIENTS: Mutex<Option<HashMap<ClientKey, Client>>> = Mutex::new(None);
 
-async fn client(settings: &Settings) -> Client {
+/// The Secrets Manager client for `settings`: the region of its location, its endpoint
+/// override (else the standard endpoint variables), the default credential chain, the
+/// fetch deadline and the retry policy above. Shared per (process, region, endpoint,
+/// deadline); build and use it on [`crate::runtime`]'s runtime, where its connections live.
+///
+/// Tools that make other calls on the same secret (the operator CLI: DescribeSecret,
+/// PutSecretValue, ...) use this so they follow exactly the library's connection rules.
+pub async fn sdk_client(settings: &Settings) -> Client {
     let key = ClientKey {
         pid: std::process::id(),
         region: settings.location.region.clone(),
@@ -94,7 +101,7 @@ pub async fn fetch(settings: &Settings) -> Result<Secret> {
     let loc = &settings.location;
     let what = format!("secret {} ({}) in {}", loc.secret_id, settings.version, loc.region);
     log::debug!("GetSecretValue {what}");
-    let request = client(settings).await.get_secret_value().secret_id(&loc.secret_id);
+    let request = sdk_client(settings).await.get_secret_value().secret_id(&loc.secret_id);
     let request = match &settings.version {
         Version::Stage(stage) => request.version_stage(stage),
         Version::Id(id) => request.version_id(id),
