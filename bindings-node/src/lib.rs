@@ -1,1 +1,327 @@
-//! placeholder: the node binding is being built
+//! Node.js binding of starfleet-secrets (napi-rs).
+//!
+//! This crate is the native half of the npm package `starfleet-secrets`: functions on an opaque
+//! manager handle. The public API is the JS facade in `index.js`, which adds
+//! `StarfleetSecretsError`, the `SECRETS_MANAGER` singleton, argument checks and the object
+//! identity of `secrets()`. The binding only converts: every rule (location precedence, TTL,
+//! key paths, error codes, redaction) is core's.
+//!
+//! Threading: accesses that can wait run on core's tokio runtime and settle a Promise when they
+//! finish (see [`promise`]); the JS thread never blocks on I/O. The synchronous functions
+//! (`cachedSecrets`, `lookup`, `invalidate`, `stats`) only read the cache.
+
+mod convert;
+mod error;
+mod logging;
+mod options;
+mod promise;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{Buffer, External};
+use napi::Env;
+use napi_derive::napi;
+use serde_json::json;
+use starfleet_secrets::{Code, Document, Error, Options, Path, Payload, Secret, SecretsManager};
+use zeroize::Zeroizing;
+
+use convert::{Out, Seen};
+use error::{shield, to_js};
+pub use options::{ConfigText, ManagerOptions};
+use promise::{dispatch, Answer};
+
+/// Which payload an access wants.
+#[derive(Clone, Copy)]
+enum Want {
+    Document,
+    Binary,
+    Either,
+}
+
+impl Want {
+    fn check(self, secret: &Secret) -> Result<(), Error> {
+        match self {
+            Want::Document => secret.document().map(|_| ()),
+            Want::Binary => secret.binary().map(|_| ()),
+            Want::Either => Ok(()),
+        }
+    }
+}
+
+/// One core `SecretsManager` (one secret, one cache) and what the JS side was handed from it.
+///
+/// JS holds it as an opaque external handle (freed when the facade object is collected) and
+/// passes it to the functions below. Plain functions on a handle, rather than a class, keep the
+/// per-call cost of the hot path (`cachedSecrets`, `secrets`) low: napi-rs checks an external's
+/// type with less work than it unwraps a class instance.
+pub struct Manager {
+    core: Arc<SecretsManager>,
+    seen: Arc<Seen>,
+    /// Set once an access has succeeded, so settings are resolved: from then on an access can
+    /// be polled on the JS thread without any chance of reading configuration files.
+    warm: Arc<AtomicBool>,
+}
+
+type Handle = External<Manager>;
+
+/// A manager for the secret `options` point at. Nothing is resolved or fetched yet; a
+/// malformed option (a negative ttl, an unknown TTL spelling) is INVALID_ARGUMENT.
+#[napi(ts_return_type = "ManagerHandle")]
+pub fn create(options: Option<ManagerOptions>) -> napi::Result<Handle, &'static str> {
+    shield(|| {
+        logging::init();
+        let options = match options {
+            Some(o) => o.into_core().map_err(to_js)?,
+            None => Options::default(),
+        };
+        Ok(External::new(Manager {
+            core: Arc::new(SecretsManager::new(options)),
+            seen: Arc::default(),
+            warm: Arc::default(),
+        }))
+    })
+}
+
+/// `[generation, document]` from the cache or a fetch; just `generation` when the caller
+/// already holds the document of generation `known`. A value when the cache answers at once,
+/// else a Promise.
+#[napi(
+    ts_return_type = "number | [generation: number, payload: Record<string, unknown> | Buffer] | Promise<number | [generation: number, payload: Record<string, unknown> | Buffer]>",
+    ts_args_type = "manager: ManagerHandle, known: number"
+)]
+pub fn secrets(env: &Env, manager: &Handle, known: u32) -> napi::Result<Answer, &'static str> {
+    versioned(env, manager, known, Want::Document, false)
+}
+
+/// As `secrets`, for a SecretBinary: the payload is a Buffer.
+#[napi(
+    ts_return_type = "number | [generation: number, payload: Record<string, unknown> | Buffer] | Promise<number | [generation: number, payload: Record<string, unknown> | Buffer]>",
+    ts_args_type = "manager: ManagerHandle, known: number"
+)]
+pub fn binary(env: &Env, manager: &Handle, known: u32) -> napi::Result<Answer, &'static str> {
+    versioned(env, manager, known, Want::Binary, false)
+}
+
+/// Fetch now, whatever the cache holds; settles like `secrets` (or `binary`). Always a
+/// Promise.
+#[napi(
+    ts_return_type = "Promise<number | [generation: number, payload: Record<string, unknown> | Buffer]>",
+    ts_args_type = "manager: ManagerHandle, known: number"
+)]
+pub fn refresh(env: &Env, manager: &Handle, known: u32) -> napi::Result<Answer, &'static str> {
+    versioned(env, manager, known, Want::Either, true)
+}
+
+/// The whole cached document as `secrets` answers it, or `undefined` when nothing fresh is
+/// cached. Never fetches.
+#[napi(
+    ts_return_type = "number | [generation: number, payload: Record<string, unknown> | Buffer] | undefined",
+    ts_args_type = "manager: ManagerHandle, known: number"
+)]
+pub fn cached_secrets(manager: &Handle, known: u32) -> napi::Result<Out, &'static str> {
+    shield(|| match manager.core.cached() {
+        None => Ok(Out::Nothing),
+        Some(secret) => {
+            secret.document().map_err(|e| to_js(e.clone()))?;
+            Ok(Out::Versioned {
+                secret,
+                known,
+                seen: manager.seen.clone(),
+            })
+        }
+    })
+}
+
+/// The value at a key path in the secret last handed to JS, without touching the cache: the
+/// JS side looks values up in the document it holds and asks here only for what it did not
+/// find, to throw core's error (KEY_NOT_FOUND naming the key that failed).
+#[napi(
+    ts_return_type = "unknown",
+    ts_args_type = "manager: ManagerHandle, path: Array<string>"
+)]
+pub fn lookup(manager: &Handle, path: Vec<String>) -> napi::Result<Out, &'static str> {
+    shield(|| {
+        let path = Path::from_args(&path).map_err(to_js)?;
+        let secret = manager
+            .seen
+            .secret()
+            .or_else(|| manager.core.cached())
+            .ok_or_else(|| to_js(Error::new(Code::Internal, "no cached value to look the key path up in")))?;
+        match Out::at(secret, path) {
+            Out::Failed(e) => Err(to_js(e)),
+            out => Ok(out),
+        }
+    })
+}
+
+/// Forget the cached value and any failure backoff.
+#[napi(ts_args_type = "manager: ManagerHandle")]
+pub fn invalidate(manager: &Handle) {
+    manager.core.invalidate();
+}
+
+/// Counters and cache state: `hits`, `misses`, `fetches`, `failures`, `stale_served`,
+/// `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null).
+#[napi(
+    ts_return_type = "{ hits: number; misses: number; fetches: number; failures: number; stale_served: number; last_refresh: number | null; version_id: string | null; last_error: string | null }",
+    ts_args_type = "manager: ManagerHandle"
+)]
+pub fn stats(manager: &Handle) -> Out {
+    Out::Json(manager.core.stats().to_json())
+}
+
+/// Where the secret is and how it is cached, for `util.inspect` and `JSON.stringify` (names
+/// and settings only, never a value).
+#[napi(ts_return_type = "Record<string, unknown>", ts_args_type = "manager: ManagerHandle")]
+pub fn describe(manager: &Handle) -> Out {
+    let core = &manager.core;
+    let resolved = manager
+        .warm
+        .load(Ordering::Acquire)
+        .then(|| core.settings().ok())
+        .flatten();
+    let mut d = match resolved {
+        Some(s) => json!({
+            "secretId": s.location.secret_id,
+            "region": s.location.region,
+            "version": s.version.to_string(),
+            "ttl": s.ttl.to_string(),
+        }),
+        None => {
+            // Not resolved yet: what was asked for (resolving here could read files).
+            let o = core.options();
+            json!({
+                "secretId": o.secret_id,
+                "region": o.region,
+                "config": o.config.as_ref().map(|c| c.to_string()),
+                "ttl": o.ttl.map(|t| t.to_string()),
+            })
+        }
+    };
+    if let Some(map) = d.as_object_mut() {
+        map.retain(|_, v| !v.is_null());
+        map.insert("cachedVersionId".into(), json!(core.stats().version_id));
+    }
+    Out::Json(d)
+}
+
+/// Serve this JSON document (given as JSON text) instead of AWS until `unpin`: for the unit
+/// tests of code that uses the library. SECRET_FORMAT if it is not a JSON object.
+#[napi(ts_args_type = "manager: ManagerHandle, jsonText: string")]
+pub fn pin(manager: &Handle, json_text: String) -> napi::Result<(), &'static str> {
+    shield(|| {
+        let doc = Document::parse(Zeroizing::new(json_text)).map_err(to_js)?;
+        manager
+            .core
+            .pin(Secret::new(pinned_name(manager), None, Payload::Json(doc)));
+        Ok(())
+    })
+}
+
+/// Serve these bytes as a SecretBinary instead of AWS until `unpin`.
+#[napi(ts_args_type = "manager: ManagerHandle, bytes: Buffer")]
+pub fn pin_binary(manager: &Handle, bytes: Buffer) {
+    let payload = Payload::Binary(Zeroizing::new(bytes.to_vec()));
+    manager.core.pin(Secret::new(pinned_name(manager), None, payload));
+}
+
+/// Stop serving the pinned value.
+#[napi(ts_args_type = "manager: ManagerHandle")]
+pub fn unpin(manager: &Handle) {
+    manager.core.unpin();
+}
+
+fn pinned_name(manager: &Manager) -> String {
+    match &manager.core.options().secret_id {
+        Some(id) => format!("{id} (pinned)"),
+        None => "(pinned)".to_owned(),
+    }
+}
+
+fn versioned(env: &Env, manager: &Manager, known: u32, want: Want, force: bool) -> napi::Result<Answer, &'static str> {
+    shield(|| {
+        let (core, warm, seen) = (manager.core.clone(), manager.warm.clone(), manager.seen.clone());
+        let poll_first = !force && warm.load(Ordering::Acquire);
+        dispatch(env, poll_first, async move {
+            let result = if force {
+                core.refresh().await
+            } else {
+                core.secret().await
+            };
+            match result {
+                Ok(secret) => {
+                    warm.store(true, Ordering::Release);
+                    match want.check(&secret) {
+                        Ok(()) => Out::Versioned { secret, known, seen },
+                        Err(e) => Out::Failed(e),
+                    }
+                }
+                Err(e) => Out::Failed(e),
+            }
+        })
+    })
+}
+
+/// A key path as core reads `get(...path)` arguments: one argument is a dotted path (`\.`
+/// escapes a dot), several are literal keys. INVALID_ARGUMENT for an empty path or segment.
+#[napi]
+pub fn parse_path(path: Vec<String>) -> napi::Result<Vec<String>, &'static str> {
+    shield(|| Path::from_args(&path).map(|p| p.keys().to_vec()).map_err(to_js))
+}
+
+/// Every stable error code, in number order (the code of error number `n` is at `n - 1`).
+#[napi]
+pub fn codes() -> Vec<&'static str> {
+    Code::ALL.iter().map(|c| c.as_str()).collect()
+}
+
+/// The version of the Rust core this addon was built from.
+#[napi]
+pub fn core_version() -> &'static str {
+    starfleet_secrets::VERSION
+}
+
+/// Test hook, inert unless `STARFLEET_SECRETS_SELF_TEST=1`: unwinds (like a panic, without the
+/// panic message) on the JS thread (`"sync"`) or inside an operation on core's runtime
+/// (`"async"`), so the test suite can prove that such a failure becomes an INTERNAL error or
+/// a rejected Promise, never a crash or a Promise left pending.
+#[napi(js_name = "__selfTest", ts_return_type = "undefined | Promise<never>")]
+pub fn self_test(env: &Env, kind: String) -> napi::Result<Answer, &'static str> {
+    if std::env::var("STARFLEET_SECRETS_SELF_TEST").as_deref() != Ok("1") {
+        return Err(to_js(Error::new(Code::InvalidArgument, "self tests are disabled")));
+    }
+    let unwind = || std::panic::resume_unwind(Box::new("deliberate unwind (self test)"));
+    match kind.as_str() {
+        "sync" => shield(|| {
+            unwind();
+            #[allow(unreachable_code)]
+            Ok(Answer::Ready(Out::Nothing))
+        }),
+        "async" => dispatch(env, false, async move {
+            tokio_yield().await;
+            unwind();
+            #[allow(unreachable_code)]
+            Out::Nothing
+        }),
+        other => Err(to_js(Error::new(
+            Code::InvalidArgument,
+            format!("unknown self test {other:?}"),
+        ))),
+    }
+}
+
+/// Yield once, so the self test's unwind happens on the runtime, not in the first poll.
+async fn tokio_yield() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}

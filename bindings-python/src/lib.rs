@@ -1,1 +1,61 @@
-//! placeholder: the python binding is being built
+//! `starfleet_secrets._native`: the Python front door of starfleet-secrets.
+//!
+//! Thin by design (see DESIGN.md): every rule (where the secret is, TTL, single-flight,
+//! stale-if-error, key paths, error codes, redaction) lives in the core crate. This crate only
+//!
+//! * converts types (the parsed document becomes a `dict`, once per VersionId: [`manager`]);
+//! * maps core errors to the exception classes of `starfleet_secrets._errors` ([`errors`]);
+//! * releases the GIL around every call that can wait ([`gil`]);
+//! * wakes asyncio without ever touching Python from a runtime thread ([`pending`]);
+//! * forwards the core's `log` records to Python `logging` without ever blocking on the GIL
+//!   inside the core ([`logbridge`]).
+//!
+//! The pure-Python layer (`python/starfleet_secrets`) adds the asyncio methods, the
+//! singleton and the testing helpers.
+
+mod convert;
+mod errors;
+mod gil;
+mod logbridge;
+mod manager;
+#[cfg(unix)]
+mod pending;
+
+use pyo3::prelude::*;
+
+/// Every core error code as `(code, number, transient)`; `starfleet_secrets._errors` checks
+/// its classes against this table at import, so the two cannot drift apart.
+#[pyfunction]
+fn codes() -> Vec<(&'static str, u32, bool)> {
+    starfleet_secrets::Code::ALL
+        .into_iter()
+        .map(|c| (c.as_str(), c.number(), c.is_transient()))
+        .collect()
+}
+
+/// Forward queued log records to `logging` now (the asyncio layer calls this after a
+/// fetch completes; blocking calls do it themselves).
+#[pyfunction]
+fn flush_logs(py: Python<'_>) {
+    logbridge::drain(py);
+}
+
+/// Called by the package's `atexit` hook: from now on a thread whose fetch finishes after
+/// interpreter shutdown has begun stays parked instead of re-entering a dying interpreter.
+#[pyfunction]
+fn _at_exit() {
+    gil::set_exiting();
+}
+
+#[pymodule(name = "_native")]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    logbridge::install();
+    m.add("__version__", starfleet_secrets::VERSION)?;
+    m.add_function(wrap_pyfunction!(codes, m)?)?;
+    m.add_function(wrap_pyfunction!(flush_logs, m)?)?;
+    m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
+    m.add_class::<manager::SecretsManager>()?;
+    #[cfg(unix)]
+    m.add_class::<pending::Pending>()?;
+    Ok(())
+}

@@ -227,6 +227,37 @@ impl SecretsManager {
         found
     }
 
+    /// Until when `secret` (a value this manager returned) is answered as a hit: `Some(None)`
+    /// while it is pinned or the TTL is `never`, `Some(Some(t))` while it is the cached entry
+    /// and fresh until `t`, `None` otherwise (replaced, invalidated, or no longer fresh).
+    /// Never does I/O and counts nothing.
+    ///
+    /// With [`record_hit`](Self::record_hit) this lets a binding keep the object it converted
+    /// `secret` into and answer hits from it, comparing the clock with the instant the cache
+    /// computed, without locking the cache on every access. The binding must ask again after
+    /// anything it does that replaces the value (`refresh`, `invalidate`, `pin`, `unpin`).
+    pub fn fresh_until(&self, secret: &Arc<Secret>) -> Option<Option<Instant>> {
+        let state = self.lock_state();
+        if let Some(pinned) = &state.pinned {
+            return Arc::ptr_eq(pinned, secret).then_some(None);
+        }
+        let ttl = self.settings.get()?.ttl;
+        let entry = state.entry.as_ref().filter(|e| Arc::ptr_eq(&e.secret, secret))?;
+        match ttl.duration() {
+            None => Some(None),
+            Some(ttl) => {
+                let until = entry.fetched_at.checked_add(ttl)?;
+                (Instant::now() < until).then_some(Some(until))
+            }
+        }
+    }
+
+    /// Count a hit that the caller answered itself from a value
+    /// [`fresh_until`](Self::fresh_until) vouched for, so `stats()` stays exact.
+    pub fn record_hit(&self) {
+        self.counters.hits.fetch_add(1, Relaxed);
+    }
+
     /// Forget the cached value and any failure backoff; the next access fetches.
     pub fn invalidate(&self) {
         let mut state = self.lock_state();

@@ -20,6 +20,7 @@
 //! ```
 
 pub mod cache;
+pub mod capi;
 pub mod config;
 pub mod document;
 pub mod error;

@@ -1,38 +1,52 @@
 //! Strings and bytes handed to C, and the library's own free functions for them.
 //!
-//! Each buffer is one allocation laid out as `[length: usize][data: length bytes][NUL]`; the
-//! caller gets a pointer to `data`. The hidden length lets the free functions overwrite
-//! exactly the whole buffer with zeros before releasing it, even when the data holds NUL
-//! bytes (a secret string may contain `\u0000`, binary secrets often do), and the trailing
-//! NUL lets C use a string directly.
+//! Each buffer is one C heap block (`malloc`) holding the data and a trailing NUL, and the
+//! caller gets the block's start. The free functions overwrite the whole block with zeros
+//! (its usable size, from `malloc_usable_size`, so a value containing NUL bytes is erased
+//! entirely) and only then `free` it. Handing out the start of the block, rather than a
+//! pointer past a hidden header, also means a buffer the caller forgets to free is reported
+//! by valgrind as "definitely lost", not merely "possibly lost".
 //!
 //! JSON is serialised straight into the final buffer (sized by a first, counting pass), so
 //! no intermediate copy of secret text is ever left behind in freed memory.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 use std::io::{self, Write};
-use std::mem::size_of;
-use std::ptr;
 
 use zeroize::Zeroize;
 
 use crate::error::{Code, Error, Result};
 
-const HEADER: usize = size_of::<usize>();
+/// The usable size of a live `malloc` block.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+unsafe fn usable_size(p: *mut c_void) -> usize {
+    libc::malloc_usable_size(p)
+}
 
-/// An owned buffer in the layout above, not yet handed out.
+#[cfg(target_vendor = "apple")]
+unsafe fn usable_size(p: *mut c_void) -> usize {
+    libc::malloc_size(p)
+}
+
+/// A C heap block of `len` data bytes plus a NUL, not yet handed out.
 pub(crate) struct OutBuffer {
-    raw: Box<[u8]>,
+    ptr: *mut u8,
+    len: usize,
 }
 
 impl OutBuffer {
     fn with_len(len: usize) -> Result<OutBuffer> {
-        let total = len
-            .checked_add(HEADER + 1)
+        let size = len
+            .checked_add(1)
             .ok_or_else(|| Error::new(Code::Internal, "value too large to hand out"))?;
-        let mut raw = vec![0u8; total].into_boxed_slice();
-        raw[..HEADER].copy_from_slice(&len.to_ne_bytes());
-        Ok(OutBuffer { raw })
+        // SAFETY: size >= 1; the block is initialised below before anything reads it.
+        let ptr = unsafe { libc::malloc(size) }.cast::<u8>();
+        if ptr.is_null() {
+            return Err(Error::new(Code::Internal, format!("out of memory ({size} bytes)")));
+        }
+        // SAFETY: `ptr` is a fresh block of `size` bytes.
+        unsafe { ptr.write_bytes(0, size) };
+        Ok(OutBuffer { ptr, len })
     }
 
     /// A copy of `bytes`.
@@ -58,31 +72,27 @@ impl OutBuffer {
     }
 
     fn data_mut(&mut self) -> &mut [u8] {
-        let end = self.raw.len() - 1;
-        &mut self.raw[HEADER..end]
+        // SAFETY: the block holds `len + 1` initialised bytes and is owned by `self`.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
     }
 
-    fn len(&self) -> usize {
-        self.raw.len() - HEADER - 1
-    }
-
-    /// Hand the buffer to C: `*out` gets the data pointer, `*out_len` (if not NULL) its length.
+    /// Hand the buffer to C: `*out` gets the block, `*out_len` (if not NULL) the data length.
     ///
     /// # Safety
     /// `out` is valid for a write; `out_len` is NULL or valid for a write.
-    pub(crate) unsafe fn hand_out<T>(mut self, out: *mut *mut T, out_len: *mut usize) {
-        let len = self.len();
-        let base = Box::into_raw(std::mem::take(&mut self.raw)).cast::<u8>();
-        *out = base.add(HEADER).cast::<T>();
+    pub(crate) unsafe fn hand_out<T>(self, out: *mut *mut T, out_len: *mut usize) {
+        let this = std::mem::ManuallyDrop::new(self);
+        *out = this.ptr.cast::<T>();
         if !out_len.is_null() {
-            *out_len = len;
+            *out_len = this.len;
         }
     }
 }
 
 impl Drop for OutBuffer {
     fn drop(&mut self) {
-        self.raw.zeroize();
+        // SAFETY: `ptr` is a live block that was never handed out.
+        unsafe { release(self.ptr.cast()) }
     }
 }
 
@@ -99,20 +109,16 @@ impl Write for Counter {
     }
 }
 
-/// Zeroize and release a buffer handed out by `hand_out`.
+/// Zeroize and free a block made by `OutBuffer`.
 ///
 /// # Safety
-/// `data` is NULL or a pointer returned through `hand_out` and not yet freed.
-unsafe fn release(data: *mut u8) {
-    if data.is_null() {
+/// `block` is NULL or a live block from `OutBuffer`, freed only once.
+unsafe fn release(block: *mut c_void) {
+    if block.is_null() {
         return;
     }
-    let base = data.sub(HEADER);
-    let mut header = [0u8; HEADER];
-    ptr::copy_nonoverlapping(base, header.as_mut_ptr(), HEADER);
-    let len = usize::from_ne_bytes(header);
-    let raw: Box<[u8]> = Box::from_raw(ptr::slice_from_raw_parts_mut(base, HEADER + len + 1));
-    drop(OutBuffer { raw }); // zeroized by Drop
+    std::slice::from_raw_parts_mut(block.cast::<u8>(), usable_size(block)).zeroize();
+    libc::free(block);
 }
 
 /// Overwrite a string returned by this library with zeros and free it. NULL is ignored.
@@ -127,5 +133,5 @@ pub unsafe extern "C" fn starfleet_secrets_string_free(s: *mut c_char) {
 /// zeros and free them. NULL is ignored. Each buffer is freed only once.
 #[no_mangle]
 pub unsafe extern "C" fn starfleet_secrets_bytes_free(b: *mut u8) {
-    super::ffi::boundary_void(|| release(b));
+    super::ffi::boundary_void(|| release(b.cast()));
 }

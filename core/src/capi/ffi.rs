@@ -178,14 +178,15 @@ pub(crate) fn out_arg<T>(ptr: *mut T, name: &str) -> Result<*mut T> {
 #[no_mangle]
 pub extern "C" fn starfleet_secrets_version() -> *const c_char {
     const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
-    VERSION.as_ptr().cast()
+    // Nothing here can panic, but every exported function has the same boundary.
+    catch_unwind(|| VERSION.as_ptr().cast()).unwrap_or(c"".as_ptr())
 }
 
 /// The ABI version this library implements (`STARFLEET_SECRETS_ABI_VERSION` of the header
 /// it was built with); compare it with the macro to detect a mismatched `.so` at run time.
 #[no_mangle]
 pub extern "C" fn starfleet_secrets_abi_version() -> u32 {
-    super::STARFLEET_SECRETS_ABI_VERSION
+    catch_unwind(|| super::STARFLEET_SECRETS_ABI_VERSION).unwrap_or(0)
 }
 
 /// The stable string code of a result, e.g. `"SECRET_NOT_FOUND"` (`"OK"` for 0, `"UNKNOWN"`
@@ -194,36 +195,36 @@ pub extern "C" fn starfleet_secrets_abi_version() -> u32 {
 /// Takes a plain number so any value read from C is safe to pass.
 #[no_mangle]
 pub extern "C" fn starfleet_secrets_result_name(result: u32) -> *const c_char {
-    let name: &'static [u8] = catch_unwind(|| {
+    let name: &'static CStr = catch_unwind(|| {
         if result == 0 {
-            return b"OK\0".as_slice();
+            return c"OK";
         }
         match Code::ALL.into_iter().find(|c| c.number() == result) {
             Some(code) => static_cstr(code),
-            None => b"UNKNOWN\0",
+            None => c"UNKNOWN",
         }
     })
-    .unwrap_or(b"UNKNOWN\0");
-    name.as_ptr().cast()
+    .unwrap_or(c"UNKNOWN");
+    name.as_ptr()
 }
 
 /// `Code::as_str()` with a NUL, as a static.
-fn static_cstr(code: Code) -> &'static [u8] {
+fn static_cstr(code: Code) -> &'static CStr {
     match code {
-        Code::ConfigMissing => b"CONFIG_MISSING\0",
-        Code::ConfigInvalid => b"CONFIG_INVALID\0",
-        Code::SecretNotFound => b"SECRET_NOT_FOUND\0",
-        Code::AccessDenied => b"ACCESS_DENIED\0",
-        Code::DecryptionFailed => b"DECRYPTION_FAILED\0",
-        Code::Credentials => b"CREDENTIALS\0",
-        Code::Throttled => b"THROTTLED\0",
-        Code::Timeout => b"TIMEOUT\0",
-        Code::Network => b"NETWORK\0",
-        Code::Service => b"SERVICE\0",
-        Code::SecretFormat => b"SECRET_FORMAT\0",
-        Code::KeyNotFound => b"KEY_NOT_FOUND\0",
-        Code::InvalidArgument => b"INVALID_ARGUMENT\0",
-        Code::Internal => b"INTERNAL\0",
+        Code::ConfigMissing => c"CONFIG_MISSING",
+        Code::ConfigInvalid => c"CONFIG_INVALID",
+        Code::SecretNotFound => c"SECRET_NOT_FOUND",
+        Code::AccessDenied => c"ACCESS_DENIED",
+        Code::DecryptionFailed => c"DECRYPTION_FAILED",
+        Code::Credentials => c"CREDENTIALS",
+        Code::Throttled => c"THROTTLED",
+        Code::Timeout => c"TIMEOUT",
+        Code::Network => c"NETWORK",
+        Code::Service => c"SERVICE",
+        Code::SecretFormat => c"SECRET_FORMAT",
+        Code::KeyNotFound => c"KEY_NOT_FOUND",
+        Code::InvalidArgument => c"INVALID_ARGUMENT",
+        Code::Internal => c"INTERNAL",
     }
 }
 

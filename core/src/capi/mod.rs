@@ -12,7 +12,7 @@
 //! * out-params are written only on success;
 //! * strings and bytes handed to the caller are released with
 //!   [`starfleet_secrets_string_free`] / [`starfleet_secrets_bytes_free`], which overwrite
-//!   them with zeros first (see [`buffer`]);
+//!   them with zeros first (see `buffer.rs`);
 //! * every exported function runs inside `catch_unwind`: a panic becomes INTERNAL, nothing
 //!   unwinds into C and nothing aborts;
 //! * NULL where a value is required, or text that is not UTF-8, is INVALID_ARGUMENT;
@@ -27,10 +27,15 @@
 // C names: the header is the API, and its names follow C conventions.
 #![allow(non_camel_case_types)]
 
-mod buffer;
+// Declaration order is the header's order (cbindgen follows it); the blank lines keep
+// rustfmt from sorting the declarations.
 mod ffi;
-mod manager;
+
 mod options;
+
+mod manager;
+
+mod buffer;
 
 pub use buffer::{starfleet_secrets_bytes_free, starfleet_secrets_string_free};
 pub use ffi::{
@@ -39,8 +44,6 @@ pub use ffi::{
 };
 pub use manager::*;
 pub use options::*;
-
-use crate::error::Code;
 
 /// Major version of the library (the header's macro matches `Cargo.toml`; checked at build time).
 pub const STARFLEET_SECRETS_VERSION_MAJOR: u32 = 0;
@@ -70,11 +73,6 @@ const fn parse_u32(s: &str) -> u32 {
 const _: () = assert!(STARFLEET_SECRETS_VERSION_MAJOR == parse_u32(env!("CARGO_PKG_VERSION_MAJOR")));
 const _: () = assert!(STARFLEET_SECRETS_VERSION_MINOR == parse_u32(env!("CARGO_PKG_VERSION_MINOR")));
 const _: () = assert!(STARFLEET_SECRETS_VERSION_PATCH == parse_u32(env!("CARGO_PKG_VERSION_PATCH")));
-
-/// The result for a core code (the numbers are equal by construction, see `ffi`).
-fn result_of(code: Code) -> starfleet_secrets_result {
-    ffi::result_of(code)
-}
 
 #[cfg(test)]
 mod tests;

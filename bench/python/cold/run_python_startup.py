@@ -1,0 +1,1 @@
+# The floor: the interpreter starting and exiting, doing nothing.

@@ -1,0 +1,109 @@
+// Hand-written types of the public facade (index.js). The native layer's types are generated
+// by `napi build` into binding.d.ts; the options interfaces are re-exported from there so the
+// two cannot drift apart.
+import type { ConfigText, ManagerOptions } from './binding'
+
+export type { ConfigText, ManagerOptions }
+
+/** The stable error codes shared by every language. */
+export type Code =
+  | 'CONFIG_MISSING'
+  | 'CONFIG_INVALID'
+  | 'SECRET_NOT_FOUND'
+  | 'ACCESS_DENIED'
+  | 'DECRYPTION_FAILED'
+  | 'CREDENTIALS'
+  | 'THROTTLED'
+  | 'TIMEOUT'
+  | 'NETWORK'
+  | 'SERVICE'
+  | 'SECRET_FORMAT'
+  | 'KEY_NOT_FOUND'
+  | 'INVALID_ARGUMENT'
+  | 'INTERNAL'
+
+/** Any JSON value. */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue }
+
+/** The secret document: a frozen plain object parsed from the SecretString. */
+export type SecretDocument = { readonly [key: string]: JsonValue }
+
+/** A key path: literal keys, or one dotted string (`'GitHubSyncWorker.my\\.org'`). */
+export type KeyPath = [string, ...string[]]
+
+/**
+ * Every error of the package. `code` is the stable core code; the message names the secret,
+ * region or key path and never contains a secret value.
+ */
+export declare class StarfleetSecretsError extends Error {
+  readonly code: Code
+  /** The stable number of the code (the C enum value, 1-based). */
+  readonly number: number
+  name: 'StarfleetSecretsError'
+  toJSON(): { name: 'StarfleetSecretsError'; code: Code; message: string }
+}
+
+/** What `stats()` returns (the same field names in every language). */
+export interface Stats {
+  /** Accesses answered from a fresh cached value. */
+  hits: number
+  /** Accesses that found no fresh value. */
+  misses: number
+  /** GetSecretValue calls made (successful or not). */
+  fetches: number
+  /** Calls that failed. */
+  failures: number
+  /** Accesses answered with a stale value because refreshing failed. */
+  stale_served: number
+  /** Unix time (seconds) of the last successful fetch. */
+  last_refresh: number | null
+  /** VersionId of the cached value. */
+  version_id: string | null
+  /** Code of the last failure, cleared by the next success. */
+  last_error: Code | null
+}
+
+/**
+ * Reads one secret and keeps it: lazy, single-flight (concurrent first accesses make one
+ * API call), TTL, stale-if-error. Promise methods run on the library's own threads and never
+ * block the event loop; synchronous methods only read the cache.
+ */
+export declare class SecretsManager {
+  constructor(options?: ManagerOptions)
+  /** The whole document (fetched if needed); the same frozen object while the VersionId is unchanged. */
+  secrets(): Promise<SecretDocument>
+  /**
+   * The value at a key path (fetched if needed); KEY_NOT_FOUND when it does not exist. Objects
+   * are the frozen objects of `secrets()`.
+   */
+  get<T = JsonValue>(...path: KeyPath): Promise<T>
+  /** Fetch now, whatever the cache holds; resolves to the document (a Buffer for a binary secret). */
+  refresh(): Promise<SecretDocument | Buffer>
+  /** A SecretBinary secret; the same Buffer while the VersionId is unchanged (do not modify it). */
+  secretBinary(): Promise<Buffer>
+  /** The cached value at a key path, or `undefined` when nothing fresh is cached. Never does network I/O. */
+  cached<T = JsonValue>(...path: KeyPath): T | undefined
+  /** The whole cached document, or `undefined` when nothing fresh is cached. */
+  cached(): SecretDocument | undefined
+  /** Forget the cached value and any failure backoff; the next access fetches. */
+  invalidate(): void
+  /** Counters and cache state. */
+  stats(): Stats
+  /** Point this manager at another secret or change its caching; the cache starts empty. */
+  configure(options?: ManagerOptions): void
+  /** Serve this document (or Buffer) instead of AWS until `unpin()`: for unit tests. */
+  pin(value: SecretDocument | Record<string, unknown> | Uint8Array): void
+  /** Stop serving the pinned value. */
+  unpin(): void
+  /** Location and cache settings only, never a value. */
+  toJSON(): Record<string, unknown>
+}
+
+/** This realm's manager, located from the environment and the Starfleet configuration. */
+export declare const SECRETS_MANAGER: SecretsManager
+
+/** `codes.SECRET_NOT_FOUND === 'SECRET_NOT_FOUND'`, and so on for every code. */
+export declare const codes: { readonly [K in Code]: K }
+
+/** Version of the Rust core the addon was built from. */
+export declare const coreVersion: string

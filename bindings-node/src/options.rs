@@ -1,0 +1,81 @@
+//! The options object of `new SecretsManager({...})` and `configure({...})`.
+//!
+//! Only a change of shape happens here: camelCase JS names to core's [`Options`], seconds to
+//! durations and TTL spellings through core's own parsers. Precedence (argument, environment,
+//! Starfleet configuration) and validation are core's.
+
+use napi::bindgen_prelude::Either;
+use napi_derive::napi;
+use starfleet_secrets::{settings, Code, ConfigSource, Error, Options, Result, Ttl};
+
+/// A Starfleet configuration given as YAML text instead of a path.
+#[napi(object)]
+pub struct ConfigText {
+    /// The YAML document.
+    pub yaml: String,
+    /// The name error messages use for it (default `"config"`).
+    pub name: Option<String>,
+}
+
+/// Where the secret is and how it is cached. Every option is optional: a missing location is
+/// taken from `STARFLEET_SECRET_ID` / `STARFLEET_SECRET_REGION`, then from the Starfleet
+/// configuration (`config`, else `STARFLEET_CONFIG`).
+#[napi(object)]
+pub struct ManagerOptions {
+    /// Secret name or ARN.
+    pub secret_id: Option<String>,
+    /// AWS region of the secret, e.g. `us-east-2`.
+    pub region: Option<String>,
+    /// A Starfleet configuration: a YAML file, a directory of `*.yaml` files, or inline YAML.
+    pub config: Option<Either<String, ConfigText>>,
+    /// Seconds a fetched value is served (default 300, or `STARFLEET_SECRETS_TTL`);
+    /// `0` = fetch on every access, `"never"` = keep for the life of the process.
+    pub ttl: Option<Either<f64, String>>,
+    /// Staging label to read (default `AWSCURRENT`).
+    pub version_stage: Option<String>,
+    /// One exact VersionId to read (instead of a stage).
+    pub version_id: Option<String>,
+    /// Seconds past its TTL a value may still be served while refreshes fail (default 900,
+    /// or `STARFLEET_SECRETS_MAX_STALE`); `0` disables stale-if-error.
+    pub max_stale: Option<f64>,
+    /// Deadline in seconds for one fetch, retries included (default 10, or
+    /// `STARFLEET_SECRETS_TIMEOUT`).
+    pub timeout: Option<f64>,
+    /// Secrets Manager endpoint (default: `AWS_ENDPOINT_URL_SECRETS_MANAGER`,
+    /// `AWS_ENDPOINT_URL`, else AWS).
+    pub endpoint_url: Option<String>,
+}
+
+impl ManagerOptions {
+    /// Core options, or INVALID_ARGUMENT naming the option that is wrong.
+    pub fn into_core(self) -> Result<Options> {
+        let ttl = match self.ttl {
+            None => None,
+            Some(Either::A(seconds)) => Some(Ttl::from_secs_f64(seconds)?),
+            Some(Either::B(text)) => {
+                Some(Ttl::parse(&text).map_err(|why| Error::new(Code::InvalidArgument, format!("ttl: {why}")))?)
+            }
+        };
+        let config = self.config.map(|c| match c {
+            Either::A(path) => ConfigSource::Path(path.into()),
+            Either::B(text) => ConfigSource::Text {
+                name: text.name.unwrap_or_else(|| "config".to_owned()),
+                yaml: text.yaml,
+            },
+        });
+        Ok(Options {
+            secret_id: self.secret_id,
+            region: self.region,
+            config,
+            ttl,
+            version_stage: self.version_stage,
+            version_id: self.version_id,
+            max_stale: self
+                .max_stale
+                .map(|s| settings::seconds_arg("maxStale", s))
+                .transpose()?,
+            timeout: self.timeout.map(|s| settings::seconds_arg("timeout", s)).transpose()?,
+            endpoint_url: self.endpoint_url,
+        })
+    }
+}

@@ -1,0 +1,671 @@
+//! `SecretsManager`: one core [`Core`] plus the `dict` converted from its current value.
+//!
+//! The dict is kept next to the core's `Arc<Secret>` it was built from. The core keeps the
+//! same `Arc` while the VersionId is unchanged (even across TTL refreshes), so
+//! `Arc::ptr_eq` says whether the dict is still the right one: repeated access returns the
+//! very same dict object, and a new version gets a new dict.
+//!
+//! The hot path (`SECRETS_MANAGER.secrets` on a warm cache) must cost about what Starfleet's
+//! plain lazy property costs, while still honouring the TTL. So next to the dict the binding
+//! keeps the instant until which the core vouched for that value (`Core::fresh_until`: the
+//! core computes it from its TTL rules; `never` and a testing override are "forever"). A hit
+//! is then one short lock, one clock read and a counter increment (`Core::record_hit`, so
+//! `stats()` stays exact). Anything else (expired, never vouched, stale-if-error, TTL `0`)
+//! goes through the core, which decides.
+//!
+//! Locking: `inner` is only ever locked while attached to the interpreter and never held
+//! across a call that waits (fetches run inside [`gil::blocking`], with the GIL released
+//! and `inner` unlocked), and nothing that can run Python code (dict conversion, dropping
+//! a dict) happens under it. A cache hit is answered under the GIL without releasing it:
+//! it does no I/O and takes only short locks.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyString, PyTuple};
+use starfleet_secrets::settings::{self, Version};
+use starfleet_secrets::{Code, ConfigSource, Document, Options, Path, Payload, Secret, SecretsManager as Core, Ttl};
+use zeroize::Zeroizing;
+
+use crate::errors::{self, IntoPy};
+use crate::{convert, gil};
+
+/// A value served in place of AWS by `starfleet_secrets.testing` (kept so it can be pinned
+/// again on a new core after `configure()`).
+enum Pin {
+    Json(Zeroizing<String>),
+    Binary(Zeroizing<Vec<u8>>),
+}
+
+/// The dict built from one value of the core, and whether the core vouched for it.
+struct Converted {
+    secret: Arc<Secret>,
+    dict: Py<PyDict>,
+    /// `Core::fresh_until` when last asked: `Some(None)` = fresh for good, `Some(Some(t))` =
+    /// fresh until `t`, `None` = ask the core.
+    fresh: Option<Option<Instant>>,
+}
+
+impl Converted {
+    fn fresh_now(&self) -> bool {
+        match self.fresh {
+            Some(None) => true,
+            Some(Some(until)) => Instant::now() < until,
+            None => false,
+        }
+    }
+}
+
+struct Inner {
+    core: Arc<Core>,
+    /// The dict built from the core's current value.
+    converted: Option<Converted>,
+    /// Whether the core's settings are resolved. Until then a "hit" check could read the
+    /// Starfleet configuration files, which is I/O, so it goes the blocking (GIL-released) way.
+    resolved: bool,
+    /// Testing overrides, innermost last.
+    pins: Vec<Pin>,
+}
+
+impl Inner {
+    /// Whether the GIL-holding fast path may ask the core for a hit.
+    fn fast_path(&self) -> bool {
+        self.resolved || !self.pins.is_empty()
+    }
+
+    /// The kept dict if it was built from this very value, with the core's word on how
+    /// long it stays fresh taken again.
+    fn dict_for(&mut self, secret: &Arc<Secret>) -> Option<&Py<PyDict>> {
+        let fresh = self.core.fresh_until(secret);
+        match &mut self.converted {
+            Some(c) if Arc::ptr_eq(&c.secret, secret) => {
+                c.fresh = fresh;
+                Some(&c.dict)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value must be asked from the core again (after a refresh).
+    fn unvouch(&mut self) {
+        if let Some(c) = &mut self.converted {
+            c.fresh = None;
+        }
+    }
+}
+
+/// The Starfleet secret (or any other), lazily loaded and cached per its TTL.
+#[pyclass(module = "starfleet_secrets._native", name = "SecretsManager", subclass, frozen)]
+pub struct SecretsManager {
+    inner: Mutex<Inner>,
+}
+
+/// Arguments shared by the constructor and `configure()`.
+struct Args<'py> {
+    secret_id: Option<String>,
+    region: Option<String>,
+    config: Option<PathBuf>,
+    ttl: Option<Bound<'py, PyAny>>,
+    version_stage: Option<String>,
+    version_id: Option<String>,
+    max_stale: Option<Bound<'py, PyAny>>,
+    timeout: Option<Bound<'py, PyAny>>,
+    endpoint_url: Option<String>,
+}
+
+impl Args<'_> {
+    fn options(self, py: Python<'_>) -> PyResult<Options> {
+        Ok(Options {
+            secret_id: self.secret_id,
+            region: self.region,
+            config: self.config.map(ConfigSource::Path),
+            ttl: self.ttl.map(|t| ttl(py, &t)).transpose()?,
+            version_stage: self.version_stage,
+            version_id: self.version_id,
+            max_stale: self.max_stale.map(|s| seconds(py, "max_stale", &s)).transpose()?,
+            timeout: self.timeout.map(|s| seconds(py, "timeout", &s)).transpose()?,
+            endpoint_url: self.endpoint_url,
+        })
+    }
+}
+
+/// A number of seconds (not a bool), checked by the core.
+fn number(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<f64> {
+    let not_a_number = || {
+        errors::new(
+            py,
+            Code::InvalidArgument,
+            format!(
+                "{name} must be a number of seconds, got {}",
+                v.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            ),
+        )
+    };
+    if v.is_instance_of::<PyBool>() {
+        return Err(not_a_number());
+    }
+    v.extract::<f64>().map_err(|_| not_a_number())
+}
+
+fn seconds(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<std::time::Duration> {
+    settings::seconds_arg(name, number(py, name, v)?).py_err(py)
+}
+
+/// A TTL: seconds (`0` = no cache) or the string `"never"` (or a number as a string, as in
+/// `STARFLEET_SECRETS_TTL`).
+fn ttl(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Ttl> {
+    if let Ok(text) = v.cast::<PyString>() {
+        let text = text.to_cow()?;
+        return Ttl::parse(&text).map_err(|why| errors::new(py, Code::InvalidArgument, format!("ttl: {why}")));
+    }
+    Ttl::from_secs_f64(number(py, "ttl", v)?).py_err(py)
+}
+
+/// The key path from `get(*path)` arguments, by the core's rule (one argument is dotted,
+/// several are literal keys), and the `default=` keyword if given (even if `None`).
+fn path_args<'py>(
+    py: Python<'py>,
+    path: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<(Path, Option<Bound<'py, PyAny>>)> {
+    let mut default = None;
+    if let Some(kwargs) = kwargs {
+        for (k, v) in kwargs.iter() {
+            let is_default = match k.cast::<PyString>() {
+                Ok(name) => name.to_cow()? == "default",
+                Err(_) => false,
+            };
+            if is_default {
+                default = Some(v);
+            } else {
+                return Err(PyTypeError::new_err(format!(
+                    "get() got an unexpected keyword argument {}",
+                    k.repr()?
+                )));
+            }
+        }
+    }
+    let mut keys = Vec::with_capacity(path.len());
+    for part in path.iter() {
+        match part.cast::<PyString>() {
+            Ok(s) => keys.push(s.to_cow()?.into_owned()),
+            Err(_) => {
+                return Err(errors::new(
+                    py,
+                    Code::InvalidArgument,
+                    format!(
+                        "key path parts must be strings, got {}",
+                        part.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                    ),
+                ))
+            }
+        }
+    }
+    Ok((Path::from_args(&keys).py_err(py)?, default))
+}
+
+fn pinned_secret(options: &Options, pin: &Pin) -> starfleet_secrets::Result<Secret> {
+    let name = format!(
+        "{} (testing override)",
+        options.secret_id.as_deref().unwrap_or("Starfleet secret")
+    );
+    let payload = match pin {
+        Pin::Json(text) => Payload::Json(Document::parse(text.clone())?),
+        Pin::Binary(bytes) => Payload::Binary(bytes.clone()),
+    };
+    Ok(Secret::new(name, None, payload))
+}
+
+impl SecretsManager {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Nothing panics while holding it; the state is valid between statements anyway.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A hit, answered without releasing the GIL, or `Err(core)` to go the blocking way.
+    fn try_hit(&self) -> Result<Arc<Secret>, Arc<Core>> {
+        let inner = self.lock();
+        if let Some(c) = inner.converted.as_ref().filter(|c| c.fresh_now()) {
+            inner.core.record_hit();
+            return Ok(c.secret.clone());
+        }
+        if inner.fast_path() {
+            if let Some(secret) = inner.core.try_hit() {
+                return Ok(secret);
+            }
+        }
+        Err(inner.core.clone())
+    }
+
+    /// The current value: a hit, or a (GIL-released) load.
+    pub fn access(&self, py: Python<'_>) -> PyResult<Arc<Secret>> {
+        match self.try_hit() {
+            Ok(secret) => Ok(secret),
+            Err(core) => self.load(py, core, false),
+        }
+    }
+
+    /// `core.secret()` or `core.refresh()` with the GIL released.
+    fn load(&self, py: Python<'_>, core: Arc<Core>, refresh: bool) -> PyResult<Arc<Secret>> {
+        let worker = core.clone();
+        let (result, resolved) = gil::blocking(py, move || {
+            let result = if refresh {
+                worker.refresh_blocking()
+            } else {
+                worker.secret_blocking()
+            };
+            (result, worker.settings().is_ok())
+        });
+        {
+            let mut inner = self.lock();
+            if Arc::ptr_eq(&inner.core, &core) {
+                inner.resolved |= resolved;
+                if refresh {
+                    inner.unvouch();
+                }
+            }
+        }
+        result.py_err(py)
+    }
+
+    /// The dict for `secret`: the kept one if it was built from this very value.
+    pub fn dict<'py>(&self, py: Python<'py>, secret: &Arc<Secret>) -> PyResult<Bound<'py, PyDict>> {
+        let core = {
+            let mut inner = self.lock();
+            if let Some(d) = inner.dict_for(secret) {
+                return Ok(d.bind(py).clone());
+            }
+            inner.core.clone()
+        };
+        let document = secret.document().py_err(py)?;
+        let dict = convert::object(py, document.root())?;
+        let replaced = {
+            let mut inner = self.lock();
+            if let Some(d) = inner.dict_for(secret) {
+                return Ok(d.bind(py).clone()); // another thread converted it meanwhile
+            }
+            if !Arc::ptr_eq(&inner.core, &core) {
+                return Ok(dict); // configure() replaced the core meanwhile: do not keep it
+            }
+            let fresh = inner.core.fresh_until(secret);
+            inner.converted.replace(Converted {
+                secret: secret.clone(),
+                dict: dict.clone().unbind(),
+                fresh,
+            })
+        };
+        drop(replaced); // outside the lock: freeing a dict may run arbitrary code
+        Ok(dict)
+    }
+
+    /// The value at `path` in `secret` (the very object inside the kept dict), or `default`
+    /// when the path does not exist and a default was given.
+    pub fn lookup<'py>(
+        &self,
+        py: Python<'py>,
+        secret: &Arc<Secret>,
+        path: &Path,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let value = match secret.get(path) {
+            Ok(v) => v,
+            Err(e) if e.code() == Code::KeyNotFound => return default.ok_or_else(|| errors::to_py(py, &e)),
+            Err(e) => return Err(errors::to_py(py, &e)),
+        };
+        let kept = self
+            .lock()
+            .converted
+            .as_ref()
+            .filter(|c| Arc::ptr_eq(&c.secret, secret))
+            .map(|c| c.dict.bind(py).clone());
+        let mut node = match kept {
+            Some(dict) => dict,
+            None => self.dict(py, secret)?,
+        }
+        .into_any();
+        for key in path.keys() {
+            match node
+                .cast::<PyDict>()
+                .ok()
+                .map(|d| d.get_item(key))
+                .transpose()?
+                .flatten()
+            {
+                Some(next) => node = next,
+                // The caller changed the shared dict; answer from the document instead.
+                None => return convert::value(py, value),
+            }
+        }
+        Ok(node)
+    }
+
+    pub fn binary<'py>(&self, py: Python<'py>, secret: &Secret) -> PyResult<Bound<'py, PyBytes>> {
+        Ok(PyBytes::new(py, secret.binary().py_err(py)?))
+    }
+
+    fn core(&self) -> Arc<Core> {
+        self.lock().core.clone()
+    }
+
+    fn new_core(options: Options, pins: &[Pin]) -> starfleet_secrets::Result<Core> {
+        let core = Core::new(options);
+        if let Some(pin) = pins.last() {
+            core.pin(pinned_secret(core.options(), pin)?);
+        }
+        Ok(core)
+    }
+
+    fn push_pin(&self, py: Python<'_>, pin: Pin) -> PyResult<()> {
+        let replaced = {
+            let mut inner = self.lock();
+            let secret = pinned_secret(inner.core.options(), &pin).py_err(py)?;
+            inner.core.pin(secret);
+            inner.pins.push(pin);
+            inner.converted.take()
+        };
+        drop(replaced); // outside the lock: freeing a dict may run arbitrary code
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl SecretsManager {
+    #[new]
+    #[pyo3(signature = (
+        secret_id=None, region=None, config=None, ttl=None, version_stage=None, version_id=None,
+        *, max_stale=None, timeout=None, endpoint_url=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new<'py>(
+        py: Python<'py>,
+        secret_id: Option<String>,
+        region: Option<String>,
+        config: Option<PathBuf>,
+        ttl: Option<Bound<'py, PyAny>>,
+        version_stage: Option<String>,
+        version_id: Option<String>,
+        max_stale: Option<Bound<'py, PyAny>>,
+        timeout: Option<Bound<'py, PyAny>>,
+        endpoint_url: Option<String>,
+    ) -> PyResult<Self> {
+        let options = Args {
+            secret_id,
+            region,
+            config,
+            ttl,
+            version_stage,
+            version_id,
+            max_stale,
+            timeout,
+            endpoint_url,
+        }
+        .options(py)?;
+        Ok(SecretsManager {
+            inner: Mutex::new(Inner {
+                core: Arc::new(Core::new(options)),
+                converted: None,
+                resolved: false,
+                pins: Vec::new(),
+            }),
+        })
+    }
+
+    /// Point this manager somewhere else (or change its TTL, stage, ...). Every option is
+    /// replaced: what is not given is resolved from the environment and the Starfleet
+    /// configuration again. The cache starts empty.
+    #[pyo3(signature = (
+        secret_id=None, region=None, config=None, ttl=None, version_stage=None, version_id=None,
+        *, max_stale=None, timeout=None, endpoint_url=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn configure<'py>(
+        &self,
+        py: Python<'py>,
+        secret_id: Option<String>,
+        region: Option<String>,
+        config: Option<PathBuf>,
+        ttl: Option<Bound<'py, PyAny>>,
+        version_stage: Option<String>,
+        version_id: Option<String>,
+        max_stale: Option<Bound<'py, PyAny>>,
+        timeout: Option<Bound<'py, PyAny>>,
+        endpoint_url: Option<String>,
+    ) -> PyResult<()> {
+        let options = Args {
+            secret_id,
+            region,
+            config,
+            ttl,
+            version_stage,
+            version_id,
+            max_stale,
+            timeout,
+            endpoint_url,
+        }
+        .options(py)?;
+        let replaced = {
+            let mut inner = self.lock();
+            inner.core = Arc::new(Self::new_core(options, &inner.pins).py_err(py)?);
+            inner.resolved = false;
+            inner.converted.take()
+        };
+        drop(replaced);
+        Ok(())
+    }
+
+    /// The secret's JSON document as a dict: loaded on first access, then served from the
+    /// cache until the TTL expires. The same dict object while the VersionId is unchanged.
+    #[getter]
+    fn secrets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        {
+            let inner = self.lock();
+            if let Some(c) = inner.converted.as_ref().filter(|c| c.fresh_now()) {
+                inner.core.record_hit();
+                return Ok(c.dict.bind(py).clone());
+            }
+        }
+        let secret = self.access(py)?;
+        self.dict(py, &secret)
+    }
+
+    /// The secret's SecretBinary as bytes (SecretFormatError for a JSON SecretString).
+    #[getter]
+    fn secret_binary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let secret = self.access(py)?;
+        self.binary(py, &secret)
+    }
+
+    /// The value at a key path: `get("STARFLEET.SlackToken")` (dotted, `\.` escapes a dot)
+    /// or `get("GitHubSyncWorker", "my.org")` (literal keys). Raises SecretKeyNotFoundError
+    /// (a KeyError) unless `default` is given.
+    #[pyo3(signature = (*path, **kwargs), text_signature = "($self, *path, default=...)")]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        path: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (path, default) = path_args(py, path, kwargs)?;
+        let secret = self.access(py)?;
+        self.lookup(py, &secret, &path, default)
+    }
+
+    /// The string at a key path (same path rules as `get`); SecretFormatError when the value
+    /// there is not a string, SecretKeyNotFoundError (a KeyError) when it does not exist.
+    #[pyo3(signature = (*path))]
+    fn get_str<'py>(&self, py: Python<'py>, path: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+        let (path, _) = path_args(py, path, None)?;
+        let secret = self.access(py)?;
+        secret.get_str(&path).py_err(py)?;
+        self.lookup(py, &secret, &path, None)
+    }
+
+    /// Fetch now (Starfleet's API): whatever the cache holds, one GetSecretValue.
+    fn load_secrets(&self, py: Python<'_>) -> PyResult<()> {
+        self.refresh(py)
+    }
+
+    /// Fetch now, whatever the cache holds. On failure the error is raised and the last good
+    /// value stays cached.
+    fn refresh(&self, py: Python<'_>) -> PyResult<()> {
+        let core = self.core();
+        self.load(py, core, true).map(drop)
+    }
+
+    /// Forget the cached value (and any failure backoff): the next access fetches.
+    fn invalidate(&self) {
+        let replaced = {
+            let mut inner = self.lock();
+            inner.core.invalidate();
+            inner.converted.take()
+        };
+        drop(replaced);
+    }
+
+    /// Counters and state: hits, misses, fetches, failures, stale_served, last_refresh (Unix
+    /// seconds), version_id, last_error (a code string).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::value(py, &self.core().stats().to_json())
+    }
+
+    /// Where the secret is read from and how it is cached, as resolved from the arguments,
+    /// the environment and the Starfleet configuration (raises the configuration errors).
+    fn settings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let core = self.core();
+        let worker = core.clone();
+        let resolved = gil::blocking(py, move || worker.settings().cloned());
+        let s = resolved.py_err(py)?;
+        let d = PyDict::new(py);
+        d.set_item("secret_id", &s.location.secret_id)?;
+        d.set_item("region", &s.location.region)?;
+        match &s.version {
+            Version::Stage(stage) => d.set_item("version_stage", stage)?,
+            Version::Id(id) => d.set_item("version_id", id)?,
+        }
+        match s.ttl.duration() {
+            Some(t) => d.set_item("ttl", t.as_secs_f64())?,
+            None => d.set_item("ttl", "never")?,
+        }
+        d.set_item("max_stale", s.max_stale.as_secs_f64())?;
+        d.set_item("timeout", s.timeout.as_secs_f64())?;
+        d.set_item("endpoint_url", &s.endpoint_url)?;
+        Ok(d)
+    }
+
+    /// Serve `text` (a JSON object) in place of AWS until `_unpin()` (starfleet_secrets.testing).
+    fn _pin_json(&self, py: Python<'_>, text: &str) -> PyResult<()> {
+        self.push_pin(py, Pin::Json(Zeroizing::new(text.to_owned())))
+    }
+
+    /// Serve `data` as SecretBinary in place of AWS until `_unpin()`.
+    fn _pin_binary(&self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
+        self.push_pin(py, Pin::Binary(Zeroizing::new(data.to_vec())))
+    }
+
+    /// Undo the innermost `_pin_*`: the one before it is served again, or AWS.
+    fn _unpin(&self, py: Python<'_>) -> PyResult<()> {
+        let replaced = {
+            let mut inner = self.lock();
+            inner.pins.pop();
+            match inner.pins.last() {
+                Some(pin) => {
+                    let secret = pinned_secret(inner.core.options(), pin).py_err(py)?;
+                    inner.core.pin(secret);
+                }
+                None => inner.core.unpin(),
+            }
+            inner.converted.take()
+        };
+        drop(replaced);
+        Ok(())
+    }
+
+    /// A cache hit as an already finished fetch, or None (asyncio fast path; no I/O).
+    #[cfg(unix)]
+    fn _hit(&self) -> Option<crate::pending::Pending> {
+        self.try_hit().ok().map(crate::pending::Pending::ready)
+    }
+
+    /// Start an access (or a refresh) on the library's runtime, for asyncio.
+    #[cfg(unix)]
+    fn _start(&self, py: Python<'_>, refresh: bool) -> PyResult<crate::pending::Pending> {
+        crate::pending::Pending::start(self.core(), refresh).py_err(py)
+    }
+
+    /// The dict from a finished fetch (raises its error).
+    #[cfg(unix)]
+    fn _secrets_from<'py>(&self, py: Python<'py>, pending: &crate::pending::Pending) -> PyResult<Bound<'py, PyDict>> {
+        crate::logbridge::drain(py);
+        let secret = pending.outcome().py_err(py)?;
+        self.dict(py, &secret)
+    }
+
+    /// `get()` on a finished fetch.
+    #[cfg(unix)]
+    #[pyo3(signature = (pending, *path, **kwargs), text_signature = "($self, pending, *path, default=...)")]
+    fn _get_from<'py>(
+        &self,
+        py: Python<'py>,
+        pending: &crate::pending::Pending,
+        path: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::logbridge::drain(py);
+        let (path, default) = path_args(py, path, kwargs)?;
+        let secret = pending.outcome().py_err(py)?;
+        self.lookup(py, &secret, &path, default)
+    }
+
+    /// The bytes from a finished fetch.
+    #[cfg(unix)]
+    fn _binary_from<'py>(&self, py: Python<'py>, pending: &crate::pending::Pending) -> PyResult<Bound<'py, PyBytes>> {
+        crate::logbridge::drain(py);
+        let secret = pending.outcome().py_err(py)?;
+        self.binary(py, &secret)
+    }
+
+    /// Finish an asyncio refresh: raise its error, if any; the next access asks the core
+    /// again (the refreshed value may be the same object, fresh for longer).
+    #[cfg(unix)]
+    fn _refreshed(&self, py: Python<'_>, pending: &crate::pending::Pending) -> PyResult<()> {
+        crate::logbridge::drain(py);
+        self.lock().unvouch();
+        pending.outcome().py_err(py).map(drop)
+    }
+
+    /// Names and state only, never a value.
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let me = slf.get();
+        let core = me.core();
+        let o = core.options();
+        let stats = core.stats();
+        let mut parts = Vec::new();
+        if let Some(id) = &o.secret_id {
+            parts.push(format!("secret_id={id:?}"));
+        }
+        if let Some(region) = &o.region {
+            parts.push(format!("region={region:?}"));
+        }
+        if let Some(ttl) = o.ttl {
+            parts.push(format!("ttl={:?}", ttl.to_string()));
+        }
+        if let Some(stage) = &o.version_stage {
+            parts.push(format!("version_stage={stage:?}"));
+        }
+        if let Some(id) = &o.version_id {
+            parts.push(format!("version_id={id:?}"));
+        }
+        let pinned = !me.lock().pins.is_empty();
+        parts.push(format!(
+            "loaded_version={:?}, fetches={}{}",
+            stats.version_id.as_deref().unwrap_or("none"),
+            stats.fetches,
+            if pinned { ", testing_override=True" } else { "" }
+        ));
+        let class = slf.get_type().qualname()?;
+        Ok(format!("<{class} {}>", parts.join(", ")))
+    }
+}

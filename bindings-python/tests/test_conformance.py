@@ -1,0 +1,197 @@
+"""The cross-language conformance vectors (tests/vectors, see its README) through the Python API.
+
+The same data files are run by the Rust, Node and Go/C suites, so the front doors cannot drift
+apart. Adding a vector needs no change here.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import socket
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import pytest
+
+from starfleet_secrets import SecretsManager, StarfleetSecretsError
+
+from conftest import REPO, _control, clear_faults, unique
+
+VECTORS = REPO / "tests" / "vectors"
+READ_GROUPS = ["config", "precedence", "documents", "paths", "stages"]
+REGION = "us-east-2"
+MANAGED = [
+    "STARFLEET_SECRET_ID",
+    "STARFLEET_SECRET_REGION",
+    "STARFLEET_CONFIG",
+    "STARFLEET_SECRETS_TTL",
+    "STARFLEET_SECRETS_MAX_STALE",
+    "STARFLEET_SECRETS_TIMEOUT",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+]
+
+
+def vectors(groups: List[str]) -> List[Any]:
+    files = sorted(p for g in groups for p in (VECTORS / g).glob("*.json"))
+    return [pytest.param(p, id=f"{p.parent.name}/{p.stem}") for p in files]
+
+
+def call(operation: str, params: Dict[str, Any]) -> Dict[str, Any]:
+    reply = _control("POST", "call", {"operation": operation, "region": REGION, "params": params})
+    assert reply["status"] == 200, f"{operation}: {reply}"
+    return dict(reply["body"])
+
+
+def create_secret(spec: Dict[str, Any], name: str) -> List[str]:
+    """Create the vector's secret; the VersionIds in order."""
+
+    def payload(v: Dict[str, Any]) -> Dict[str, Any]:
+        if "json" in v:
+            return {"SecretString": json.dumps(v["json"])}
+        if "string" in v:
+            return {"SecretString": v["string"]}
+        if "binary_base64" in v:
+            return {"SecretBinary": v["binary_base64"]}
+        return {}
+
+    ids = []
+    for i, version in enumerate(spec.get("versions", [spec])):
+        params = payload(version)
+        if i == 0:
+            reply = call("CreateSecret", {"Name": name, **params})
+        else:
+            stages = version.get("stages", ["AWSCURRENT"])
+            reply = call("PutSecretValue", {"SecretId": name, "VersionStages": stages, **params})
+        ids.append(reply["VersionId"])
+    return ids
+
+
+def substitute(v: Any, variables: Dict[str, str]) -> Any:
+    if isinstance(v, str):
+        v = re.sub(r"\$version:(\d+)", lambda m: variables[f"$version:{m.group(1)}"], v)
+        for k in ("$secret", "$closed_endpoint"):
+            v = v.replace(k, variables[k])
+        return v
+    if isinstance(v, list):
+        return [substitute(x, variables) for x in v]
+    if isinstance(v, dict):
+        return {k: substitute(x, variables) for k, x in v.items()}
+    return v
+
+
+def write_config(config: Dict[str, Any], scratch: Path) -> Path:
+    scratch.mkdir(parents=True, exist_ok=True)
+    if "file" in config:
+        path = scratch / "starfleet.yaml"
+        path.write_text(config["file"])
+        return path
+    if "files" in config:
+        sub = scratch / "config.d"
+        sub.mkdir()
+        for name, text in config["files"].items():
+            (sub / name).write_text(text)
+        return sub
+    return scratch / "does-not-exist.yaml"
+
+
+def prepare(
+    path: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> Tuple[str, Dict[str, Any], SecretsManager]:
+    """Secret, placeholders, config and environment; the secret name, the vector, a manager."""
+    raw = json.loads(path.read_text())
+    name = unique(f"vec-{path.parent.name}-{path.stem}")
+    variables = {"$secret": name}
+    if "secret" in raw:
+        for i, version_id in enumerate(create_secret(raw["secret"], name)):
+            variables[f"$version:{i}"] = version_id
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        variables["$closed_endpoint"] = f"http://127.0.0.1:{s.getsockname()[1]}"
+    vector: Dict[str, Any] = substitute(raw, variables)
+    for var in MANAGED:
+        monkeypatch.delenv(var, raising=False)
+    env = dict(vector.get("env", {}))
+    config: Optional[Path] = write_config(vector["config"], scratch) if "config" in vector else None
+    if config is not None and vector.get("config_via") == "env":
+        env["STARFLEET_CONFIG"] = str(config)
+        config = None
+    for k, v in env.items():
+        if v is None:
+            monkeypatch.delenv(k, raising=False)
+        else:
+            monkeypatch.setenv(k, v)
+    args = dict(vector.get("args", {}))
+    if config is not None:
+        args["config"] = config
+    return name, vector, SecretsManager(**args)
+
+
+def read(m: SecretsManager, spec: Dict[str, Any]) -> Any:
+    """One read through the public API, as JSON."""
+    raw_path = spec.get("path")
+    keys = (raw_path,) if isinstance(raw_path, str) else tuple(raw_path or ())
+    kind = spec["as"]
+    if kind == "string":
+        return m.get_str(*keys)
+    if kind == "json":
+        return m.get(*keys)
+    if kind == "document":
+        return m.secrets
+    if kind == "binary":
+        return {"base64": base64.b64encode(m.secret_binary).decode()}
+    raise AssertionError(f"unknown read kind {kind}")
+
+
+def check(expect: Dict[str, Any], m: SecretsManager, spec: Dict[str, Any]) -> None:
+    try:
+        got = read(m, spec)
+    except StarfleetSecretsError as e:
+        assert "error" in expect, f"expected a value, got {e.code}: {e}"
+        assert e.code == expect["error"], f"expected {expect['error']}, got {e.code}: {e}"
+        for part in expect.get("message_contains", []):
+            assert part in str(e), f"message lacks {part!r}: {e}"
+        for part in expect.get("message_excludes", []):
+            assert part not in str(e), f"message contains {part!r}: {e}"
+        return
+    assert "value" in expect, f"expected {expect.get('error')}, got a value"
+    assert got == expect["value"], "wrong value"
+
+
+@pytest.mark.parametrize("path", vectors(READ_GROUPS))
+def test_read_vector(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, vector, m = prepare(path, tmp_path, monkeypatch)
+    check(vector["expect"], m, vector["read"])
+
+
+@pytest.mark.parametrize("path", vectors(["faults"]))
+def test_fault_vector(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name, vector, m = prepare(path, tmp_path, monkeypatch)
+    try:
+        for i, step in enumerate(vector["steps"]):
+            if "fault" in step:
+                _control("POST", "faults", {**step["fault"], "secret_id": name})
+            elif "read" in step:
+                started = time.monotonic()
+                check(step["expect"], m, step["read"])
+                elapsed_ms = (time.monotonic() - started) * 1000
+                limit = step.get("within_ms")
+                assert limit is None or elapsed_ms <= limit, f"step {i}: {elapsed_ms:.0f} ms > {limit} ms"
+            elif "sleep_ms" in step:
+                time.sleep(step["sleep_ms"] / 1000)
+            elif step.get("delete_secret"):
+                call("DeleteSecret", {"SecretId": name, "ForceDeleteWithoutRecovery": True})
+            elif "stats" in step:
+                stats = m.stats()
+                for key, want in step["stats"].items():
+                    if key.endswith("_min"):
+                        assert stats[key[:-4]] >= want, f"step {i}: {key[:-4]} = {stats[key[:-4]]} < {want}"
+                    else:
+                        assert stats[key] == want, f"step {i}: {key} = {stats[key]} != {want}"
+            else:
+                raise AssertionError(f"step {i}: unknown step {step}")
+    finally:
+        clear_faults(name)

@@ -1,0 +1,217 @@
+//! `starfleet_secrets_options`: what a manager is created from.
+//!
+//! Every setting is optional; whatever is not set is resolved by core exactly as in every
+//! other language: argument, then environment (`STARFLEET_SECRET_ID`, ...), then the
+//! Starfleet configuration, then the default. Setters validate what can be validated alone
+//! (numbers of seconds, TTL spelling); the location is resolved on first use.
+
+use std::ffi::c_char;
+use std::sync::Mutex;
+
+use super::ffi::{boundary, boundary_void, out_arg, ref_arg, str_arg};
+use super::starfleet_secrets_result;
+use crate::config::ConfigSource;
+use crate::error::{Code, Error, Result};
+use crate::settings::{self, Options, Ttl};
+
+/// Options for `starfleet_secrets_manager_new()`: an opaque builder. Made by
+/// `starfleet_secrets_options_new()`, released by `starfleet_secrets_options_free()`. A
+/// manager copies the options, so they can be freed (or changed for another manager) as soon
+/// as the manager exists.
+pub struct starfleet_secrets_options {
+    inner: Mutex<Options>,
+}
+
+impl starfleet_secrets_options {
+    pub(crate) fn snapshot(&self) -> Options {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Set one field through the mutex, inside the panic boundary.
+unsafe fn set(
+    function: &'static str,
+    opts: *mut starfleet_secrets_options,
+    apply: impl FnOnce(&mut Options) -> Result<()>,
+) -> starfleet_secrets_result {
+    boundary(function, || {
+        let opts = ref_arg(opts.cast_const(), "opts")?;
+        let mut guard = opts.inner.lock().unwrap_or_else(|p| p.into_inner());
+        apply(&mut guard)
+    })
+}
+
+/// Make an empty options object (nothing set: everything resolved from the environment and
+/// the Starfleet configuration). On success `*out` receives it; free it with
+/// `starfleet_secrets_options_free()`.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_new(
+    out: *mut *mut starfleet_secrets_options,
+) -> starfleet_secrets_result {
+    boundary("starfleet_secrets_options_new", || {
+        let out = out_arg(out, "out")?;
+        let opts = Box::new(starfleet_secrets_options {
+            inner: Mutex::new(Options::default()),
+        });
+        *out = Box::into_raw(opts);
+        Ok(())
+    })
+}
+
+/// Free options made by `starfleet_secrets_options_new()`. NULL is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_free(opts: *mut starfleet_secrets_options) {
+    boundary_void(|| {
+        if !opts.is_null() {
+            drop(Box::from_raw(opts));
+        }
+    })
+}
+
+/// The secret's name or ARN (else `STARFLEET_SECRET_ID`, else the configuration).
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_secret_id(
+    opts: *mut starfleet_secrets_options,
+    secret_id: *const c_char,
+) -> starfleet_secrets_result {
+    set("starfleet_secrets_options_set_secret_id", opts, |o| {
+        o.secret_id = Some(str_arg(secret_id, "secret_id")?.to_owned());
+        Ok(())
+    })
+}
+
+/// The secret's AWS region, e.g. `"us-east-2"` (else `STARFLEET_SECRET_REGION`, the
+/// configuration, the ARN, `AWS_REGION`).
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_region(
+    opts: *mut starfleet_secrets_options,
+    region: *const c_char,
+) -> starfleet_secrets_result {
+    set("starfleet_secrets_options_set_region", opts, |o| {
+        o.region = Some(str_arg(region, "region")?.to_owned());
+        Ok(())
+    })
+}
+
+/// A Starfleet configuration file, or a directory of `*.yaml`/`*.yml` files merged in name
+/// order (else `STARFLEET_CONFIG`). Read on first use, only if the location is incomplete.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_config_path(
+    opts: *mut starfleet_secrets_options,
+    path: *const c_char,
+) -> starfleet_secrets_result {
+    set("starfleet_secrets_options_set_config_path", opts, |o| {
+        o.config = Some(ConfigSource::Path(str_arg(path, "path")?.into()));
+        Ok(())
+    })
+}
+
+/// A Starfleet configuration given as YAML text; `name` stands in for a file name in error
+/// messages.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_config_yaml(
+    opts: *mut starfleet_secrets_options,
+    name: *const c_char,
+    yaml: *const c_char,
+) -> starfleet_secrets_result {
+    set("starfleet_secrets_options_set_config_yaml", opts, |o| {
+        o.config = Some(ConfigSource::Text {
+            name: str_arg(name, "name")?.to_owned(),
+            yaml: str_arg(yaml, "yaml")?.to_owned(),
+        });
+        Ok(())
+    })
+}
+
+/// How long a fetched value is served, spelled like `STARFLEET_SECRETS_TTL`: `"never"`
+/// (keep for the life of the process), `"0"` (no cache: every access fetches) or a number of
+/// seconds (`"300"`, `"1.5"`). Default: the environment, else 300 seconds.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_ttl(
+    opts: *mut starfleet_secrets_options,
+    ttl: *const c_char,
+) -> starfleet_secrets_result {
+    set("starfleet_secrets_options_set_ttl", opts, |o| {
+        let ttl = Ttl::parse(str_arg(ttl, "ttl")?)
+            .map_err(|why| Error::new(Code::InvalidArgument, format!("ttl: {why} (use \"never\" or seconds)")))?;
+        o.ttl = Some(ttl);
+        Ok(())
+    })
+}
+
+/// The TTL as a number of seconds (`0` = no cache). Negative, NaN or infinite values are
+/// INVALID_ARGUMENT; use `starfleet_secrets_options_set_ttl(opts, "never")` for never.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_ttl_seconds(
+    opts: *mut starfleet_secrets_options,
+    seconds: f64,
+) -> starfleet_secrets_result {
+    set("starfleet_secrets_options_set_ttl_seconds", opts, |o| {
+        o.ttl = Some(Ttl::from_secs_f64(seconds)?);
+        Ok(())
+    })
+}
+
+/// Read the version with this staging label (`"AWSCURRENT"` by default, `"AWSPREVIOUS"`, or
+/// a custom label). Setting both a stage and a version id is INVALID_ARGUMENT on first use.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_version_stage(
+    opts: *mut starfleet_secrets_options,
+    stage: *const c_char,
+) -> starfleet_secrets_result {
+    set("starfleet_secrets_options_set_version_stage", opts, |o| {
+        o.version_stage = Some(str_arg(stage, "stage")?.to_owned());
+        Ok(())
+    })
+}
+
+/// Read exactly this VersionId.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_version_id(
+    opts: *mut starfleet_secrets_options,
+    version_id: *const c_char,
+) -> starfleet_secrets_result {
+    set("starfleet_secrets_options_set_version_id", opts, |o| {
+        o.version_id = Some(str_arg(version_id, "version_id")?.to_owned());
+        Ok(())
+    })
+}
+
+/// Deadline for one fetch, retries included, in seconds (> 0; default
+/// `STARFLEET_SECRETS_TIMEOUT`, else 10).
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_timeout_seconds(
+    opts: *mut starfleet_secrets_options,
+    seconds: f64,
+) -> starfleet_secrets_result {
+    set("starfleet_secrets_options_set_timeout_seconds", opts, |o| {
+        o.timeout = Some(settings::seconds_arg("timeout", seconds)?);
+        Ok(())
+    })
+}
+
+/// How long past its TTL a value may still be served while refreshes fail, in seconds
+/// (`0` disables stale-if-error; default `STARFLEET_SECRETS_MAX_STALE`, else 900).
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_max_stale_seconds(
+    opts: *mut starfleet_secrets_options,
+    seconds: f64,
+) -> starfleet_secrets_result {
+    set("starfleet_secrets_options_set_max_stale_seconds", opts, |o| {
+        o.max_stale = Some(settings::seconds_arg("max_stale", seconds)?);
+        Ok(())
+    })
+}
+
+/// A Secrets Manager endpoint URL (else `AWS_ENDPOINT_URL_SECRETS_MANAGER` /
+/// `AWS_ENDPOINT_URL`, else AWS).
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_endpoint_url(
+    opts: *mut starfleet_secrets_options,
+    url: *const c_char,
+) -> starfleet_secrets_result {
+    set("starfleet_secrets_options_set_endpoint_url", opts, |o| {
+        o.endpoint_url = Some(str_arg(url, "url")?.to_owned());
+        Ok(())
+    })
+}

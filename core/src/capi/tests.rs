@@ -1,0 +1,200 @@
+//! Unit tests of the C ABI that need no network (the C and Go suites cover the rest).
+
+use std::ffi::{c_char, CStr};
+use std::ptr;
+
+use super::buffer::OutBuffer;
+use super::ffi::boundary;
+use super::*;
+use crate::error::{Code, Error};
+
+fn last_message() -> String {
+    let mut buf = [0 as c_char; 512];
+    let mut n = 0usize;
+    let r = unsafe { starfleet_secrets_last_error_message(buf.as_mut_ptr(), buf.len(), &mut n) };
+    assert_eq!(r, starfleet_secrets_result::Ok);
+    let s = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap().to_owned();
+    assert_eq!(s.len(), n);
+    s
+}
+
+#[test]
+fn result_numbers_and_names_are_cores() {
+    for code in Code::ALL {
+        let r = ffi::result_of(code);
+        assert_eq!(r as u32, code.number());
+        let name = unsafe { CStr::from_ptr(starfleet_secrets_result_name(code.number())) };
+        assert_eq!(name.to_str().unwrap(), code.as_str());
+    }
+    let name = |n| {
+        unsafe { CStr::from_ptr(starfleet_secrets_result_name(n)) }
+            .to_str()
+            .unwrap()
+    };
+    assert_eq!(name(0), "OK");
+    assert_eq!(name(999), "UNKNOWN");
+    let v = unsafe { CStr::from_ptr(starfleet_secrets_version()) };
+    assert_eq!(v.to_str().unwrap(), crate::VERSION);
+    assert_eq!(starfleet_secrets_abi_version(), STARFLEET_SECRETS_ABI_VERSION);
+}
+
+#[test]
+fn null_and_non_utf8_arguments_are_invalid_and_leave_out_params_alone() {
+    let sentinel = 0x5a5a as *mut starfleet_secrets_options;
+    let mut out = sentinel;
+    assert_eq!(
+        unsafe { starfleet_secrets_options_new(ptr::null_mut()) },
+        starfleet_secrets_result::InvalidArgument
+    );
+    assert!(last_message().contains("out-param out is NULL"));
+    unsafe {
+        assert_eq!(starfleet_secrets_options_new(&mut out), starfleet_secrets_result::Ok);
+        assert_ne!(out, sentinel);
+        assert_eq!(last_message(), "", "success clears the last error");
+        let bad = b"caf\xc3(\0";
+        assert_eq!(
+            starfleet_secrets_options_set_secret_id(out, bad.as_ptr().cast()),
+            starfleet_secrets_result::InvalidArgument
+        );
+        assert!(
+            last_message().contains("secret_id is not valid UTF-8"),
+            "{}",
+            last_message()
+        );
+        assert_eq!(
+            starfleet_secrets_options_set_region(out, ptr::null()),
+            starfleet_secrets_result::InvalidArgument
+        );
+        assert_eq!(
+            starfleet_secrets_options_set_ttl(out, c"soon".as_ptr()),
+            starfleet_secrets_result::InvalidArgument
+        );
+        assert_eq!(
+            starfleet_secrets_options_set_ttl_seconds(out, f64::NAN),
+            starfleet_secrets_result::InvalidArgument
+        );
+        assert_eq!(
+            starfleet_secrets_options_set_timeout_seconds(out, -1.0),
+            starfleet_secrets_result::InvalidArgument
+        );
+        assert_eq!(
+            starfleet_secrets_last_error_code(),
+            starfleet_secrets_result::InvalidArgument
+        );
+        assert_eq!(
+            starfleet_secrets_options_set_ttl(out, c"never".as_ptr()),
+            starfleet_secrets_result::Ok
+        );
+        assert_eq!(starfleet_secrets_last_error_code(), starfleet_secrets_result::Ok);
+
+        let msentinel = 0x5a5a as *mut starfleet_secrets_manager;
+        let mut m = msentinel;
+        assert_eq!(
+            starfleet_secrets_manager_new(ptr::null(), &mut m),
+            starfleet_secrets_result::InvalidArgument
+        );
+        assert_eq!(m, msentinel, "out-param untouched on failure");
+        let mut s = ptr::null_mut::<c_char>();
+        assert_eq!(
+            starfleet_secrets_manager_get_string(ptr::null(), c"a".as_ptr(), &mut s, ptr::null_mut()),
+            starfleet_secrets_result::InvalidArgument
+        );
+        assert!(s.is_null());
+        starfleet_secrets_options_free(out);
+        starfleet_secrets_options_free(ptr::null_mut());
+        starfleet_secrets_manager_free(ptr::null_mut());
+        starfleet_secrets_string_free(ptr::null_mut());
+        starfleet_secrets_bytes_free(ptr::null_mut());
+    }
+}
+
+#[test]
+fn bad_paths_fail_before_any_fetch() {
+    unsafe {
+        let mut opts = ptr::null_mut();
+        assert_eq!(starfleet_secrets_options_new(&mut opts), starfleet_secrets_result::Ok);
+        // A location that cannot resolve: the path error must come first, without I/O.
+        let mut m = ptr::null_mut();
+        assert_eq!(
+            starfleet_secrets_manager_new(opts, &mut m),
+            starfleet_secrets_result::Ok
+        );
+        starfleet_secrets_options_free(opts);
+        let mut s = ptr::null_mut::<c_char>();
+        assert_eq!(
+            starfleet_secrets_manager_get_string(m, c"a..b".as_ptr(), &mut s, ptr::null_mut()),
+            starfleet_secrets_result::InvalidArgument
+        );
+        assert!(last_message().contains("empty segment"), "{}", last_message());
+        assert_eq!(
+            starfleet_secrets_manager_get_string_path(m, ptr::null(), 0, &mut s, ptr::null_mut()),
+            starfleet_secrets_result::InvalidArgument
+        );
+        let keys = [c"a".as_ptr(), ptr::null()];
+        assert_eq!(
+            starfleet_secrets_manager_get_json_path(m, keys.as_ptr(), 2, &mut s, ptr::null_mut()),
+            starfleet_secrets_result::InvalidArgument
+        );
+        assert!(last_message().contains("keys[1] is NULL"), "{}", last_message());
+        assert!(s.is_null());
+        starfleet_secrets_manager_free(m);
+    }
+}
+
+#[test]
+fn buffers_keep_nul_bytes_and_json_is_exact() {
+    unsafe {
+        let mut out = ptr::null_mut::<u8>();
+        let mut len = 0usize;
+        OutBuffer::copy_of(b"a\0b").unwrap().hand_out(&mut out, &mut len);
+        assert_eq!(std::slice::from_raw_parts(out, len + 1), b"a\0b\0");
+        starfleet_secrets_bytes_free(out);
+
+        let value = serde_json::json!({"k": "v\u{0}é", "n": [1, 2.5, null]});
+        let mut s = ptr::null_mut::<c_char>();
+        OutBuffer::json_with(|w| serde_json::to_writer(w, &value))
+            .unwrap()
+            .hand_out(&mut s, &mut len);
+        let text = std::str::from_utf8(std::slice::from_raw_parts(s.cast::<u8>(), len)).unwrap();
+        assert_eq!(text, serde_json::to_string(&value).unwrap());
+        starfleet_secrets_string_free(s);
+
+        OutBuffer::copy_of(b"").unwrap().hand_out(&mut s, ptr::null_mut());
+        assert_eq!(*s, 0);
+        starfleet_secrets_string_free(s);
+    }
+}
+
+#[test]
+fn panics_become_internal_and_messages_truncate_on_char_boundaries() {
+    let r = boundary("test_fn", || panic!("boom"));
+    assert_eq!(r, starfleet_secrets_result::Internal);
+    assert!(last_message().starts_with("INTERNAL: test_fn: internal error"));
+
+    let r = boundary("x", || Err(Error::new(Code::KeyNotFound, "ééé")));
+    assert_eq!(r, starfleet_secrets_result::KeyNotFound);
+    let full = "KEY_NOT_FOUND: ééé";
+    let mut buf = [0x7f as c_char; 20];
+    let mut n = 0usize;
+    unsafe {
+        // "KEY_NOT_FOUND: " is 15 bytes; 17 bytes of room fits one 'é' (2 bytes) only.
+        starfleet_secrets_last_error_message(buf.as_mut_ptr(), 18, &mut n);
+        assert_eq!(n, full.len());
+        assert_eq!(CStr::from_ptr(buf.as_ptr()).to_str().unwrap(), "KEY_NOT_FOUND: é");
+        // Sizing call: nothing copied.
+        assert_eq!(
+            starfleet_secrets_last_error_message(ptr::null_mut(), 0, &mut n),
+            starfleet_secrets_result::Ok
+        );
+        assert_eq!(n, full.len());
+        assert_eq!(
+            starfleet_secrets_last_error_message(ptr::null_mut(), 4, &mut n),
+            starfleet_secrets_result::InvalidArgument
+        );
+        // ... which does not replace the last error.
+        assert_eq!(
+            starfleet_secrets_last_error_code(),
+            starfleet_secrets_result::KeyNotFound
+        );
+    }
+}

@@ -1,0 +1,3 @@
+module example.com/starfleet-secrets/examples/go
+
+go 1.21

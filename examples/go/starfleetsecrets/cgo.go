@@ -1,0 +1,309 @@
+package starfleetsecrets
+
+// The cgo layer: every C call of the package is here.
+//
+// Build flags: by default the header comes from the repository's include/ and the library
+// from target/debug (run `cargo build -p starfleet-secrets` first), with an rpath so tests
+// and examples run in place. To link another build (e.g. target/release, or an installed
+// copy), put its flags first:
+//
+//	CGO_LDFLAGS="-L/path/to/lib -Wl,-rpath,/path/to/lib" go build ./...
+//
+// or use pkg-config: CGO_CFLAGS="$(pkg-config --cflags starfleet_secrets)" and
+// CGO_LDFLAGS="$(pkg-config --libs starfleet_secrets)". Flags from the environment come
+// before the ones below, so the first -L that has the library wins.
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../../include
+#cgo LDFLAGS: -L${SRCDIR}/../../../target/debug -lstarfleet_secrets -Wl,-rpath,${SRCDIR}/../../../target/debug
+#include <stdlib.h>
+#include "starfleet_secrets.h"
+
+// The library keeps the last error message per OS thread, and a goroutine may move to
+// another thread between two cgo calls. So every fallible call is made through one of
+// these wrappers, which read the message in the same cgo call (on the same thread) and
+// hand it back as a malloc'd string for Go to free. Messages never hold secret values.
+static char *sfs_take_message(starfleet_secrets_result r) {
+	if (r == STARFLEET_SECRETS_RESULT_OK) {
+		return NULL;
+	}
+	size_t n = 0;
+	starfleet_secrets_last_error_message(NULL, 0, &n);
+	char *buf = malloc(n + 1);
+	if (buf != NULL) {
+		starfleet_secrets_last_error_message(buf, n + 1, NULL);
+	}
+	return buf;
+}
+
+static starfleet_secrets_result sfs_options_new(starfleet_secrets_options **out, char **err) {
+	starfleet_secrets_result r = starfleet_secrets_options_new(out);
+	*err = sfs_take_message(r);
+	return r;
+}
+
+// Setters by field number (see setOption in manager.go).
+static starfleet_secrets_result sfs_options_set_str(starfleet_secrets_options *o, int field,
+                                                    const char *value, char **err) {
+	starfleet_secrets_result r;
+	switch (field) {
+	case 0: r = starfleet_secrets_options_set_secret_id(o, value); break;
+	case 1: r = starfleet_secrets_options_set_region(o, value); break;
+	case 2: r = starfleet_secrets_options_set_config_path(o, value); break;
+	case 3: r = starfleet_secrets_options_set_ttl(o, value); break;
+	case 4: r = starfleet_secrets_options_set_version_stage(o, value); break;
+	case 5: r = starfleet_secrets_options_set_version_id(o, value); break;
+	case 6: r = starfleet_secrets_options_set_endpoint_url(o, value); break;
+	default: r = STARFLEET_SECRETS_RESULT_INTERNAL;
+	}
+	*err = sfs_take_message(r);
+	return r;
+}
+
+static starfleet_secrets_result sfs_options_set_seconds(starfleet_secrets_options *o, int field,
+                                                        double seconds, char **err) {
+	starfleet_secrets_result r;
+	switch (field) {
+	case 0: r = starfleet_secrets_options_set_ttl_seconds(o, seconds); break;
+	case 1: r = starfleet_secrets_options_set_timeout_seconds(o, seconds); break;
+	case 2: r = starfleet_secrets_options_set_max_stale_seconds(o, seconds); break;
+	default: r = STARFLEET_SECRETS_RESULT_INTERNAL;
+	}
+	*err = sfs_take_message(r);
+	return r;
+}
+
+static starfleet_secrets_result sfs_manager_new(const starfleet_secrets_options *o,
+                                                starfleet_secrets_manager **out, char **err) {
+	starfleet_secrets_result r = o ? starfleet_secrets_manager_new(o, out)
+	                               : starfleet_secrets_manager_new_default(out);
+	*err = sfs_take_message(r);
+	return r;
+}
+
+static starfleet_secrets_result sfs_location(const starfleet_secrets_manager *m, char **id,
+                                             char **region, char **err) {
+	starfleet_secrets_result r = starfleet_secrets_manager_location(m, id, region);
+	*err = sfs_take_message(r);
+	return r;
+}
+
+// What a text getter returns. kind: 0 document JSON, 1 string at path, 2 JSON at path,
+// 3 stats JSON.
+static starfleet_secrets_result sfs_get_text(const starfleet_secrets_manager *m, int kind,
+                                             const char *const *keys, size_t n, char **out,
+                                             size_t *out_len, char **err) {
+	starfleet_secrets_result r;
+	switch (kind) {
+	case 0: r = starfleet_secrets_manager_get_document_json(m, out, out_len); break;
+	case 1: r = starfleet_secrets_manager_get_string_path(m, keys, n, out, out_len); break;
+	case 2: r = starfleet_secrets_manager_get_json_path(m, keys, n, out, out_len); break;
+	case 3: r = starfleet_secrets_manager_stats_json(m, out, out_len); break;
+	default: r = STARFLEET_SECRETS_RESULT_INTERNAL;
+	}
+	*err = sfs_take_message(r);
+	return r;
+}
+
+static starfleet_secrets_result sfs_get_binary(const starfleet_secrets_manager *m, uint8_t **out,
+                                               size_t *out_len, char **err) {
+	starfleet_secrets_result r = starfleet_secrets_manager_get_binary(m, out, out_len);
+	*err = sfs_take_message(r);
+	return r;
+}
+
+static starfleet_secrets_result sfs_refresh(const starfleet_secrets_manager *m, char **err) {
+	starfleet_secrets_result r = starfleet_secrets_manager_refresh(m);
+	*err = sfs_take_message(r);
+	return r;
+}
+
+static starfleet_secrets_result sfs_invalidate(const starfleet_secrets_manager *m, char **err) {
+	starfleet_secrets_result r = starfleet_secrets_manager_invalidate(m);
+	*err = sfs_take_message(r);
+	return r;
+}
+*/
+import "C"
+
+import (
+	"strings"
+	"unsafe"
+)
+
+type (
+	cManager = C.starfleet_secrets_manager
+	cOptions = C.starfleet_secrets_options
+)
+
+// errorFrom turns a C result and its message (freed here) into a Go error (nil for OK).
+func errorFrom(r C.starfleet_secrets_result, msg *C.char) error {
+	if msg != nil {
+		defer C.free(unsafe.Pointer(msg))
+	}
+	if r == C.STARFLEET_SECRETS_RESULT_OK {
+		return nil
+	}
+	code := Code(r)
+	text := ""
+	if msg != nil {
+		text = C.GoString(msg)
+	}
+	// The C message is "CODE: what went wrong"; keep the explanation.
+	text = strings.TrimPrefix(text, code.String()+": ")
+	return &Error{Code: code, Message: text}
+}
+
+func resultName(n uint32) string {
+	return C.GoString(C.starfleet_secrets_result_name(C.uint32_t(n)))
+}
+
+func libraryVersion() string {
+	return C.GoString(C.starfleet_secrets_version())
+}
+
+func headerVersion() string {
+	return C.STARFLEET_SECRETS_VERSION_STRING
+}
+
+func abiVersions() (library, header uint32) {
+	return uint32(C.starfleet_secrets_abi_version()), uint32(C.STARFLEET_SECRETS_ABI_VERSION)
+}
+
+// cResultNumbers is the C enum, for the test that the Go constants match it.
+func cResultNumbers() map[Code]uint32 {
+	return map[Code]uint32{
+		ErrConfigMissing:    uint32(C.STARFLEET_SECRETS_RESULT_CONFIG_MISSING),
+		ErrConfigInvalid:    uint32(C.STARFLEET_SECRETS_RESULT_CONFIG_INVALID),
+		ErrSecretNotFound:   uint32(C.STARFLEET_SECRETS_RESULT_SECRET_NOT_FOUND),
+		ErrAccessDenied:     uint32(C.STARFLEET_SECRETS_RESULT_ACCESS_DENIED),
+		ErrDecryptionFailed: uint32(C.STARFLEET_SECRETS_RESULT_DECRYPTION_FAILED),
+		ErrCredentials:      uint32(C.STARFLEET_SECRETS_RESULT_CREDENTIALS),
+		ErrThrottled:        uint32(C.STARFLEET_SECRETS_RESULT_THROTTLED),
+		ErrTimeout:          uint32(C.STARFLEET_SECRETS_RESULT_TIMEOUT),
+		ErrNetwork:          uint32(C.STARFLEET_SECRETS_RESULT_NETWORK),
+		ErrService:          uint32(C.STARFLEET_SECRETS_RESULT_SERVICE),
+		ErrSecretFormat:     uint32(C.STARFLEET_SECRETS_RESULT_SECRET_FORMAT),
+		ErrKeyNotFound:      uint32(C.STARFLEET_SECRETS_RESULT_KEY_NOT_FOUND),
+		ErrInvalidArgument:  uint32(C.STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT),
+		ErrInternal:         uint32(C.STARFLEET_SECRETS_RESULT_INTERNAL),
+	}
+}
+
+// ---- options
+
+const (
+	fieldSecretID = iota
+	fieldRegion
+	fieldConfig
+	fieldTTL
+	fieldVersionStage
+	fieldVersionID
+	fieldEndpointURL
+)
+
+const (
+	secondsTTL = iota
+	secondsTimeout
+	secondsMaxStale
+)
+
+func newCOptions() (*cOptions, error) {
+	var o *cOptions
+	var msg *C.char
+	r := C.sfs_options_new(&o, &msg)
+	return o, errorFrom(r, msg)
+}
+
+func freeCOptions(o *cOptions) { C.starfleet_secrets_options_free(o) }
+
+func setString(o *cOptions, field int, value string) error {
+	cs := C.CString(value)
+	defer C.free(unsafe.Pointer(cs))
+	var msg *C.char
+	r := C.sfs_options_set_str(o, C.int(field), cs, &msg)
+	return errorFrom(r, msg)
+}
+
+func setSeconds(o *cOptions, field int, seconds float64) error {
+	var msg *C.char
+	r := C.sfs_options_set_seconds(o, C.int(field), C.double(seconds), &msg)
+	return errorFrom(r, msg)
+}
+
+// ---- manager
+
+func newCManager(o *cOptions) (*cManager, error) {
+	var m *cManager
+	var msg *C.char
+	r := C.sfs_manager_new(o, &m, &msg)
+	return m, errorFrom(r, msg)
+}
+
+func freeCManager(m *cManager) { C.starfleet_secrets_manager_free(m) }
+
+func cLocation(m *cManager) (string, string, error) {
+	var id, region, msg *C.char
+	r := C.sfs_location(m, &id, &region, &msg)
+	if err := errorFrom(r, msg); err != nil {
+		return "", "", err
+	}
+	defer C.starfleet_secrets_string_free(id)
+	defer C.starfleet_secrets_string_free(region)
+	return C.GoString(id), C.GoString(region), nil
+}
+
+const (
+	textDocument = iota
+	textString
+	textJSON
+	textStats
+)
+
+// cText runs a text getter and copies the result into Go memory; the C copy is zeroized
+// and freed before returning, whatever happens.
+func cText(m *cManager, kind int, path []string) ([]byte, error) {
+	var keys **C.char
+	if len(path) > 0 {
+		array := C.malloc(C.size_t(len(path)) * C.size_t(unsafe.Sizeof((*C.char)(nil))))
+		defer C.free(array)
+		elems := unsafe.Slice((**C.char)(array), len(path))
+		for i, key := range path {
+			elems[i] = C.CString(key)
+			defer C.free(unsafe.Pointer(elems[i]))
+		}
+		keys = (**C.char)(array)
+	}
+	var out, msg *C.char
+	var n C.size_t
+	r := C.sfs_get_text(m, C.int(kind), keys, C.size_t(len(path)), &out, &n, &msg)
+	if err := errorFrom(r, msg); err != nil {
+		return nil, err
+	}
+	defer C.starfleet_secrets_string_free(out)
+	return C.GoBytes(unsafe.Pointer(out), C.int(n)), nil
+}
+
+func cBinary(m *cManager) ([]byte, error) {
+	var out *C.uint8_t
+	var n C.size_t
+	var msg *C.char
+	r := C.sfs_get_binary(m, &out, &n, &msg)
+	if err := errorFrom(r, msg); err != nil {
+		return nil, err
+	}
+	defer C.starfleet_secrets_bytes_free(out)
+	return C.GoBytes(unsafe.Pointer(out), C.int(n)), nil
+}
+
+func cRefresh(m *cManager) error {
+	var msg *C.char
+	r := C.sfs_refresh(m, &msg)
+	return errorFrom(r, msg)
+}
+
+func cInvalidate(m *cManager) error {
+	var msg *C.char
+	r := C.sfs_invalidate(m, &msg)
+	return errorFrom(r, msg)
+}

@@ -1,0 +1,389 @@
+// Package starfleetsecrets reads the Starfleet secret (one AWS Secrets Manager secret
+// holding a JSON document) through libstarfleet_secrets, the same Rust core that the
+// Python, Node and C front doors use: the same location rules, cache, key paths and
+// error codes.
+//
+//	m := starfleetsecrets.Default() // STARFLEET_SECRET_ID/REGION, else STARFLEET_CONFIG
+//	token, err := m.Get(ctx, "STARFLEET.SlackToken")
+//
+// A Manager caches the secret: the first access fetches it (concurrent first accesses,
+// from any number of goroutines, share one GetSecretValue call), later ones are served
+// from memory until the TTL runs out. Every method is safe for concurrent use.
+//
+// Calls that may fetch take a context. The fetch itself runs in the library (bounded by
+// Options.Timeout); when ctx is done first, the method returns ctx.Err() at once and the
+// fetch finishes in the background, filling the cache for the next call.
+//
+// Key paths: one argument is a dotted path ("STARFLEET.SlackToken", with `\.` for a
+// literal dot); several arguments are literal keys ("GitHubSyncWorker", "my.org").
+//
+// Secret text is zeroized in the library's memory when it is dropped; the Go strings and
+// byte slices this package returns are ordinary Go memory, which Go cannot zeroize.
+package starfleetsecrets
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Special values of Options.TTL and Options.MaxStale.
+const (
+	// TTLNever keeps the first value for the life of the process (Starfleet's original
+	// behaviour); Refresh and Invalidate still work.
+	TTLNever time.Duration = -1
+	// TTLNoCache fetches on every access (concurrent accesses still share one call).
+	TTLNoCache time.Duration = -2
+	// NoStale disables stale-if-error: a failed refresh is an error at once.
+	NoStale time.Duration = -1
+)
+
+// Options chooses the secret and the cache policy. The zero value of each field means
+// "not set": it is then resolved exactly as in every other language, from the environment
+// (STARFLEET_SECRET_ID, STARFLEET_SECRET_REGION, STARFLEET_CONFIG, STARFLEET_SECRETS_TTL,
+// STARFLEET_SECRETS_TIMEOUT, STARFLEET_SECRETS_MAX_STALE) and the Starfleet configuration,
+// then the defaults.
+type Options struct {
+	// SecretID is the secret's name or ARN.
+	SecretID string
+	// Region is the secret's AWS region, e.g. "us-east-2".
+	Region string
+	// Config is a Starfleet configuration file, or a directory of *.yaml/*.yml files.
+	Config string
+	// TTL is how long a fetched value is served (default 300s). TTLNever or TTLNoCache
+	// for the special policies.
+	TTL time.Duration
+	// VersionStage reads the version with this label ("AWSCURRENT" by default,
+	// "AWSPREVIOUS", or a custom label). Do not set both VersionStage and VersionID.
+	VersionStage string
+	// VersionID reads exactly this version.
+	VersionID string
+	// Timeout bounds one fetch, retries included (default 10s).
+	Timeout time.Duration
+	// MaxStale is how long past its TTL a value is still served while refreshes fail
+	// (default 900s); NoStale disables stale-if-error.
+	MaxStale time.Duration
+	// EndpointURL overrides the Secrets Manager endpoint (else AWS_ENDPOINT_URL_SECRETS_MANAGER
+	// or AWS_ENDPOINT_URL, else AWS).
+	EndpointURL string
+}
+
+// Manager is one cached secret. Create it with New or use Default; it is safe for
+// concurrent use by any number of goroutines.
+type Manager struct {
+	mu       sync.Mutex
+	handle   *cManager
+	inFlight int
+	closed   bool
+	shared   bool // the Default manager: Close is a no-op
+	initErr  error
+}
+
+var errClosed = &Error{Code: ErrInvalidArgument, Message: "the Manager is closed"}
+
+// New makes a Manager from opts. Options are checked now (e.g. a negative Timeout is an
+// ErrInvalidArgument); the location is resolved, and the secret fetched, on first use.
+// Call Close when done with it (a Manager that is garbage collected is closed too).
+func New(opts Options) (*Manager, error) {
+	o, err := newCOptions()
+	if err != nil {
+		return nil, err
+	}
+	defer freeCOptions(o)
+	if err := applyOptions(o, opts); err != nil {
+		return nil, err
+	}
+	h, err := newCManager(o)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{handle: h}
+	runtime.SetFinalizer(m, (*Manager).Close)
+	return m, nil
+}
+
+func applyOptions(o *cOptions, opts Options) error {
+	strs := []struct {
+		field int
+		value string
+	}{
+		{fieldSecretID, opts.SecretID},
+		{fieldRegion, opts.Region},
+		{fieldConfig, opts.Config},
+		{fieldVersionStage, opts.VersionStage},
+		{fieldVersionID, opts.VersionID},
+		{fieldEndpointURL, opts.EndpointURL},
+	}
+	for _, s := range strs {
+		if s.value != "" {
+			if err := setString(o, s.field, s.value); err != nil {
+				return err
+			}
+		}
+	}
+	switch opts.TTL {
+	case 0:
+	case TTLNever:
+		if err := setString(o, fieldTTL, "never"); err != nil {
+			return err
+		}
+	case TTLNoCache:
+		if err := setSeconds(o, secondsTTL, 0); err != nil {
+			return err
+		}
+	default:
+		if err := setSeconds(o, secondsTTL, opts.TTL.Seconds()); err != nil {
+			return err
+		}
+	}
+	if opts.Timeout != 0 {
+		if err := setSeconds(o, secondsTimeout, opts.Timeout.Seconds()); err != nil {
+			return err
+		}
+	}
+	switch opts.MaxStale {
+	case 0:
+	case NoStale:
+		if err := setSeconds(o, secondsMaxStale, 0); err != nil {
+			return err
+		}
+	default:
+		if err := setSeconds(o, secondsMaxStale, opts.MaxStale.Seconds()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var (
+	defaultOnce    sync.Once
+	defaultManager *Manager
+)
+
+// Default is the process-wide Manager for the default location: STARFLEET_SECRET_ID and
+// STARFLEET_SECRET_REGION, else the Starfleet configuration named by STARFLEET_CONFIG; TTL,
+// timeout and max staleness from their environment variables or defaults. The environment
+// is read on first use. Close on it does nothing.
+func Default() *Manager {
+	defaultOnce.Do(func() {
+		h, err := newCManager(nil)
+		defaultManager = &Manager{handle: h, shared: true, initErr: err}
+	})
+	return defaultManager
+}
+
+// Close releases the Manager and its cached secret (zeroized). Calls still in progress
+// (e.g. abandoned through their context) finish first; later calls fail with
+// ErrInvalidArgument. Closing twice is fine.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.shared || m.closed {
+		return nil
+	}
+	m.closed = true
+	runtime.SetFinalizer(m, nil)
+	if m.inFlight == 0 {
+		m.free()
+	}
+	return nil
+}
+
+// free releases the C handle; m.mu is held.
+func (m *Manager) free() {
+	if m.handle != nil {
+		freeCManager(m.handle)
+		m.handle = nil
+	}
+}
+
+// acquire pins the handle for one call; release must follow.
+func (m *Manager) acquire() (*cManager, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.initErr != nil {
+		return nil, m.initErr
+	}
+	if m.closed || m.handle == nil {
+		return nil, errClosed
+	}
+	m.inFlight++
+	return m.handle, nil
+}
+
+func (m *Manager) release() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.inFlight--
+	if m.closed && m.inFlight == 0 {
+		m.free()
+	}
+}
+
+// call runs f with the handle, returning early with ctx.Err() if ctx is done first.
+// f converts the C results to Go values and frees the C memory itself, so an abandoned
+// call leaks nothing.
+func call[T any](ctx context.Context, m *Manager, f func(h *cManager) (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	h, err := m.acquire()
+	if err != nil {
+		return zero, err
+	}
+	if ctx.Done() == nil { // cannot be cancelled: no goroutine needed
+		defer m.release()
+		return f(h)
+	}
+	type outcome struct {
+		value T
+		err   error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		defer m.release()
+		v, err := f(h)
+		done <- outcome{v, err}
+	}()
+	select {
+	case o := <-done:
+		return o.value, o.err
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+}
+
+// Secrets returns the whole document, decoded as by encoding/json.
+func (m *Manager) Secrets(ctx context.Context) (map[string]any, error) {
+	raw, err := m.GetJSON(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, &Error{Code: ErrInternal, Message: fmt.Sprintf("decoding the document: %v", err)}
+	}
+	return doc, nil
+}
+
+// Get returns the string at a key path: Get(ctx, "STARFLEET.SlackToken") or
+// Get(ctx, "GitHubSyncWorker", "my.org"). ErrKeyNotFound names the missing key;
+// ErrSecretFormat if the value is not a string (use GetJSON for any value).
+func (m *Manager) Get(ctx context.Context, path ...string) (string, error) {
+	return call(ctx, m, func(h *cManager) (string, error) {
+		b, err := cText(h, textString, path)
+		return string(b), err
+	})
+}
+
+// GetJSON returns the value at a key path as JSON text (any JSON type), or the whole
+// document when no path is given.
+func (m *Manager) GetJSON(ctx context.Context, path ...string) (json.RawMessage, error) {
+	kind := textJSON
+	if len(path) == 0 {
+		kind = textDocument
+	}
+	return call(ctx, m, func(h *cManager) (json.RawMessage, error) {
+		return cText(h, kind, path)
+	})
+}
+
+// Binary returns the bytes of a binary secret (SecretBinary); ErrSecretFormat for a
+// SecretString.
+func (m *Manager) Binary(ctx context.Context) ([]byte, error) {
+	return call(ctx, m, cBinary)
+}
+
+// Refresh fetches now, whatever the cache holds. On failure the error is returned and the
+// last good value stays cached.
+func (m *Manager) Refresh(ctx context.Context) error {
+	_, err := call(ctx, m, func(h *cManager) (struct{}, error) {
+		return struct{}{}, cRefresh(h)
+	})
+	return err
+}
+
+// Invalidate forgets the cached value and any failure backoff; the next access fetches.
+func (m *Manager) Invalidate() error {
+	_, err := call(context.Background(), m, func(h *cManager) (struct{}, error) {
+		return struct{}{}, cInvalidate(h)
+	})
+	return err
+}
+
+// Location resolves where the secret is (options, environment, Starfleet configuration)
+// without fetching it.
+func (m *Manager) Location() (secretID, region string, err error) {
+	type loc struct{ id, region string }
+	l, err := call(context.Background(), m, func(h *cManager) (loc, error) {
+		id, region, err := cLocation(h)
+		return loc{id, region}, err
+	})
+	return l.id, l.region, err
+}
+
+// Stats is a snapshot of a Manager's cache counters.
+type Stats struct {
+	// Hits counts accesses answered from a fresh cached value.
+	Hits uint64
+	// Misses counts accesses that found no fresh value.
+	Misses uint64
+	// Fetches counts GetSecretValue calls (successful or not).
+	Fetches uint64
+	// Failures counts calls that failed.
+	Failures uint64
+	// StaleServed counts accesses answered with a stale value because refreshing failed.
+	StaleServed uint64
+	// LastRefresh is the time of the last successful fetch (zero if none).
+	LastRefresh time.Time
+	// VersionID is the VersionId of the cached value ("" if none).
+	VersionID string
+	// LastError is the code of the last failure (0 if none, or after a success).
+	LastError Code
+}
+
+// Stats returns the cache counters.
+func (m *Manager) Stats() (Stats, error) {
+	raw, err := call(context.Background(), m, func(h *cManager) ([]byte, error) {
+		return cText(h, textStats, nil)
+	})
+	if err != nil {
+		return Stats{}, err
+	}
+	var s struct {
+		Hits        uint64   `json:"hits"`
+		Misses      uint64   `json:"misses"`
+		Fetches     uint64   `json:"fetches"`
+		Failures    uint64   `json:"failures"`
+		StaleServed uint64   `json:"stale_served"`
+		LastRefresh *float64 `json:"last_refresh"`
+		VersionID   *string  `json:"version_id"`
+		LastError   *string  `json:"last_error"`
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return Stats{}, &Error{Code: ErrInternal, Message: fmt.Sprintf("decoding stats: %v", err)}
+	}
+	out := Stats{Hits: s.Hits, Misses: s.Misses, Fetches: s.Fetches, Failures: s.Failures, StaleServed: s.StaleServed}
+	if s.LastRefresh != nil {
+		sec := *s.LastRefresh
+		out.LastRefresh = time.Unix(0, int64(sec*1e9))
+	}
+	if s.VersionID != nil {
+		out.VersionID = *s.VersionID
+	}
+	if s.LastError != nil {
+		for c := ErrConfigMissing; c <= ErrInternal; c++ {
+			if c.String() == *s.LastError {
+				out.LastError = c
+			}
+		}
+	}
+	return out, nil
+}
+
+// Version is the version of the loaded libstarfleet_secrets, e.g. "0.1.0".
+func Version() string { return libraryVersion() }

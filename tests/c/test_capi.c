@@ -1,0 +1,912 @@
+/*
+ * C tests of libstarfleet_secrets against the harness (moto behind the fault proxy).
+ *
+ * Built only from include/starfleet_secrets.h and the shared library; run by scripts/test-c-go
+ * under valgrind inside scripts/with-harness:
+ *
+ *     cc -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude tests/c/test_capi.c \
+ *        tests/c/harness_client.c -Ltarget/debug -lstarfleet_secrets -lpthread \
+ *        -Wl,-rpath,$PWD/target/debug -o target/c-tests/test_capi
+ *
+ * Every secret is created by this program (names start with a per-run prefix) so runs never
+ * interfere. Cases that need another environment (default location, missing credentials,
+ * fork) run in a child process: this program re-executed with `--child MODE`.
+ *
+ * Exit status 0 when every case passed; the last line is "N passed, N failed".
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "starfleet_secrets.h"
+#include "harness_client.h"
+
+extern char **environ;
+
+#define REGION "us-east-2"
+#define SENTINEL ((char *)0x5a5a5a5a)
+
+/* ---------------------------------------------------------------- tiny test framework */
+
+static int g_case_failures;
+static char g_prefix[64];
+static char g_self[4096];
+
+static void check_failed(const char *file, int line, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "    FAIL %s:%d: ", file, line);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    g_case_failures++;
+}
+
+#define CHECK(cond)                                                                        \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            check_failed(__FILE__, __LINE__, "%s", #cond);                                 \
+        }                                                                                  \
+    } while (0)
+
+#define CHECK_STR(actual, expected)                                                        \
+    do {                                                                                   \
+        const char *a_ = (actual), *e_ = (expected);                                       \
+        if (!a_ || strcmp(a_, e_) != 0) {                                                  \
+            check_failed(__FILE__, __LINE__, "%s == \"%s\" (got \"%s\")", #actual, e_,     \
+                         a_ ? a_ : "(null)");                                              \
+        }                                                                                  \
+    } while (0)
+
+/* The last error message of this thread, in a per-thread buffer. */
+static const char *last_message(void) {
+    static _Thread_local char buf[1024];
+    size_t n = 0;
+    starfleet_secrets_last_error_message(buf, sizeof buf, &n);
+    return buf;
+}
+
+#define CHECK_RESULT(call, expected)                                                       \
+    do {                                                                                   \
+        starfleet_secrets_result r_ = (call);                                              \
+        if (r_ != (expected)) {                                                            \
+            check_failed(__FILE__, __LINE__, "%s returned %s, expected %s (%s)", #call,    \
+                         starfleet_secrets_result_name(r_),                                \
+                         starfleet_secrets_result_name(expected), last_message());         \
+        }                                                                                  \
+    } while (0)
+
+#define OK STARFLEET_SECRETS_RESULT_OK
+
+static void secret_name(char out[128], const char *what) {
+    snprintf(out, 128, "%s-%s", g_prefix, what);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s) {
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* A manager for `name` in REGION; `ttl` may be NULL. NULL on failure (reported). */
+static starfleet_secrets_manager *manager_for(const char *name, const char *ttl) {
+    starfleet_secrets_options *opts = NULL;
+    starfleet_secrets_manager *m = NULL;
+    CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_secret_id(opts, name), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_region(opts, REGION), OK);
+    if (ttl) {
+        CHECK_RESULT(starfleet_secrets_options_set_ttl(opts, ttl), OK);
+    }
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    starfleet_secrets_options_free(opts);
+    return m;
+}
+
+/* get_string into a fresh string (NULL on failure; the result is in *result). */
+static char *get_string(const starfleet_secrets_manager *m, const char *path,
+                        starfleet_secrets_result *result) {
+    char *s = NULL;
+    *result = starfleet_secrets_manager_get_string(m, path, &s, NULL);
+    return s;
+}
+
+static const char *const STARFLEET_DOC =
+    "{\"STARFLEET\": {\"SlackToken\": \"xoxb-c-0001\"},"
+    " \"GitHubSyncWorker\": {\"my.org\": \"-----BEGIN KEY-----\\nk\\n-----END KEY-----\"},"
+    " \"Nul\": \"a\\u0000b\", \"Num\": 5, \"Empty\": {}}";
+
+/* ---------------------------------------------------------------- cases */
+
+static void test_version_macros_match_the_library(void) {
+    char from_parts[64];
+    snprintf(from_parts, sizeof from_parts, "%d.%d.%d", STARFLEET_SECRETS_VERSION_MAJOR,
+             STARFLEET_SECRETS_VERSION_MINOR, STARFLEET_SECRETS_VERSION_PATCH);
+    CHECK_STR(from_parts, STARFLEET_SECRETS_VERSION_STRING);
+    CHECK_STR(starfleet_secrets_version(), STARFLEET_SECRETS_VERSION_STRING);
+    CHECK(starfleet_secrets_abi_version() == STARFLEET_SECRETS_ABI_VERSION);
+    CHECK_STR(starfleet_secrets_result_name(STARFLEET_SECRETS_RESULT_OK), "OK");
+    CHECK_STR(starfleet_secrets_result_name(STARFLEET_SECRETS_RESULT_SECRET_NOT_FOUND),
+              "SECRET_NOT_FOUND");
+    CHECK_STR(starfleet_secrets_result_name(14), "INTERNAL");
+    CHECK_STR(starfleet_secrets_result_name(999), "UNKNOWN");
+    /* The stable numbers every language shares. */
+    CHECK(STARFLEET_SECRETS_RESULT_CONFIG_MISSING == 1 && STARFLEET_SECRETS_RESULT_KEY_NOT_FOUND == 12 &&
+          STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT == 13 && STARFLEET_SECRETS_RESULT_INTERNAL == 14);
+}
+
+static void test_happy_path(void) {
+    char name[128], vid[64];
+    secret_name(name, "happy");
+    CHECK(moto_create_string(REGION, name, STARFLEET_DOC, vid) == 0);
+    starfleet_secrets_manager *m = manager_for(name, NULL);
+
+    char *id = NULL, *region = NULL;
+    CHECK_RESULT(starfleet_secrets_manager_location(m, &id, &region), OK);
+    CHECK_STR(id, name);
+    CHECK_STR(region, REGION);
+    starfleet_secrets_string_free(id);
+    starfleet_secrets_string_free(region);
+
+    char *s = NULL;
+    size_t len = 0;
+    CHECK_RESULT(starfleet_secrets_manager_get_string(m, "STARFLEET.SlackToken", &s, &len), OK);
+    CHECK_STR(s, "xoxb-c-0001");
+    CHECK(len == strlen("xoxb-c-0001"));
+    starfleet_secrets_string_free(s);
+
+    /* A literal dot: escaped in the dotted spelling, or as separate keys. */
+    CHECK_RESULT(starfleet_secrets_manager_get_string(m, "GitHubSyncWorker.my\\.org", &s, NULL), OK);
+    CHECK_STR(s, "-----BEGIN KEY-----\nk\n-----END KEY-----");
+    starfleet_secrets_string_free(s);
+    const char *keys[] = {"GitHubSyncWorker", "my.org"};
+    CHECK_RESULT(starfleet_secrets_manager_get_string_path(m, keys, 2, &s, NULL), OK);
+    CHECK_STR(s, "-----BEGIN KEY-----\nk\n-----END KEY-----");
+    starfleet_secrets_string_free(s);
+    const char *one[] = {"STARFLEET.SlackToken"};
+    CHECK_RESULT(starfleet_secrets_manager_get_string_path(m, one, 1, &s, NULL), OK);
+    CHECK_STR(s, "xoxb-c-0001");
+    starfleet_secrets_string_free(s);
+
+    /* A value holding a NUL byte comes back whole, with its length. */
+    CHECK_RESULT(starfleet_secrets_manager_get_string(m, "Nul", &s, &len), OK);
+    CHECK(len == 3 && memcmp(s, "a\0b", 4) == 0);
+    starfleet_secrets_string_free(s);
+
+    CHECK_RESULT(starfleet_secrets_manager_get_json(m, "Num", &s, &len), OK);
+    CHECK_STR(s, "5");
+    CHECK(len == 1);
+    starfleet_secrets_string_free(s);
+    CHECK_RESULT(starfleet_secrets_manager_get_json(m, "STARFLEET", &s, NULL), OK);
+    CHECK_STR(s, "{\"SlackToken\":\"xoxb-c-0001\"}");
+    starfleet_secrets_string_free(s);
+    const char *empty[] = {"Empty"};
+    CHECK_RESULT(starfleet_secrets_manager_get_json_path(m, empty, 1, &s, NULL), OK);
+    CHECK_STR(s, "{}");
+    starfleet_secrets_string_free(s);
+
+    CHECK_RESULT(starfleet_secrets_manager_get_document_json(m, &s, &len), OK);
+    CHECK(s && s[0] == '{' && len == strlen(s)); /* NUL inside a value is escaped in JSON */
+    CHECK(s && strstr(s, "\"SlackToken\":\"xoxb-c-0001\""));
+    CHECK(s && strstr(s, "\"Num\":5"));
+    starfleet_secrets_string_free(s);
+
+    char *stats = NULL;
+    CHECK_RESULT(starfleet_secrets_manager_stats_json(m, &stats, NULL), OK);
+    CHECK(stats && strstr(stats, "\"fetches\":1"));
+    CHECK(stats && strstr(stats, "\"failures\":0"));
+    char want_vid[128];
+    snprintf(want_vid, sizeof want_vid, "\"version_id\":\"%s\"", vid);
+    CHECK(stats && strstr(stats, want_vid));
+    starfleet_secrets_string_free(stats);
+
+    CHECK(harness_get_count(name) == 1);
+    starfleet_secrets_manager_free(m);
+}
+
+static void test_ttl_refresh_and_invalidate(void) {
+    char name[128];
+    secret_name(name, "ttl");
+    CHECK(moto_create_string(REGION, name, "{\"v\": \"one\"}", NULL) == 0);
+    starfleet_secrets_result r;
+
+    /* TTL 0: every access fetches. */
+    starfleet_secrets_manager *m = manager_for(name, "0");
+    for (int i = 0; i < 3; i++) {
+        char *s = get_string(m, "v", &r);
+        CHECK(r == OK);
+        starfleet_secrets_string_free(s);
+    }
+    CHECK(harness_get_count(name) == 3);
+    starfleet_secrets_manager_free(m);
+
+    /* TTL never: the first value stays until refresh() or invalidate(). */
+    m = manager_for(name, "never");
+    char *s = get_string(m, "v", &r);
+    CHECK_STR(s, "one");
+    starfleet_secrets_string_free(s);
+    CHECK(moto_put_string(REGION, name, "{\"v\": \"two\"}", NULL) == 0);
+    s = get_string(m, "v", &r);
+    CHECK_STR(s, "one");
+    starfleet_secrets_string_free(s);
+    CHECK(harness_get_count(name) == 4);
+    CHECK_RESULT(starfleet_secrets_manager_refresh(m), OK);
+    s = get_string(m, "v", &r);
+    CHECK_STR(s, "two");
+    starfleet_secrets_string_free(s);
+    CHECK(harness_get_count(name) == 5);
+    CHECK_RESULT(starfleet_secrets_manager_invalidate(m), OK);
+    s = get_string(m, "v", &r);
+    CHECK_STR(s, "two");
+    starfleet_secrets_string_free(s);
+    CHECK(harness_get_count(name) == 6);
+    starfleet_secrets_manager_free(m);
+
+    /* Seconds as a number. */
+    starfleet_secrets_options *opts = NULL;
+    CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_secret_id(opts, name), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_region(opts, REGION), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_ttl_seconds(opts, 300.0), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_timeout_seconds(opts, 5.0), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_max_stale_seconds(opts, 0.0), OK);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    starfleet_secrets_options_free(opts);
+    for (int i = 0; i < 3; i++) {
+        s = get_string(m, "v", &r);
+        CHECK_STR(s, "two");
+        starfleet_secrets_string_free(s);
+    }
+    CHECK(harness_get_count(name) == 7);
+    starfleet_secrets_manager_free(m);
+}
+
+static starfleet_secrets_manager *versioned(const char *name, const char *stage, const char *id) {
+    starfleet_secrets_options *opts = NULL;
+    starfleet_secrets_manager *m = NULL;
+    CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_secret_id(opts, name), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_region(opts, REGION), OK);
+    if (stage) {
+        CHECK_RESULT(starfleet_secrets_options_set_version_stage(opts, stage), OK);
+    }
+    if (id) {
+        CHECK_RESULT(starfleet_secrets_options_set_version_id(opts, id), OK);
+    }
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    starfleet_secrets_options_free(opts);
+    return m;
+}
+
+static void test_version_stage_and_id(void) {
+    char name[128], v1[64], v2[64];
+    secret_name(name, "versions");
+    CHECK(moto_create_string(REGION, name, "{\"v\": \"one\"}", v1) == 0);
+    CHECK(moto_put_string(REGION, name, "{\"v\": \"two\"}", v2) == 0);
+    struct {
+        const char *stage, *id, *want;
+        starfleet_secrets_result result;
+    } cases[] = {
+        {NULL, NULL, "two", OK},
+        {"AWSCURRENT", NULL, "two", OK},
+        {"AWSPREVIOUS", NULL, "one", OK},
+        {NULL, v1, "one", OK},
+        {NULL, v2, "two", OK},
+        {"NOPE", NULL, NULL, STARFLEET_SECRETS_RESULT_SECRET_NOT_FOUND},
+        {"AWSCURRENT", v1, NULL, STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        starfleet_secrets_manager *m = versioned(name, cases[i].stage, cases[i].id);
+        char *s = SENTINEL;
+        CHECK_RESULT(starfleet_secrets_manager_get_string(m, "v", &s, NULL), cases[i].result);
+        if (cases[i].want) {
+            CHECK_STR(s, cases[i].want);
+            starfleet_secrets_string_free(s);
+        } else {
+            CHECK(s == SENTINEL);
+        }
+        starfleet_secrets_manager_free(m);
+    }
+}
+
+static void test_binary_secrets(void) {
+    char name[128];
+    secret_name(name, "binary");
+    static const unsigned char want[] = {0x00, 0x9f, 0x92, 0x96, 0xff, 0x01};
+    CHECK(moto_create_binary(REGION, name, "AJ+Slv8B", NULL) == 0);
+    starfleet_secrets_manager *m = manager_for(name, NULL);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    CHECK_RESULT(starfleet_secrets_manager_get_binary(m, &bytes, &len), OK);
+    CHECK(len == sizeof want && bytes && memcmp(bytes, want, len) == 0);
+    starfleet_secrets_bytes_free(bytes);
+
+    char *s = SENTINEL;
+    CHECK_RESULT(starfleet_secrets_manager_get_string(m, "a", &s, NULL),
+                 STARFLEET_SECRETS_RESULT_SECRET_FORMAT);
+    CHECK(strstr(last_message(), "SecretBinary") != NULL);
+    CHECK_RESULT(starfleet_secrets_manager_get_document_json(m, &s, NULL),
+                 STARFLEET_SECRETS_RESULT_SECRET_FORMAT);
+    CHECK(s == SENTINEL);
+    starfleet_secrets_manager_free(m);
+
+    /* ...and bytes from a JSON secret are a format error too. */
+    secret_name(name, "binary-json");
+    CHECK(moto_create_string(REGION, name, "{}", NULL) == 0);
+    m = manager_for(name, NULL);
+    bytes = (uint8_t *)SENTINEL;
+    len = 77;
+    CHECK_RESULT(starfleet_secrets_manager_get_binary(m, &bytes, &len),
+                 STARFLEET_SECRETS_RESULT_SECRET_FORMAT);
+    CHECK(bytes == (uint8_t *)SENTINEL && len == 77);
+    /* An empty document is a valid, cached value. */
+    CHECK_RESULT(starfleet_secrets_manager_get_document_json(m, &s, NULL), OK);
+    CHECK_STR(s, "{}");
+    starfleet_secrets_string_free(s);
+    starfleet_secrets_manager_free(m);
+}
+
+/* One access that must fail with `want`; the message must name `must_contain`. */
+static void expect_failure(const starfleet_secrets_manager *m, const char *path,
+                           starfleet_secrets_result want, const char *must_contain) {
+    char *s = SENTINEL;
+    size_t len = 4242;
+    CHECK_RESULT(starfleet_secrets_manager_get_string(m, path, &s, &len), want);
+    CHECK(s == SENTINEL && len == 4242);
+    CHECK(starfleet_secrets_last_error_code() == want);
+    const char *msg = last_message();
+    CHECK(strncmp(msg, starfleet_secrets_result_name(want), strlen(starfleet_secrets_result_name(want))) == 0);
+    if (must_contain && !strstr(msg, must_contain)) {
+        check_failed(__FILE__, __LINE__, "message \"%s\" should name \"%s\"", msg, must_contain);
+    }
+    if (strstr(msg, "xoxb-c-")) {
+        check_failed(__FILE__, __LINE__, "message \"%s\" shows a secret value", msg);
+    }
+}
+
+static void test_aws_errors_from_the_proxy(void) {
+    struct {
+        const char *what, *action, *extra, *aws_code;
+        starfleet_secrets_result want;
+    } cases[] = {
+        {"denied", "error", "\"status\": 400, \"code\": \"AccessDeniedException\"", "AccessDeniedException",
+         STARFLEET_SECRETS_RESULT_ACCESS_DENIED},
+        {"kms", "error", "\"status\": 400, \"code\": \"DecryptionFailure\"", "DecryptionFailure",
+         STARFLEET_SECRETS_RESULT_DECRYPTION_FAILED},
+        {"throttled", "throttle", NULL, "ThrottlingException", STARFLEET_SECRETS_RESULT_THROTTLED},
+        {"unavailable", "error", "\"status\": 503, \"code\": \"ServiceUnavailable\"", "ServiceUnavailable",
+         STARFLEET_SECRETS_RESULT_SERVICE},
+        {"badcreds", "error", "\"status\": 400, \"code\": \"UnrecognizedClientException\"",
+         "UnrecognizedClientException", STARFLEET_SECRETS_RESULT_CREDENTIALS},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[128];
+        secret_name(name, cases[i].what);
+        CHECK(moto_create_string(REGION, name, STARFLEET_DOC, NULL) == 0);
+        CHECK(harness_add_fault(name, cases[i].action, 0, cases[i].extra) == 0);
+        starfleet_secrets_manager *m = manager_for(name, NULL);
+        expect_failure(m, "STARFLEET.SlackToken", cases[i].want, name);
+        CHECK(strstr(last_message(), cases[i].aws_code) != NULL);
+        char *stats = NULL;
+        CHECK_RESULT(starfleet_secrets_manager_stats_json(m, &stats, NULL), OK);
+        char want[96];
+        snprintf(want, sizeof want, "\"last_error\":\"%s\"", starfleet_secrets_result_name(cases[i].want));
+        CHECK(stats && strstr(stats, want));
+        starfleet_secrets_string_free(stats);
+        CHECK(harness_clear_faults(name) == 0);
+        starfleet_secrets_manager_free(m);
+    }
+}
+
+static void test_missing_secret_key_and_format(void) {
+    char name[128];
+    secret_name(name, "absent");
+    starfleet_secrets_manager *m = manager_for(name, NULL);
+    expect_failure(m, "STARFLEET.SlackToken", STARFLEET_SECRETS_RESULT_SECRET_NOT_FOUND, name);
+    CHECK(strstr(last_message(), REGION) != NULL);
+    starfleet_secrets_manager_free(m);
+
+    secret_name(name, "keys");
+    CHECK(moto_create_string(REGION, name, STARFLEET_DOC, NULL) == 0);
+    m = manager_for(name, NULL);
+    expect_failure(m, "STARFLEET.Missing", STARFLEET_SECRETS_RESULT_KEY_NOT_FOUND, "STARFLEET.Missing");
+    expect_failure(m, "STARFLEET.SlackToken.deeper", STARFLEET_SECRETS_RESULT_KEY_NOT_FOUND,
+                   "STARFLEET.SlackToken is a string");
+    expect_failure(m, "Num", STARFLEET_SECRETS_RESULT_SECRET_FORMAT, "a number, not a string");
+    expect_failure(m, "STARFLEET", STARFLEET_SECRETS_RESULT_SECRET_FORMAT, "an object");
+    char *s = SENTINEL;
+    CHECK_RESULT(starfleet_secrets_manager_get_json(m, "Nope", &s, NULL),
+                 STARFLEET_SECRETS_RESULT_KEY_NOT_FOUND);
+    CHECK(s == SENTINEL);
+    starfleet_secrets_manager_free(m);
+
+    secret_name(name, "array");
+    CHECK(moto_create_string(REGION, name, "[\"xoxb-c-array\"]", NULL) == 0);
+    m = manager_for(name, NULL);
+    expect_failure(m, "a", STARFLEET_SECRETS_RESULT_SECRET_FORMAT, "an array, not a JSON object");
+    starfleet_secrets_manager_free(m);
+}
+
+static void test_timeout_and_network(void) {
+    char name[128];
+    secret_name(name, "hang");
+    CHECK(moto_create_string(REGION, name, "{}", NULL) == 0);
+    CHECK(harness_add_fault(name, "hang", 0, "\"hang_ms\": 30000") == 0);
+    starfleet_secrets_options *opts = NULL;
+    starfleet_secrets_manager *m = NULL;
+    CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_secret_id(opts, name), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_region(opts, REGION), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_timeout_seconds(opts, 1.0), OK);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    double started = now_s();
+    expect_failure(m, "x", STARFLEET_SECRETS_RESULT_TIMEOUT, name);
+    double took = now_s() - started;
+    /* 1 s deadline (+1 s hard-deadline slack); generous for valgrind's slowdown. */
+    if (took > 15.0) {
+        check_failed(__FILE__, __LINE__, "timeout took %.1fs", took);
+    }
+    CHECK(harness_clear_faults(name) == 0);
+    starfleet_secrets_manager_free(m);
+
+    /* A closed port: connection refused. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr;
+    socklen_t addr_len = sizeof addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0);
+    CHECK(getsockname(fd, (struct sockaddr *)&addr, &addr_len) == 0);
+    close(fd);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(addr.sin_port));
+    CHECK_RESULT(starfleet_secrets_options_set_endpoint_url(opts, url), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_secret_id(opts, "AnySecret"), OK);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    starfleet_secrets_options_free(opts);
+    expect_failure(m, "x", STARFLEET_SECRETS_RESULT_NETWORK, "AnySecret");
+    starfleet_secrets_manager_free(m);
+}
+
+static void test_configuration_errors(void) {
+    starfleet_secrets_options *opts = NULL;
+    starfleet_secrets_manager *m = NULL;
+    CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_config_yaml(
+                     opts, "inline.yaml",
+                     "STARFLEET:\n  SecretsManager:\n    SecretId: X\n    SecretRegion: Ohio\n"),
+                 OK);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    starfleet_secrets_options_free(opts);
+    expect_failure(m, "x", STARFLEET_SECRETS_RESULT_CONFIG_INVALID, "inline.yaml");
+    CHECK(strstr(last_message(), "SecretRegion") != NULL);
+    char *id = SENTINEL, *region = SENTINEL;
+    CHECK_RESULT(starfleet_secrets_manager_location(m, &id, &region), STARFLEET_SECRETS_RESULT_CONFIG_INVALID);
+    CHECK(id == SENTINEL && region == SENTINEL);
+    starfleet_secrets_manager_free(m);
+
+    /* A file with a YAML syntax error: the message gives the file and line. */
+    char dir[] = "/tmp/starfleet-c-config-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char file[256];
+    snprintf(file, sizeof file, "%s/broken.yaml", dir);
+    FILE *f = fopen(file, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("STARFLEET:\n  SecretsManager: [unclosed\n", f);
+        fclose(f);
+    }
+    CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_config_path(opts, file), OK);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    starfleet_secrets_options_free(opts);
+    expect_failure(m, "x", STARFLEET_SECRETS_RESULT_CONFIG_INVALID, "broken.yaml");
+    starfleet_secrets_manager_free(m);
+    unlink(file);
+    rmdir(dir);
+}
+
+static void test_invalid_arguments(void) {
+    const starfleet_secrets_result INVALID = STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT;
+    starfleet_secrets_options *opts = (starfleet_secrets_options *)SENTINEL;
+    CHECK_RESULT(starfleet_secrets_options_new(NULL), INVALID);
+    CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_secret_id(NULL, "x"), INVALID);
+    CHECK_RESULT(starfleet_secrets_options_set_secret_id(opts, NULL), INVALID);
+    CHECK(strstr(last_message(), "secret_id is NULL") != NULL);
+    CHECK_RESULT(starfleet_secrets_options_set_secret_id(opts, "bad\xff"), INVALID);
+    CHECK(strstr(last_message(), "not valid UTF-8") != NULL);
+    CHECK_RESULT(starfleet_secrets_options_set_region(opts, "\xc3\x28"), INVALID);
+    CHECK_RESULT(starfleet_secrets_options_set_config_path(opts, NULL), INVALID);
+    CHECK_RESULT(starfleet_secrets_options_set_config_yaml(opts, "n", NULL), INVALID);
+    CHECK_RESULT(starfleet_secrets_options_set_config_yaml(opts, NULL, "a: b"), INVALID);
+    CHECK_RESULT(starfleet_secrets_options_set_ttl(opts, "soon"), INVALID);
+    CHECK(strstr(last_message(), "soon") != NULL);
+    CHECK_RESULT(starfleet_secrets_options_set_ttl(opts, "-1"), INVALID);
+    CHECK_RESULT(starfleet_secrets_options_set_ttl(opts, NULL), INVALID);
+    CHECK_RESULT(starfleet_secrets_options_set_ttl_seconds(opts, -1.0), INVALID);
+    CHECK_RESULT(starfleet_secrets_options_set_ttl_seconds(opts, NAN), INVALID);
+    CHECK_RESULT(starfleet_secrets_options_set_timeout_seconds(opts, INFINITY), INVALID);
+    CHECK_RESULT(starfleet_secrets_options_set_max_stale_seconds(opts, -0.5), INVALID);
+    CHECK_RESULT(starfleet_secrets_options_set_version_stage(opts, NULL), INVALID);
+    CHECK_RESULT(starfleet_secrets_options_set_version_id(opts, "\xff"), INVALID);
+    CHECK_RESULT(starfleet_secrets_options_set_endpoint_url(opts, NULL), INVALID);
+
+    starfleet_secrets_manager *m = (starfleet_secrets_manager *)SENTINEL;
+    CHECK_RESULT(starfleet_secrets_manager_new(NULL, &m), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, NULL), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_new_default(NULL), INVALID);
+    CHECK(m == (starfleet_secrets_manager *)SENTINEL);
+
+    /* A timeout of zero is refused when the settings are resolved. */
+    char name[128];
+    secret_name(name, "invalid");
+    CHECK_RESULT(starfleet_secrets_options_set_secret_id(opts, name), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_region(opts, REGION), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_timeout_seconds(opts, 0.0), OK);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    expect_failure(m, "x", INVALID, "timeout");
+    starfleet_secrets_manager_free(m);
+    CHECK_RESULT(starfleet_secrets_options_set_timeout_seconds(opts, 5.0), OK);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    starfleet_secrets_options_free(opts);
+
+    /* Every getter: NULL manager, NULL out, bad paths; nothing written, nothing fetched. */
+    char *s = SENTINEL;
+    size_t len = 99;
+    uint8_t *b = (uint8_t *)SENTINEL;
+    CHECK_RESULT(starfleet_secrets_manager_get_string(NULL, "a", &s, &len), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_get_string(m, NULL, &s, &len), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_get_string(m, "a", NULL, &len), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_get_string(m, "\xff\xfe", &s, &len), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_get_string(m, "", &s, &len), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_get_string(m, "a..b", &s, &len), INVALID);
+    CHECK(strstr(last_message(), "empty segment") != NULL);
+    CHECK_RESULT(starfleet_secrets_manager_get_string(m, "a\\x", &s, &len), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_get_string_path(m, NULL, 0, &s, &len), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_get_string_path(m, NULL, 2, &s, &len), INVALID);
+    const char *bad_keys[] = {"ok", NULL};
+    CHECK_RESULT(starfleet_secrets_manager_get_string_path(m, bad_keys, 2, &s, &len), INVALID);
+    const char *bad_utf8[] = {"ok", "\xff"};
+    CHECK_RESULT(starfleet_secrets_manager_get_json_path(m, bad_utf8, 2, &s, &len), INVALID);
+    CHECK(strstr(last_message(), "keys[1]") != NULL);
+    CHECK_RESULT(starfleet_secrets_manager_get_json(m, NULL, &s, &len), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_get_json(NULL, "a", &s, &len), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_get_document_json(NULL, &s, &len), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_get_document_json(m, NULL, &len), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_get_binary(m, &b, NULL), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_get_binary(m, NULL, &len), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_get_binary(NULL, &b, &len), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_stats_json(NULL, &s, &len), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_stats_json(m, NULL, &len), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_refresh(NULL), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_invalidate(NULL), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_location(NULL, &s, &s), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_location(m, NULL, &s), INVALID);
+    CHECK_RESULT(starfleet_secrets_manager_location(m, &s, NULL), INVALID);
+    CHECK(s == SENTINEL && len == 99 && b == (uint8_t *)SENTINEL);
+    CHECK_RESULT(starfleet_secrets_last_error_message(NULL, 8, NULL), INVALID);
+    /* None of that reached the API. */
+    CHECK(harness_get_count(name) == 0);
+
+    /* The free functions accept NULL. */
+    starfleet_secrets_manager_free(NULL);
+    starfleet_secrets_options_free(NULL);
+    starfleet_secrets_string_free(NULL);
+    starfleet_secrets_bytes_free(NULL);
+    starfleet_secrets_manager_free(m);
+
+    /* Messages are sized and truncated safely. */
+    CHECK_RESULT(starfleet_secrets_options_set_ttl(NULL, "1"), INVALID);
+    size_t full = 0;
+    CHECK_RESULT(starfleet_secrets_last_error_message(NULL, 0, &full), OK);
+    char small[8];
+    size_t n = 0;
+    CHECK_RESULT(starfleet_secrets_last_error_message(small, sizeof small, &n), OK);
+    CHECK(n == full && full > 8 && strlen(small) == 7 && strncmp(small, "INVALID", 7) == 0);
+    /* A success clears the last error. */
+    CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
+    CHECK(starfleet_secrets_last_error_code() == OK);
+    CHECK_STR(last_message(), "");
+    starfleet_secrets_options_free(opts);
+}
+
+static void test_stale_if_error(void) {
+    char name[128];
+    secret_name(name, "stale");
+    CHECK(moto_create_string(REGION, name, STARFLEET_DOC, NULL) == 0);
+    starfleet_secrets_manager *m = manager_for(name, "0.3");
+    starfleet_secrets_result r;
+    char *s = get_string(m, "STARFLEET.SlackToken", &r);
+    CHECK_STR(s, "xoxb-c-0001");
+    starfleet_secrets_string_free(s);
+    CHECK(harness_add_fault(name, "error", 0, "\"status\": 500") == 0);
+    sleep_s(0.5);
+    s = get_string(m, "STARFLEET.SlackToken", &r);
+    CHECK(r == OK);
+    CHECK_STR(s, "xoxb-c-0001");
+    starfleet_secrets_string_free(s);
+    char *stats = NULL;
+    CHECK_RESULT(starfleet_secrets_manager_stats_json(m, &stats, NULL), OK);
+    CHECK(stats && strstr(stats, "\"stale_served\":1") && strstr(stats, "\"last_error\":\"SERVICE\""));
+    starfleet_secrets_string_free(stats);
+    /* An explicit refresh reports the failure and keeps the value. */
+    CHECK_RESULT(starfleet_secrets_manager_refresh(m), STARFLEET_SECRETS_RESULT_SERVICE);
+    CHECK(harness_clear_faults(name) == 0);
+    CHECK_RESULT(starfleet_secrets_manager_refresh(m), OK);
+    starfleet_secrets_manager_free(m);
+}
+
+/* ---------------------------------------------------------------- threads */
+
+typedef struct {
+    const starfleet_secrets_manager *manager;
+    pthread_barrier_t *barrier;
+    int index;
+    int ok;
+} thread_arg;
+
+static void *reader(void *p) {
+    thread_arg *arg = p;
+    pthread_barrier_wait(arg->barrier);
+    char *s = NULL;
+    starfleet_secrets_result r = starfleet_secrets_manager_get_string(arg->manager, "STARFLEET.SlackToken", &s, NULL);
+    arg->ok = r == OK && s && strcmp(s, "xoxb-c-0001") == 0;
+    starfleet_secrets_string_free(s);
+    /* The last error is per thread: odd threads fail, and each sees its own failure. */
+    if (arg->index % 2) {
+        r = starfleet_secrets_manager_get_string(arg->manager, "STARFLEET.Nope", &s, NULL);
+        arg->ok = arg->ok && r == STARFLEET_SECRETS_RESULT_KEY_NOT_FOUND;
+    }
+    pthread_barrier_wait(arg->barrier);
+    starfleet_secrets_result mine = starfleet_secrets_last_error_code();
+    arg->ok = arg->ok && mine == (arg->index % 2 ? STARFLEET_SECRETS_RESULT_KEY_NOT_FOUND : OK);
+    if (arg->index % 2) {
+        arg->ok = arg->ok && strstr(last_message(), "STARFLEET.Nope") != NULL;
+    }
+    return NULL;
+}
+
+static void test_sixteen_threads_on_a_cold_cache_make_one_call(void) {
+    enum { THREADS = 16 };
+    char name[128];
+    secret_name(name, "threads");
+    CHECK(moto_create_string(REGION, name, STARFLEET_DOC, NULL) == 0);
+    /* Slow the first call down so every thread arrives while it is in flight. */
+    CHECK(harness_add_fault(name, "delay", 1, "\"delay_ms\": 500") == 0);
+    starfleet_secrets_manager *m = manager_for(name, NULL);
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, THREADS);
+    pthread_t threads[THREADS];
+    thread_arg args[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        args[i] = (thread_arg){m, &barrier, i, 0};
+        CHECK(pthread_create(&threads[i], NULL, reader, &args[i]) == 0);
+    }
+    int ok = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        ok += args[i].ok;
+    }
+    pthread_barrier_destroy(&barrier);
+    CHECK(ok == THREADS);
+    CHECK(harness_get_count(name) == 1);
+    char *stats = NULL;
+    CHECK_RESULT(starfleet_secrets_manager_stats_json(m, &stats, NULL), OK);
+    CHECK(stats && strstr(stats, "\"fetches\":1"));
+    starfleet_secrets_string_free(stats);
+    starfleet_secrets_manager_free(m);
+}
+
+/* ---------------------------------------------------------------- child processes */
+
+/* Run this program as `--child mode` with the environment minus `drop` plus `add`. Returns
+ * the child's exit status (or -1). The child runs without valgrind (trace-children=no). */
+static int run_child(const char *mode, const char *const *drop, const char *const *add) {
+    size_t n = 0;
+    while (environ[n]) {
+        n++;
+    }
+    size_t extra = 0;
+    while (add && add[extra]) {
+        extra++;
+    }
+    char **env = calloc(n + extra + 1, sizeof *env);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int dropped = 0;
+        for (const char *const *d = drop; d && *d; d++) {
+            size_t len = strlen(*d);
+            if (strncmp(environ[i], *d, len) == 0 && environ[i][len] == '=') {
+                dropped = 1;
+            }
+        }
+        /* Anything the child is given explicitly replaces the inherited value. */
+        for (const char *const *a = add; a && *a; a++) {
+            const char *eq = strchr(*a, '=');
+            if (eq && strncmp(environ[i], *a, (size_t)(eq - *a + 1)) == 0) {
+                dropped = 1;
+            }
+        }
+        if (!dropped) {
+            env[k++] = environ[i];
+        }
+    }
+    for (size_t i = 0; i < extra; i++) {
+        env[k++] = (char *)add[i];
+    }
+    env[k] = NULL;
+    char *argv[] = {g_self, "--child", (char *)mode, NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, g_self, NULL, NULL, argv, env);
+    free(env);
+    if (rc != 0) {
+        fprintf(stderr, "    cannot spawn %s: %s\n", g_self, strerror(rc));
+        return -1;
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+        return -1;
+    }
+    return WEXITSTATUS(status);
+}
+
+/* Child: the default manager reads STARFLEET.SlackToken; exit status = the result. */
+static int child_default(void) {
+    starfleet_secrets_manager *m = NULL;
+    starfleet_secrets_result r = starfleet_secrets_manager_new_default(&m);
+    char *s = NULL;
+    if (r == OK) {
+        r = starfleet_secrets_manager_get_string(m, "STARFLEET.SlackToken", &s, NULL);
+    }
+    if (r == OK) {
+        r = strcmp(s, "xoxb-c-0001") == 0 ? OK : STARFLEET_SECRETS_RESULT_INTERNAL;
+    } else {
+        printf("      child (an expected result): %s\n", last_message());
+    }
+    starfleet_secrets_string_free(s);
+    starfleet_secrets_manager_free(m);
+    return (int)r;
+}
+
+/* Child: use a manager, fork, and read again in the grandchild (a new runtime there). */
+static int child_fork(void) {
+    starfleet_secrets_manager *m = NULL;
+    char *s = NULL;
+    starfleet_secrets_result r = starfleet_secrets_manager_new_default(&m);
+    if (r == OK) {
+        r = starfleet_secrets_manager_get_string(m, "STARFLEET.SlackToken", &s, NULL);
+        starfleet_secrets_string_free(s);
+    }
+    if (r != OK) {
+        return (int)r;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        starfleet_secrets_manager_invalidate(m);
+        r = starfleet_secrets_manager_refresh(m);
+        if (r != OK) {
+            printf("      grandchild: %s\n", last_message());
+        }
+        _exit((int)r);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+        return 100;
+    }
+    starfleet_secrets_manager_free(m);
+    return WEXITSTATUS(status);
+}
+
+static void test_default_location_and_process_environment(void) {
+    char name[128];
+    secret_name(name, "default");
+    CHECK(moto_create_string(REGION, name, STARFLEET_DOC, NULL) == 0);
+    char dir[] = "/tmp/starfleet-c-default-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char file[256];
+    snprintf(file, sizeof file, "%s/00-starfleet.yaml", dir);
+    FILE *f = fopen(file, "w");
+    if (f) {
+        fprintf(f, "STARFLEET:\n  SecretsManager:\n    SecretId: %s\n    SecretRegion: %s\n", name, REGION);
+        fclose(f);
+    }
+    char config_var[300], id_var[200];
+    snprintf(config_var, sizeof config_var, "STARFLEET_CONFIG=%s", dir);
+    snprintf(id_var, sizeof id_var, "STARFLEET_SECRET_ID=%s", name);
+    const char *starfleet_vars[] = {"STARFLEET_CONFIG", "STARFLEET_SECRET_ID", "STARFLEET_SECRET_REGION",
+                                    "STARFLEET_SECRETS_TTL", "STARFLEET_SECRETS_TIMEOUT",
+                                    "STARFLEET_SECRETS_MAX_STALE", NULL};
+
+    /* The resolved default location: STARFLEET_CONFIG names a directory of YAML. */
+    const char *with_config[] = {config_var, NULL};
+    CHECK(run_child("default", starfleet_vars, with_config) == OK);
+    CHECK(run_child("fork", starfleet_vars, with_config) == OK);
+    /* Nothing anywhere: CONFIG_MISSING. */
+    CHECK(run_child("default", starfleet_vars, NULL) == STARFLEET_SECRETS_RESULT_CONFIG_MISSING);
+    /* A bad TTL in the environment: CONFIG_INVALID. */
+    const char *bad_ttl[] = {config_var, "STARFLEET_SECRETS_TTL=soon", NULL};
+    CHECK(run_child("default", starfleet_vars, bad_ttl) == STARFLEET_SECRETS_RESULT_CONFIG_INVALID);
+    /* No AWS credentials anywhere: CREDENTIALS. */
+    const char *no_creds[] = {"STARFLEET_CONFIG", "STARFLEET_SECRETS_TTL", "AWS_ACCESS_KEY_ID",
+                              "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", NULL};
+    const char *location[] = {id_var, "STARFLEET_SECRET_REGION=" REGION, NULL};
+    CHECK(run_child("default", no_creds, location) == STARFLEET_SECRETS_RESULT_CREDENTIALS);
+    CHECK(run_child("default", NULL, location) == OK);
+    unlink(file);
+    rmdir(dir);
+}
+
+/* ---------------------------------------------------------------- main */
+
+typedef struct {
+    const char *name;
+    void (*run)(void);
+} test_case;
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 3 && strcmp(argv[1], "--child") == 0) {
+        if (strcmp(argv[2], "fork") == 0) {
+            return child_fork();
+        }
+        return child_default();
+    }
+    if (!realpath(argv[0], g_self)) {
+        perror("realpath");
+        return 2;
+    }
+    snprintf(g_prefix, sizeof g_prefix, "c%ld-%ld", (long)getpid(), (long)time(NULL));
+
+    static const test_case cases[] = {
+        {"version macros match the library", test_version_macros_match_the_library},
+        {"happy path", test_happy_path},
+        {"ttl, refresh and invalidate", test_ttl_refresh_and_invalidate},
+        {"version stage and version id", test_version_stage_and_id},
+        {"binary secrets", test_binary_secrets},
+        {"AWS errors injected by the proxy", test_aws_errors_from_the_proxy},
+        {"missing secret, missing key, wrong shape", test_missing_secret_key_and_format},
+        {"timeout and network", test_timeout_and_network},
+        {"configuration errors", test_configuration_errors},
+        {"NULL and invalid arguments", test_invalid_arguments},
+        {"stale if error", test_stale_if_error},
+        {"16 threads on a cold cache make one call", test_sixteen_threads_on_a_cold_cache_make_one_call},
+        {"default location and process environment", test_default_location_and_process_environment},
+    };
+    int passed = 0, failed = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        g_case_failures = 0;
+        double started = now_s();
+        cases[i].run();
+        double took = now_s() - started;
+        if (g_case_failures == 0) {
+            passed++;
+            printf("ok   %s (%.2fs)\n", cases[i].name, took);
+        } else {
+            failed++;
+            printf("FAIL %s (%d checks failed, %.2fs)\n", cases[i].name, g_case_failures, took);
+        }
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
