@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 
 from . import _native
+from . import _errors
 from ._errors import (
     SecretAccessDeniedError,
     SecretDecryptionError,
@@ -40,25 +41,7 @@ from ._errors import (
     StarfleetSecretsError,
 )
 
-__all__ = [
-    "SECRETS_MANAGER",
-    "SecretsManager",
-    "StarfleetSecretsError",
-    "SecretsConfigurationMissingError",
-    "SecretsConfigurationInvalidError",
-    "SecretNotFoundError",
-    "SecretAccessDeniedError",
-    "SecretDecryptionError",
-    "SecretsCredentialsError",
-    "SecretsThrottledError",
-    "SecretsTimeoutError",
-    "SecretsNetworkError",
-    "SecretsServiceError",
-    "SecretFormatError",
-    "SecretKeyNotFoundError",
-    "SecretsInvalidArgumentError",
-    "SecretsInternalError",
-]
+__all__ = ["SECRETS_MANAGER", "SecretsManager", *_errors.__all__]
 
 # Cold start matters (a Lambda container pays it once per start), so nothing heavy is
 # imported here: asyncio only inside the asyncio methods (a running loop has imported it
