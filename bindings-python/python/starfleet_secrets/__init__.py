@@ -22,7 +22,6 @@ from __future__ import annotations
 import atexit
 
 from . import _native
-from . import _errors
 from ._errors import (
     SecretAccessDeniedError,
     SecretDecryptionError,
@@ -41,7 +40,27 @@ from ._errors import (
     StarfleetSecretsError,
 )
 
-__all__ = ["SECRETS_MANAGER", "SecretsManager", *_errors.__all__]
+# A literal list (not built from _errors.__all__): type checkers only treat names listed
+# literally as explicit re-exports (tests/test_api.py::test_typed_usage_passes_mypy_strict).
+__all__ = [
+    "SECRETS_MANAGER",
+    "SecretsManager",
+    "StarfleetSecretsError",
+    "SecretsConfigurationMissingError",
+    "SecretsConfigurationInvalidError",
+    "SecretNotFoundError",
+    "SecretAccessDeniedError",
+    "SecretDecryptionError",
+    "SecretsCredentialsError",
+    "SecretsThrottledError",
+    "SecretsTimeoutError",
+    "SecretsNetworkError",
+    "SecretsServiceError",
+    "SecretFormatError",
+    "SecretKeyNotFoundError",
+    "SecretsInvalidArgumentError",
+    "SecretsInternalError",
+]
 
 # Cold start matters (a Lambda container pays it once per start), so nothing heavy is
 # imported here: asyncio only inside the asyncio methods (a running loop has imported it
