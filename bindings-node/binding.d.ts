@@ -66,6 +66,12 @@ export declare function invalidate(manager: ManagerHandle): void
 export declare function lookup(manager: ManagerHandle, path: Array<string>): unknown
 
 /**
+ * As `lookup`, for `getString`: the string at a key path, else core's `get_str` error
+ * (SECRET_FORMAT naming the key path and what is there instead, never the value).
+ */
+export declare function lookupString(manager: ManagerHandle, path: Array<string>): string
+
+/**
  * Where the secret is and how it is cached. Every option is optional: a missing location is
  * taken from `STARFLEET_SECRET_ID` / `STARFLEET_SECRET_REGION`, then from the Starfleet
  * configuration (`config`, else `STARFLEET_CONFIG`).

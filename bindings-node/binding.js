@@ -844,6 +844,7 @@ module.exports.create = nativeBinding.create
 module.exports.describe = nativeBinding.describe
 module.exports.invalidate = nativeBinding.invalidate
 module.exports.lookup = nativeBinding.lookup
+module.exports.lookupString = nativeBinding.lookupString
 module.exports.parsePath = nativeBinding.parsePath
 module.exports.pin = nativeBinding.pin
 module.exports.pinBinary = nativeBinding.pinBinary

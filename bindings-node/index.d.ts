@@ -77,6 +77,8 @@ export declare class SecretsManager {
    * are the frozen objects of `secrets()`.
    */
   get<T = JsonValue>(...path: KeyPath): Promise<T>
+  /** The string at a key path (fetched if needed); SECRET_FORMAT when the value there is not a string. */
+  getString(...path: KeyPath): Promise<string>
   /** Fetch now, whatever the cache holds; resolves to the document (a Buffer for a binary secret). */
   refresh(): Promise<SecretDocument | Buffer>
   /** A SecretBinary secret; the same Buffer while the VersionId is unchanged (do not modify it). */

@@ -293,6 +293,20 @@ class SecretsManager {
   }
 
   /**
+   * The string at a key path (fetched if needed), like `get()`; SECRET_FORMAT when the value
+   * there is not a string (a number, an object...), KEY_NOT_FOUND when there is none.
+   */
+  async getString(...path) {
+    const value = await this.get(...path)
+    if (typeof value === 'string') return value
+    try {
+      return native.lookupString(this.#state.manager, path) // throws core's SECRET_FORMAT
+    } catch (e) {
+      throw wrap(e)
+    }
+  }
+
+  /**
    * The value at a key path if the secret is cached and fresh, else `undefined`; with no
    * arguments, the whole cached document. Synchronous; never does network I/O.
    */

@@ -8,11 +8,10 @@
 //!
 //! Threading: accesses that can wait run on core's tokio runtime and settle a Promise when they
 //! finish (see [`promise`]); the JS thread never blocks on I/O. The synchronous functions
-//! (`cachedSecrets`, `lookup`, `invalidate`, `stats`) only read the cache.
+//! (`cachedSecrets`, `lookup`, `lookupString`, `invalidate`, `stats`) only read the cache.
 
 mod convert;
 mod error;
-mod logging;
 mod options;
 mod promise;
 
@@ -70,7 +69,7 @@ type Handle = External<Manager>;
 #[napi(ts_return_type = "ManagerHandle")]
 pub fn create(options: Option<ManagerOptions>) -> napi::Result<Handle, &'static str> {
     shield(|| {
-        logging::init();
+        starfleet_secrets::stderr_log::init_from_env();
         let options = match options {
             Some(o) => o.into_core().map_err(to_js)?,
             None => Options::default(),
@@ -143,16 +142,35 @@ pub fn cached_secrets(manager: &Handle, known: u32) -> napi::Result<Out, &'stati
 pub fn lookup(manager: &Handle, path: Vec<String>) -> napi::Result<Out, &'static str> {
     shield(|| {
         let path = Path::from_args(&path).map_err(to_js)?;
-        let secret = manager
-            .seen
-            .secret()
-            .or_else(|| manager.core.cached())
-            .ok_or_else(|| to_js(Error::new(Code::Internal, "no cached value to look the key path up in")))?;
-        match Out::at(secret, path) {
+        match Out::at(last_seen(manager)?, path) {
             Out::Failed(e) => Err(to_js(e)),
             out => Ok(out),
         }
     })
+}
+
+/// As `lookup`, for `getString`: the string at a key path, else core's `get_str` error
+/// (SECRET_FORMAT naming the key path and what is there instead, never the value).
+#[napi(
+    ts_return_type = "string",
+    ts_args_type = "manager: ManagerHandle, path: Array<string>"
+)]
+pub fn lookup_string(manager: &Handle, path: Vec<String>) -> napi::Result<Out, &'static str> {
+    shield(|| {
+        let path = Path::from_args(&path).map_err(to_js)?;
+        let secret = last_seen(manager)?;
+        secret.get_str(&path).map_err(to_js)?;
+        Ok(Out::Value(secret, path))
+    })
+}
+
+/// The secret last handed to JS, else the cached one.
+fn last_seen(manager: &Manager) -> napi::Result<Arc<Secret>, &'static str> {
+    manager
+        .seen
+        .secret()
+        .or_else(|| manager.core.cached())
+        .ok_or_else(|| to_js(Error::new(Code::Internal, "no cached value to look the key path up in")))
 }
 
 /// Forget the cached value and any failure backoff.

@@ -81,6 +81,17 @@ async function control(method, route, body) {
   return reply
 }
 
+/**
+ * One Secrets Manager call made by the harness straight to moto (`POST /__harness/call`, see
+ * tests/harness/README.md): the language-neutral setup the conformance vectors use. Returns
+ * moto's JSON body; throws unless moto answered 200.
+ */
+async function harnessCall(operation, params, region = REGION) {
+  const reply = await control('POST', 'call', { operation, region, params })
+  if (reply.status !== 200) throw new Error(`harness call ${operation}: ${JSON.stringify(reply)}`)
+  return reply.body
+}
+
 /** Add a fault rule for `secretId` (see tests/harness/README.md); `times` 0 = unlimited. */
 function fault(secretId, action, extra = {}, times = 1) {
   return control('POST', 'faults', { secret_id: secretId, action, times, ...extra })
@@ -148,6 +159,8 @@ module.exports = {
   createBinarySecret,
   putSecret,
   deleteSecret,
+  control,
+  harnessCall,
   fault,
   clearFaults,
   getCount,

@@ -47,6 +47,14 @@ fn _at_exit() {
     gil::set_exiting();
 }
 
+/// The operator CLI (`starfleet_secrets_cli::run`) with `argv` (program name first); returns
+/// its exit code. Detached from the interpreter: the CLI waits on the network and on stdin,
+/// and writes to the process's stdout/stderr itself (`_cli.py` flushes Python's first).
+#[pyfunction]
+fn cli_main(py: Python<'_>, argv: Vec<std::ffi::OsString>) -> i32 {
+    py.detach(|| starfleet_secrets_cli::run(argv))
+}
+
 #[pymodule(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logbridge::install();
@@ -54,6 +62,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(codes, m)?)?;
     m.add_function(wrap_pyfunction!(flush_logs, m)?)?;
     m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
+    m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_class::<manager::SecretsManager>()?;
     #[cfg(unix)]
     m.add_class::<pending::Pending>()?;

@@ -8,7 +8,8 @@
 //! * [`cache`]: lazy load, single-flight, TTL, stale-if-error, stats;
 //! * [`document`]: the parsed secret, key paths, redaction, zeroization;
 //! * [`runtime`]: the process's one tokio runtime, fork-aware;
-//! * [`error`]: the stable error codes.
+//! * [`error`]: the stable error codes;
+//! * [`stderr_log`]: `STARFLEET_LOG` → log records on stderr, for front doors without a logging framework.
 //!
 //! ```no_run
 //! use starfleet_secrets::{Options, Path, SecretsManager};
@@ -27,6 +28,7 @@ pub mod error;
 pub mod runtime;
 pub mod settings;
 pub mod source;
+pub mod stderr_log;
 
 pub use cache::{SecretsManager, Stats};
 pub use config::{ConfigSource, SecretLocation};

@@ -651,7 +651,7 @@ fn canary_never_appears_in_errors_debug_or_logs() {
     seen.push(String::from_utf8_lossy(&out.stderr).into_owned());
     seen.extend(LOGS.lock().unwrap().iter().cloned());
     assert!(
-        seen.iter().any(|s| s.contains("[DEBUG]")),
+        seen.iter().any(|s| s.contains("[starfleet-secrets DEBUG]")),
         "debug logging was exercised"
     );
     for text in &seen {

@@ -10,24 +10,8 @@ use std::process::ExitCode;
 
 use starfleet_secrets::{Options, Path, SecretsManager};
 
-struct Stderr;
-
-impl log::Log for Stderr {
-    fn enabled(&self, _: &log::Metadata) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record) {
-        eprintln!("[{}] {}: {}", record.level(), record.target(), record.args());
-    }
-    fn flush(&self) {}
-}
-
 fn main() -> ExitCode {
-    if let Ok(level) = std::env::var("STARFLEET_LOG") {
-        if log::set_logger(&Stderr).is_ok() {
-            log::set_max_level(level.parse().unwrap_or(log::LevelFilter::Debug));
-        }
-    }
+    starfleet_secrets::stderr_log::init_from_env();
     let path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "STARFLEET.SlackToken".to_owned());

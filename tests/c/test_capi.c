@@ -657,6 +657,100 @@ static void test_stale_if_error(void) {
     starfleet_secrets_manager_free(m);
 }
 
+/* ---------------------------------------------------------------- leak canary */
+
+/* The whole last error message (not cut to a fixed buffer) must not hold the canary. */
+static void check_message_has_no_canary(const char *what, const char *canary) {
+    size_t n = 0;
+    CHECK_RESULT(starfleet_secrets_last_error_message(NULL, 0, &n), OK);
+    char *msg = malloc(n + 1);
+    if (!msg) {
+        check_failed(__FILE__, __LINE__, "out of memory");
+        return;
+    }
+    CHECK_RESULT(starfleet_secrets_last_error_message(msg, n + 1, NULL), OK);
+    CHECK(n > 0 && strlen(msg) == n);
+    if (strstr(msg, canary)) {
+        check_failed(__FILE__, __LINE__, "%s: the message shows the canary", what);
+    }
+    free(msg);
+}
+
+/* One failing call: the expected result, nothing written, and no canary in the message. */
+#define EXPECT_NO_CANARY(call, out, expected, canary)                                      \
+    do {                                                                                   \
+        CHECK_RESULT(call, expected);                                                      \
+        CHECK((out) == SENTINEL);                                                          \
+        check_message_has_no_canary(#call, canary);                                        \
+    } while (0)
+
+static void test_canary_never_in_error_messages(void) {
+    /* A canary no other run uses: CANARY- and 24 random hex digits. */
+    unsigned char raw[12] = {0};
+    FILE *urandom = fopen("/dev/urandom", "rb");
+    CHECK(urandom != NULL);
+    if (urandom) {
+        CHECK(fread(raw, 1, sizeof raw, urandom) == sizeof raw);
+        fclose(urandom);
+    }
+    char canary[64] = "CANARY-";
+    for (size_t i = 0; i < sizeof raw; i++) {
+        snprintf(canary + 7 + 2 * i, 3, "%02x", raw[i]);
+    }
+    char doc[512];
+    snprintf(doc, sizeof doc,
+             "{\"STARFLEET\": {\"SlackToken\": \"%s\", \"Nested\": {\"k\": \"%s\"}}, \"N\": 1}",
+             canary, canary);
+
+    char name[128];
+    secret_name(name, "canary");
+    CHECK(moto_create_string(REGION, name, doc, NULL) == 0);
+    starfleet_secrets_manager *m = manager_for(name, NULL);
+    char *s = NULL;
+    size_t len = 0;
+    CHECK_RESULT(starfleet_secrets_manager_get_string(m, "STARFLEET.SlackToken", &s, &len), OK);
+    CHECK_STR(s, canary);
+    CHECK(len == strlen(canary));
+    starfleet_secrets_string_free(s);
+
+    const starfleet_secrets_result KEY = STARFLEET_SECRETS_RESULT_KEY_NOT_FOUND;
+    const starfleet_secrets_result FORMAT = STARFLEET_SECRETS_RESULT_SECRET_FORMAT;
+    s = SENTINEL;
+    EXPECT_NO_CANARY(starfleet_secrets_manager_get_string(m, "STARFLEET.Missing", &s, NULL), s, KEY, canary);
+    EXPECT_NO_CANARY(starfleet_secrets_manager_get_string(m, "STARFLEET.SlackToken.deeper", &s, NULL), s, KEY,
+                     canary);
+    EXPECT_NO_CANARY(starfleet_secrets_manager_get_json(m, "STARFLEET.Nested.k.deeper", &s, NULL), s, KEY,
+                     canary);
+    EXPECT_NO_CANARY(starfleet_secrets_manager_get_string(m, "STARFLEET.Nested", &s, NULL), s, FORMAT, canary);
+    EXPECT_NO_CANARY(starfleet_secrets_manager_get_string(m, "N", &s, NULL), s, FORMAT, canary);
+    EXPECT_NO_CANARY(starfleet_secrets_manager_get_string(m, "STARFLEET..SlackToken", &s, NULL), s,
+                     STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT, canary);
+    uint8_t *bytes = (uint8_t *)SENTINEL;
+    CHECK_RESULT(starfleet_secrets_manager_get_binary(m, &bytes, &len), FORMAT);
+    CHECK(bytes == (uint8_t *)SENTINEL);
+    check_message_has_no_canary("get_binary", canary);
+    char *stats = NULL;
+    CHECK_RESULT(starfleet_secrets_manager_stats_json(m, &stats, NULL), OK);
+    CHECK(stats && !strstr(stats, canary));
+    starfleet_secrets_string_free(stats);
+    starfleet_secrets_manager_free(m);
+
+    /* Documents that are not a JSON object: malformed JSON, and a JSON string. */
+    char text[256];
+    secret_name(name, "canary-malformed");
+    snprintf(text, sizeof text, "{\"k\": \"%s\" oops", canary);
+    CHECK(moto_create_string(REGION, name, text, NULL) == 0);
+    m = manager_for(name, NULL);
+    EXPECT_NO_CANARY(starfleet_secrets_manager_get_document_json(m, &s, NULL), s, FORMAT, canary);
+    starfleet_secrets_manager_free(m);
+    secret_name(name, "canary-string");
+    snprintf(text, sizeof text, "\"%s\"", canary);
+    CHECK(moto_create_string(REGION, name, text, NULL) == 0);
+    m = manager_for(name, NULL);
+    EXPECT_NO_CANARY(starfleet_secrets_manager_get_string(m, "k", &s, NULL), s, FORMAT, canary);
+    starfleet_secrets_manager_free(m);
+}
+
 /* ---------------------------------------------------------------- threads */
 
 typedef struct {
@@ -890,6 +984,7 @@ int main(int argc, char **argv) {
         {"configuration errors", test_configuration_errors},
         {"NULL and invalid arguments", test_invalid_arguments},
         {"stale if error", test_stale_if_error},
+        {"leak canary: no value in error messages", test_canary_never_in_error_messages},
         {"16 threads on a cold cache make one call", test_sixteen_threads_on_a_cold_cache_make_one_call},
         {"default location and process environment", test_default_location_and_process_environment},
     };

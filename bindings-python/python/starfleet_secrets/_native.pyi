@@ -1,16 +1,17 @@
 # Stubs of the compiled module (bindings-python/src); checked against it by mypy.stubtest
 # in scripts/test-python, so they cannot drift.
 import os
-from typing import Any, Dict, List, Optional, Tuple, Union, final
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, final
 
 from typing_extensions import disjoint_base
 
-__all__ = ["SecretsManager", "_Pending", "__version__", "_at_exit", "codes", "flush_logs"]
+__all__ = ["SecretsManager", "_Pending", "__version__", "_at_exit", "cli_main", "codes", "flush_logs"]
 __version__: str
 
 def codes() -> List[Tuple[str, int, bool]]: ...
 def flush_logs() -> None: ...
 def _at_exit() -> None: ...
+def cli_main(argv: Sequence[str]) -> int: ...
 
 @disjoint_base
 class SecretsManager:

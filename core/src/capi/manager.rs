@@ -26,6 +26,8 @@ pub struct starfleet_secrets_manager {
 
 fn hand_manager(out: *mut *mut starfleet_secrets_manager, options: Options) -> Result<()> {
     let out = out_arg(out, "out")?;
+    // C and Go have no logging framework for the core to feed: `STARFLEET_LOG` → stderr.
+    crate::stderr_log::init_from_env();
     let manager = Box::new(starfleet_secrets_manager {
         inner: SecretsManager::new(options),
     });
