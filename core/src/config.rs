@@ -395,7 +395,13 @@ fn validate_stanza(sm: &Mapping, findings: &mut Findings<'_>) -> SecretsManagerS
         },
         None => false,
     };
-    if let (Some(id), Some(r), true) = (&secret_id, &region, region_ok) {
+    let id_ok = match &secret_id {
+        Some(id) => check_secret_id(id)
+            .map_err(|why| findings.add("STARFLEET.SecretsManager.SecretId", why))
+            .is_ok(),
+        None => false,
+    };
+    if let (Some(id), Some(r), true, true) = (&secret_id, &region, region_ok, id_ok) {
         if let Err(why) = check_arn_region(id, r) {
             findings.add("STARFLEET.SecretsManager.SecretId", why);
         }
@@ -471,6 +477,23 @@ pub fn check_region(region: &str) -> std::result::Result<(), String> {
         Err(format!(
             "{region:?} is not an AWS region name (expected something like \"us-east-2\")"
         ))
+    }
+}
+
+/// A secret name or ARN as Secrets Manager accepts it: at most 2048 characters, none of them
+/// a control character. A NUL or newline in a configured id (a YAML `"\0"` escape, a pasted
+/// line break) is a mistake to show where it was made, not a request to send; C would also
+/// see such an id cut short at the NUL.
+pub fn check_secret_id(secret_id: &str) -> std::result::Result<(), String> {
+    if secret_id.chars().any(char::is_control) {
+        Err(format!("{secret_id:?} contains a control character"))
+    } else if secret_id.chars().count() > 2048 {
+        Err(format!(
+            "is {} characters long (at most 2048)",
+            secret_id.chars().count()
+        ))
+    } else {
+        Ok(())
     }
 }
 

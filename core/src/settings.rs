@@ -264,6 +264,8 @@ pub fn resolve_location(opts: &Options, env: EnvLookup<'_>) -> Result<SecretLoca
             )
         })?,
     };
+    config::check_secret_id(&id.value)
+        .map_err(|why| Error::new(Code::ConfigInvalid, format!("secret id ({}) {why}", id.from)))?;
     config::check_region(&region.value)
         .map_err(|why| Error::new(Code::ConfigInvalid, format!("{}: {why}", region.from)))?;
     config::check_arn_region(&id.value, &region.value).map_err(|why| {

@@ -4,7 +4,8 @@
 //! variables (`AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL`), so one binary talks to
 //! AWS or to a local emulator. The region is always given explicitly (it is part of the
 //! secret's location), so loading the SDK config never probes instance metadata for it, and
-//! the credential chain is lazy: with credentials in the environment it never reaches IMDS.
+//! the credential chain is lazy: with credentials in the environment it never reaches IMDS
+//! (and it is not even built: see [`sdk_client`]).
 //!
 //! SDK errors are classified here, once, into the stable [`Code`]s.
 
@@ -13,6 +14,7 @@ use std::error::Error as StdError;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
@@ -87,13 +89,51 @@ pub async fn sdk_client(settings: &Settings) -> Client {
     if let Some(url) = &key.endpoint {
         loader = loader.endpoint_url(url);
     }
-    let client = Client::new(&loader.load().await);
+    if access_keys_in_environment(|name| std::env::var(name).ok()) {
+        // The default chain would choose these first anyway; naming the provider skips
+        // building the rest of the chain, whose STS client (web identity) loads and parses
+        // the system root store at once: milliseconds of every cold start on Lambda, where
+        // the keys are always in the environment.
+        loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+    }
+    let sdk_config = loader.load().await;
+    let mut config = aws_sdk_secretsmanager::config::Builder::from(&sdk_config);
+    if plain_http_endpoint(key.endpoint.as_deref(), |name| std::env::var(name).ok()) {
+        config = config.http_client(aws_smithy_http_client::Builder::new().build_http());
+    }
+    let client = Client::from_conf(config.build());
     let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
     clients
         .get_or_insert_with(HashMap::new)
         .entry(key)
         .or_insert(client)
         .clone()
+}
+
+/// Both access-key variables set and non-empty: the first source of the default chain.
+fn access_keys_in_environment(env: impl Fn(&str) -> Option<String>) -> bool {
+    ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+        .iter()
+        .all(|name| env(name).is_some_and(|v| !v.trim().is_empty()))
+}
+
+/// Whether Secrets Manager will be called on a plain `http://` endpoint (a local emulator, a
+/// test harness): `endpoint` (the option), else `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else
+/// `AWS_ENDPOINT_URL`, as the SDK resolves them. Such a client gets a connector without TLS,
+/// because the default one loads and parses the system root store on its first request,
+/// about 4-6 ms of a cold start, for certificates an `http://` endpoint never shows. Only
+/// the Secrets Manager client: credential providers keep the default HTTPS client.
+fn plain_http_endpoint(endpoint: Option<&str>, env: impl Fn(&str) -> Option<String>) -> bool {
+    let configured = endpoint.map(str::to_owned).or_else(|| {
+        let ignored = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        (!ignored)
+            .then(|| env("AWS_ENDPOINT_URL_SECRETS_MANAGER").or_else(|| env("AWS_ENDPOINT_URL")))
+            .flatten()
+    });
+    configured.is_some_and(|url| {
+        url.get(..7)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+    })
 }
 
 /// Fetch and parse one version of the secret.
@@ -236,6 +276,49 @@ fn root_cause(err: &(dyn StdError + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A process environment holding exactly `vars`.
+    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> + Copy {
+        move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn environment_provider_only_when_both_keys_are_set() {
+        assert!(access_keys_in_environment(env(&[
+            ("AWS_ACCESS_KEY_ID", "AKIA"),
+            ("AWS_SECRET_ACCESS_KEY", "s")
+        ])));
+        assert!(!access_keys_in_environment(env(&[("AWS_ACCESS_KEY_ID", "AKIA")])));
+        assert!(!access_keys_in_environment(env(&[
+            ("AWS_ACCESS_KEY_ID", "AKIA"),
+            ("AWS_SECRET_ACCESS_KEY", " ")
+        ])));
+        assert!(!access_keys_in_environment(env(&[])));
+    }
+
+    #[test]
+    fn plain_http_only_for_an_http_endpoint_the_sdk_will_use() {
+        let none = env(&[]);
+        assert!(plain_http_endpoint(Some("http://127.0.0.1:5000"), none));
+        assert!(plain_http_endpoint(Some("HTTP://localhost"), none));
+        assert!(!plain_http_endpoint(
+            Some("https://secretsmanager.us-east-2.amazonaws.com"),
+            none
+        ));
+        assert!(!plain_http_endpoint(None, none));
+        let service = env(&[
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://h:1"),
+            ("AWS_ENDPOINT_URL", "https://x"),
+        ]);
+        assert!(plain_http_endpoint(None, service));
+        assert!(!plain_http_endpoint(Some("https://y"), service), "the option wins");
+        assert!(plain_http_endpoint(None, env(&[("AWS_ENDPOINT_URL", "http://h:1")])));
+        let ignored = env(&[
+            ("AWS_ENDPOINT_URL", "http://h:1"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+        ]);
+        assert!(!plain_http_endpoint(None, ignored));
+    }
 
     #[test]
     fn service_codes() {

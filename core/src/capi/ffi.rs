@@ -277,6 +277,13 @@ pub unsafe extern "C" fn starfleet_secrets_last_error_message(
             .ok()
             .flatten()
             .unwrap_or_default();
+        // A NUL inside the message (from a YAML `"\0"` escape in a configured SecretId,
+        // say) would cut it short for C while `*out_len` counts past it: spell it `\0`.
+        let message = if message.contains('\0') {
+            message.replace('\0', "\\0")
+        } else {
+            message
+        };
         if buf_len > 0 {
             let mut n = message.len().min(buf_len - 1);
             while !message.is_char_boundary(n) {

@@ -198,3 +198,44 @@ fn panics_become_internal_and_messages_truncate_on_char_boundaries() {
         );
     }
 }
+
+#[test]
+fn a_nul_in_a_message_is_spelled_out_for_c() {
+    // Found by the capi_strings fuzz target: a SecretId with a YAML "\0" escape put a NUL in
+    // the message, so C saw it cut short while out_len counted the whole of it.
+    unsafe {
+        let mut opts = ptr::null_mut();
+        assert_eq!(starfleet_secrets_options_new(&mut opts), starfleet_secrets_result::Ok);
+        let yaml = c"STARFLEET:\n  SecretsManager:\n    SecretId: \"arn:aws:secretsmanager:us-east-2:123456789012:secret:a\\0b\"\n    SecretRegion: us-east-2\n";
+        assert_eq!(
+            starfleet_secrets_options_set_config_yaml(opts, c"c.yaml".as_ptr(), yaml.as_ptr()),
+            starfleet_secrets_result::Ok
+        );
+        assert_eq!(
+            starfleet_secrets_options_set_region(opts, c"eu-west-1".as_ptr()),
+            starfleet_secrets_result::Ok
+        );
+        let mut m = ptr::null_mut();
+        assert_eq!(
+            starfleet_secrets_manager_new(opts, &mut m),
+            starfleet_secrets_result::Ok
+        );
+        starfleet_secrets_options_free(opts);
+        let (mut id, mut region) = (ptr::null_mut(), ptr::null_mut());
+        assert_eq!(
+            starfleet_secrets_manager_location(m, &mut id, &mut region),
+            starfleet_secrets_result::ConfigInvalid
+        );
+        // Config validation now refuses it, naming it escaped (so no NUL reaches C there);
+        // `boundary` below still spells out any NUL another message might carry.
+        let message = last_message(); // also checks strlen == out_len
+        assert!(
+            message.contains("secret:a\\0b\" contains a control character"),
+            "{message}"
+        );
+        starfleet_secrets_manager_free(m);
+    }
+    let r = boundary("x", || Err(Error::new(Code::KeyNotFound, "a\0b\0")));
+    assert_eq!(r, starfleet_secrets_result::KeyNotFound);
+    assert_eq!(last_message(), "KEY_NOT_FOUND: a\\0b\\0");
+}
