@@ -305,18 +305,6 @@ func showManager(label string, m *sfs.Manager) {
 	show(label+" stats", stats)
 }
 
-func canaryManager(t *testing.T, opts sfs.Options) *sfs.Manager {
-	t.Helper()
-	if opts.Region == "" {
-		opts.Region = region
-	}
-	m, err := sfs.New(opts)
-	if err != nil {
-		t.Fatalf("New(%+v): %v", opts, err)
-	}
-	return m
-}
-
 func canaryWorker(t *testing.T, s canarySecrets) {
 	ctx := context.Background()
 
@@ -353,23 +341,23 @@ func canaryWorker(t *testing.T, s canarySecrets) {
 	expect("no-path", err)
 
 	// Documents of the wrong shape.
-	m := canaryManager(t, sfs.Options{SecretID: s.Malformed})
+	m := newManager(t, sfs.Options{SecretID: s.Malformed})
 	_, err = m.Secrets(ctx)
 	expect("malformed", err)
 	_, err = m.Get(ctx, "k")
 	expect("malformed-get", err)
 	showManager("malformed", m)
 	m.Close()
-	m = canaryManager(t, sfs.Options{SecretID: s.StringDoc})
+	m = newManager(t, sfs.Options{SecretID: s.StringDoc})
 	_, err = m.Get(ctx, "k")
 	expect("string-doc", err)
 	showManager("string-doc", m)
 	m.Close()
-	m = canaryManager(t, sfs.Options{SecretID: s.ArrayDoc})
+	m = newManager(t, sfs.Options{SecretID: s.ArrayDoc})
 	_, err = m.GetJSON(ctx)
 	expect("array-doc", err)
 	m.Close()
-	m = canaryManager(t, sfs.Options{SecretID: s.Binary})
+	m = newManager(t, sfs.Options{SecretID: s.Binary})
 	_, err = m.Get(ctx, "k")
 	expect("binary-secret-get", err)
 	_, err = m.GetJSON(ctx)
@@ -381,11 +369,11 @@ func canaryWorker(t *testing.T, s canarySecrets) {
 	m.Close()
 
 	// The secret, or the version, does not exist.
-	m = canaryManager(t, sfs.Options{SecretID: s.Absent})
+	m = newManager(t, sfs.Options{SecretID: s.Absent})
 	_, err = m.Get(ctx, "STARFLEET.SlackToken")
 	expect("absent", err)
 	m.Close()
-	m = canaryManager(t, sfs.Options{SecretID: s.Main, VersionStage: "NOPE"})
+	m = newManager(t, sfs.Options{SecretID: s.Main, VersionStage: "NOPE"})
 	_, err = m.Get(ctx, "STARFLEET.SlackToken")
 	expect("unknown-stage", err)
 	m.Close()
@@ -402,7 +390,7 @@ func canaryWorker(t *testing.T, s canarySecrets) {
 		{"rejected-credentials", "error", map[string]any{"status": 400, "code": "UnrecognizedClientException"}},
 	} {
 		fault(t, s.Faulted, f.action, 0, f.extra)
-		m = canaryManager(t, sfs.Options{SecretID: s.Faulted})
+		m = newManager(t, sfs.Options{SecretID: s.Faulted})
 		_, err = m.Get(ctx, "STARFLEET.SlackToken")
 		expect(f.label, err)
 		showManager(f.label, m)
@@ -410,13 +398,13 @@ func canaryWorker(t *testing.T, s canarySecrets) {
 		clearFaults(t, s.Faulted)
 	}
 	fault(t, s.Faulted, "hang", 0, map[string]any{"hang_ms": 5000})
-	m = canaryManager(t, sfs.Options{SecretID: s.Faulted, Timeout: time.Second})
+	m = newManager(t, sfs.Options{SecretID: s.Faulted, Timeout: time.Second})
 	_, err = m.Get(ctx, "STARFLEET.SlackToken")
 	expect("timeout", err)
 	showManager("timeout", m)
 	m.Close()
 	clearFaults(t, s.Faulted)
-	m = canaryManager(t, sfs.Options{SecretID: s.Faulted, EndpointURL: closedPortURL(t)})
+	m = newManager(t, sfs.Options{SecretID: s.Faulted, EndpointURL: closedPortURL(t)})
 	_, err = m.Get(ctx, "STARFLEET.SlackToken")
 	expect("network", err)
 	m.Close()
@@ -425,11 +413,11 @@ func canaryWorker(t *testing.T, s canarySecrets) {
 	// names no location; here STARFLEET_SECRET_ID would take precedence over a file).
 	_, err = sfs.New(sfs.Options{SecretID: s.Main, Region: region, Timeout: -time.Second})
 	expect("negative-timeout", err)
-	m = canaryManager(t, sfs.Options{SecretID: s.Main, VersionStage: "AWSCURRENT", VersionID: "v1"})
+	m = newManager(t, sfs.Options{SecretID: s.Main, VersionStage: "AWSCURRENT", VersionID: "v1"})
 	_, err = m.Get(ctx, "STARFLEET.SlackToken")
 	expect("stage-and-id", err)
 	m.Close()
-	m = canaryManager(t, sfs.Options{SecretID: s.Main})
+	m = newManager(t, sfs.Options{SecretID: s.Main})
 	if _, err := m.Get(ctx, "STARFLEET.SlackToken"); err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +427,7 @@ func canaryWorker(t *testing.T, s canarySecrets) {
 	show("closed manager", m)
 
 	// Stale-if-error: a value is cached, then every refresh fails.
-	m = canaryManager(t, sfs.Options{SecretID: s.Stale, TTL: 300 * time.Millisecond})
+	m = newManager(t, sfs.Options{SecretID: s.Stale, TTL: 300 * time.Millisecond})
 	defer m.Close()
 	if _, err := m.Get(ctx, "STARFLEET.SlackToken"); err != nil {
 		t.Fatal(err)
@@ -494,7 +482,7 @@ func canaryNoCredentials(t *testing.T, s canarySecrets) {
 		expect(label, err)
 		m.Close()
 	}
-	m = canaryManager(t, sfs.Options{SecretID: s.Main})
+	m = newManager(t, sfs.Options{SecretID: s.Main})
 	_, err = m.Get(ctx, "STARFLEET.SlackToken")
 	expect("no-credentials", err)
 	showManager("no-credentials", m)

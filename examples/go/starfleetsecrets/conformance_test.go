@@ -324,12 +324,7 @@ func vectorOptions(t *testing.T, args map[string]any, config string) sfs.Options
 		"version_id":    &opts.VersionID,
 		"endpoint_url":  &opts.EndpointURL,
 	}
-	keys := make([]string, 0, len(args))
-	for k := range args {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(args) {
 		v := args[k]
 		if field, ok := text[k]; ok {
 			s, ok := v.(string)
@@ -566,12 +561,7 @@ func vectorCheckStats(m *sfs.Manager, want map[string]any) error {
 		return err
 	}
 	have := norm.(map[string]any)
-	keys := make([]string, 0, len(want))
-	for k := range want {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, key := range keys {
+	for _, key := range sortedKeys(want) {
 		w := want[key]
 		name, atLeast := strings.CutSuffix(key, "_min")
 		h, ok := have[name]
@@ -761,4 +751,14 @@ func TestConformance(t *testing.T) {
 	if reads.found < 60 || faults.found < 10 {
 		t.Errorf("only %d read and %d fault vectors found under %s", reads.found, faults.found, dir)
 	}
+}
+
+// sortedKeys returns m's keys in order, so a vector's checks run (and fail) deterministically.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
