@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import time
-from typing import Any, Callable, List
+from typing import Any, Callable, Dict, List, Tuple
 
 import pytest
 
 import starfleet_secrets
+from starfleet_secrets import SecretsManager, StarfleetSecretsError, _native
 from starfleet_secrets.testing import override_secrets
 
-from conftest import REGION, clear_faults, fault, manager, run_python
+from conftest import REGION, clear_faults, fault, manager, run_python, unique
 
 
 def test_records_reach_the_starfleet_secrets_logger(
@@ -107,8 +109,91 @@ print(repr(m._hit()))
 """
 
 
+# AWS failures the fault proxy injects on the canary secret: (expected code, action, extra keys).
+CANARY_FAULTS: List[Tuple[str, str, Dict[str, Any]]] = [
+    ("ACCESS_DENIED", "error", {"status": 400, "code": "AccessDeniedException", "message": "denied"}),
+    ("DECRYPTION_FAILED", "error", {"status": 400, "code": "DecryptionFailure"}),
+    ("THROTTLED", "throttle", {}),
+    ("SERVICE", "error", {"status": 503, "code": "ServiceUnavailable"}),
+    ("CREDENTIALS", "error", {"status": 400, "code": "UnrecognizedClientException"}),
+]
+
+
+def _failure(code: str, call: Callable[[], object], m: Any = None) -> List[str]:
+    """Run ``call``, require a StarfleetSecretsError with ``code``; its text and the manager's."""
+    with pytest.raises(StarfleetSecretsError) as e:
+        call()
+    err = e.value
+    assert err.code == code, f"expected {code}: {err!r}"
+    texts = [repr(err), str(err), repr(err.args), f"{err.code} {err.number} {err.transient}"]
+    if m is not None:
+        texts += [repr(m), str(m.stats())]
+    return texts
+
+
+def _async_failure(code: str, m: SecretsManager) -> List[str]:
+    async def fetch() -> Any:
+        return await m.aget("STARFLEET.SlackToken")
+
+    return _failure(code, lambda: asyncio.run(fetch()), m)
+
+
+def _canary_error_paths(name: str) -> List[str]:
+    """Every error code the canary secret's managers can hit, each checked; their text.
+
+    Needs ``no_location`` (CONFIG_MISSING) and leaves no fault behind.
+    """
+    seen: List[str] = []
+    token = "STARFLEET.SlackToken"
+    # The secret, or the version, does not exist.
+    absent = manager(unique("canary-absent"))
+    seen += _failure("SECRET_NOT_FOUND", lambda: absent.get(token), absent)
+    stage = manager(name, version_stage="NOPE")
+    seen += _failure("SECRET_NOT_FOUND", lambda: stage.get(token), stage)
+    seen += _async_failure("SECRET_NOT_FOUND", manager(name, version_stage="NOPE"))
+    try:
+        # AWS failures, each on fresh managers (sync and asyncio) so nothing is served stale.
+        for code, action, extra in CANARY_FAULTS:
+            fault(name, action, times=0, **extra)
+            m = manager(name)
+            seen += _failure(code, lambda: m.get(token), m)
+            seen += _async_failure(code, manager(name))
+            clear_faults(name)
+        fault(name, "hang", times=0, hang_ms=5000)
+        slow = manager(name, timeout=1)
+        seen += _failure("TIMEOUT", lambda: slow.get(token), slow)
+    finally:
+        clear_faults(name)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    refused = manager(name, endpoint_url=closed)
+    seen += _failure("NETWORK", lambda: refused.get(token), refused)
+    # Bad options, with no location in the environment.
+    options: List[Tuple[str, Dict[str, Any]]] = [
+        ("CONFIG_MISSING", {}),
+        ("CONFIG_MISSING", {"secret_id": name}),
+        ("CONFIG_INVALID", {"secret_id": name, "region": "Ohio"}),
+        ("CONFIG_INVALID", {"secret_id": name, "region": " "}),
+        ("INVALID_ARGUMENT", {"secret_id": name, "region": REGION, "version_stage": "AWSCURRENT", "version_id": "v1"}),
+        ("INVALID_ARGUMENT", {"secret_id": name, "region": REGION, "timeout": 0}),
+    ]
+    for code, kwargs in options:
+        bad = SecretsManager(**kwargs)
+        seen += _failure(code, lambda: bad.get(token), bad)
+    seen += _failure("INVALID_ARGUMENT", lambda: manager(name, ttl=-1))
+    seen += _failure("INVALID_ARGUMENT", lambda: manager(name, ttl="soon"))
+    ok = manager(name)
+    seen += _failure("INVALID_ARGUMENT", lambda: ok.get("STARFLEET..SlackToken"), ok)
+    _native.flush_logs()
+    return seen
+
+
 def test_canary_never_appears_outside_the_values(
-    secret: Callable[..., str], caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+    secret: Callable[..., str],
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+    no_location: None,
 ) -> None:
     canary = "CANARY-" + os.urandom(8).hex()
     doc = {"STARFLEET": {"SlackToken": canary, "Nested": {"k": canary}}, "N": 1, "K": [canary]}
@@ -139,6 +224,8 @@ def test_canary_never_appears_outside_the_values(
         with pytest.raises(KeyError) as e4:
             m.get("x.y")
         seen += [repr(e4.value), str(e4.value)]
+    # Every other error code, on managers of the canary secret.
+    seen += _canary_error_paths(name)
     # A separate process with DEBUG logging to stderr and everything printed.
     out = run_python(CANARY_CODE.format(name=name, region=REGION))
     assert out.returncode == 0, out.stderr
@@ -146,6 +233,9 @@ def test_canary_never_appears_outside_the_values(
     seen += [out.stdout, out.stderr]
     captured = capfd.readouterr()
     seen += [captured.out, captured.err]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    for code in {c for c, _, _ in CANARY_FAULTS} | {"SECRET_NOT_FOUND", "TIMEOUT", "NETWORK"}:
+        assert any(w.startswith(f"{code}: ") for w in warnings), f"the {code} failure was logged"
     seen += [r.getMessage() for r in caplog.records] + [caplog.text]
     assert any("GetSecretValue" in s for s in seen), "debug logging was exercised"
     for text in seen:

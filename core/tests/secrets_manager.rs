@@ -592,6 +592,147 @@ fn env_credentials_never_probe_instance_metadata() {
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
 }
 
+/// Display and Debug of `result`'s error, which must have code `want` (so the path really ran).
+fn failed<T>(want: Code, what: &str, result: starfleet_secrets::Result<T>) -> String {
+    match result {
+        Ok(_) => panic!("{what}: expected {want}, got a value"),
+        Err(e) => {
+            assert_eq!(e.code(), want, "{what}: {e}");
+            format!("{what}: {e} {e:?} {}", e.code())
+        }
+    }
+}
+
+/// A fresh manager's first fetch, which must fail with `want`; the error and the manager.
+async fn fetch_failure(want: Code, what: &str, options: Options) -> String {
+    let m = SecretsManager::new(options);
+    let e = failed(want, what, m.secret().await);
+    format!("{e} {m:?} {:?}", m.stats())
+}
+
+/// The AWS failures the fault proxy injects on the canary secret `name`, each on a fresh
+/// manager, then a hang past a 1 s deadline. Leaves faults behind: see the caller.
+async fn canary_fault_paths(name: String) -> Vec<String> {
+    let mut seen = Vec::new();
+    for (want, action, extra) in [
+        (
+            Code::AccessDenied,
+            "error",
+            json!({"status": 400, "code": "AccessDeniedException", "message": "denied"}),
+        ),
+        (
+            Code::DecryptionFailed,
+            "error",
+            json!({"status": 400, "code": "DecryptionFailure"}),
+        ),
+        (Code::Throttled, "throttle", json!({})),
+        (
+            Code::Service,
+            "error",
+            json!({"status": 503, "code": "ServiceUnavailable"}),
+        ),
+        (
+            Code::Credentials,
+            "error",
+            json!({"status": 400, "code": "UnrecognizedClientException"}),
+        ),
+    ] {
+        fault(&name, action, 0, extra).await;
+        seen.push(fetch_failure(want, action, opts(&name)).await);
+        clear_faults(&name).await;
+    }
+    fault(&name, "hang", 0, json!({"hang_ms": 5000})).await;
+    let slow = Options {
+        timeout: Some(Duration::from_secs(1)),
+        ..opts(&name)
+    };
+    seen.push(fetch_failure(Code::Timeout, "hang", slow).await);
+    seen
+}
+
+/// Every error code the canary secret's managers can hit besides the document ones, each
+/// checked: Display and Debug of the errors, the managers and their stats.
+async fn canary_error_paths(name: &str) -> Vec<String> {
+    let mut seen = vec![
+        fetch_failure(Code::SecretNotFound, "absent", opts(&unique("canary-absent"))).await,
+        fetch_failure(
+            Code::SecretNotFound,
+            "unknown stage",
+            Options {
+                version_stage: Some("NOPE".into()),
+                ..opts(name)
+            },
+        )
+        .await,
+    ];
+    // On a task of its own, so the faults are cleared even when an assertion fails.
+    let faulted = tokio::spawn(canary_fault_paths(name.to_owned())).await;
+    clear_faults(name).await;
+    seen.extend(faulted.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let refused = Options {
+        endpoint_url: Some(format!("http://{}", closed.local_addr().unwrap())),
+        ..opts(name)
+    };
+    drop(closed);
+    seen.push(fetch_failure(Code::Network, "refused", refused).await);
+    // Bad options. No location: a configuration without a SecretsManager stanza.
+    let no_location = Options {
+        region: Some(REGION.into()),
+        config: Some(ConfigSource::Text {
+            name: "canary.yaml".into(),
+            yaml: "STARFLEET:\n  Other: 1\n".into(),
+        }),
+        ..Default::default()
+    };
+    let bad = [
+        (Code::ConfigMissing, "no location", no_location),
+        (
+            Code::ConfigInvalid,
+            "bad region",
+            Options {
+                region: Some("Ohio".into()),
+                ..opts(name)
+            },
+        ),
+        (
+            Code::ConfigInvalid,
+            "empty region",
+            Options {
+                region: Some(" ".into()),
+                ..opts(name)
+            },
+        ),
+        (
+            Code::InvalidArgument,
+            "stage and id",
+            Options {
+                version_stage: Some("AWSCURRENT".into()),
+                version_id: Some("v1".into()),
+                ..opts(name)
+            },
+        ),
+        (
+            Code::InvalidArgument,
+            "zero timeout",
+            Options {
+                timeout: Some(Duration::ZERO),
+                ..opts(name)
+            },
+        ),
+    ];
+    for (want, what, options) in bad {
+        seen.push(fetch_failure(want, what, options).await);
+    }
+    seen.push(failed(Code::InvalidArgument, "negative ttl", Ttl::from_secs_f64(-1.0)));
+    seen.push(failed(
+        Code::InvalidArgument,
+        "empty segment",
+        Path::parse_dotted("STARFLEET..SlackToken"),
+    ));
+    seen
+}
+
 #[test]
 fn canary_never_appears_in_errors_debug_or_logs() {
     let canary = format!("CANARY-{}", unique("value"));
@@ -621,6 +762,8 @@ fn canary_never_appears_in_errors_debug_or_logs() {
         }
         seen.push(format!("{:?}", s.get_str(&path("STARFLEET.Nested")).unwrap_err()));
         seen.push(format!("{:?}", s.binary().unwrap_err()));
+        // Every other error code, on managers of the canary secret.
+        seen.extend(canary_error_paths(&name).await);
         fault(&name, "error", 0, json!({"status": 500})).await;
         let stale = m.secret().await.unwrap();
         seen.push(format!("{stale:?} {:?}", m.stats()));
@@ -649,7 +792,24 @@ fn canary_never_appears_in_errors_debug_or_logs() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     seen.push(String::from_utf8_lossy(&out.stdout).into_owned());
     seen.push(String::from_utf8_lossy(&out.stderr).into_owned());
-    seen.extend(LOGS.lock().unwrap().iter().cloned());
+    let logs = LOGS.lock().unwrap().clone();
+    for code in [
+        "SECRET_NOT_FOUND",
+        "ACCESS_DENIED",
+        "DECRYPTION_FAILED",
+        "THROTTLED",
+        "SERVICE",
+        "CREDENTIALS",
+        "TIMEOUT",
+        "NETWORK",
+    ] {
+        assert!(
+            logs.iter()
+                .any(|l| l.starts_with("WARN") && l.contains(&format!(" {code}: "))),
+            "the {code} failure was logged"
+        );
+    }
+    seen.extend(logs);
     assert!(
         seen.iter().any(|s| s.contains("[starfleet-secrets DEBUG]")),
         "debug logging was exercised"
