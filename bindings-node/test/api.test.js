@@ -52,6 +52,15 @@ describe('reading', () => {
     assert.equal(await h.getCount(name), 1)
   })
 
+  test('keys keep the document order, as JSON.parse keeps it', async () => {
+    const name = h.unique('order')
+    const text = '{"Z": 1, "A": {"y": 1, "x": 2, "w": 3}, "M": 2}'
+    await h.createSecret(name, text)
+    const doc = await open(name).secrets()
+    assert.deepEqual(Object.keys(doc), ['Z', 'A', 'M'])
+    assert.equal(JSON.stringify(doc), JSON.stringify(JSON.parse(text)))
+  })
+
   test('get() takes literal keys or one dotted string (with \\. escapes)', async () => {
     const name = h.unique('get')
     await h.createSecret(name, starfleetDoc('xoxb-get'))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import importlib.metadata
 import os
 import sys
@@ -28,6 +29,15 @@ def test_secrets_is_a_dict_converted_like_json_loads(secret: Callable[..., str])
     assert (type(n["int"]), type(n["float"]), n["bool"], n["null"], n["list"]) == (int, float, True, None, [1, "two"])
     # The library reached moto through AWS_ENDPOINT_URL_SECRETS_MANAGER = the proxy.
     assert count(name) == 1
+
+
+def test_keys_keep_the_document_order_like_json_loads() -> None:
+    name = unique("order")
+    text = '{"Z": 1, "A": {"y": 1, "x": 2, "w": 3}, "M": 2}'
+    create(name, text=text)
+    d = manager(name).secrets
+    assert list(d) == ["Z", "A", "M"] and list(d["A"]) == ["y", "x", "w"]
+    assert json.dumps(d) == json.dumps(json.loads(text))
 
 
 def test_same_dict_object_while_the_version_is_unchanged(secret: Callable[..., str]) -> None:

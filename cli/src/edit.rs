@@ -148,7 +148,8 @@ pub fn remove(root: &mut Map<String, Value>, path: &Path) -> Option<()> {
             _ => return None,
         };
     }
-    let mut old = map.remove(last)?;
+    // shift_remove keeps the order of the keys that follow (remove would swap the last one in).
+    let mut old = map.shift_remove(last)?;
     zeroize_value(&mut old);
     Some(())
 }

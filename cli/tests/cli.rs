@@ -154,12 +154,13 @@ fn keys_show_the_tree_with_types_and_lengths_only() {
         .collect();
     assert_eq!(
         paths,
+        // Document order, as written.
         [
-            "AccountIndexGeneratorShip",
+            "STARFLEET",
+            "STARFLEET.SlackToken",
             "GitHubSyncWorker",
             r"GitHubSyncWorker.my\.org",
-            "STARFLEET",
-            "STARFLEET.SlackToken"
+            "AccountIndexGeneratorShip"
         ]
     );
     let tok = v["keys"]
@@ -393,6 +394,19 @@ fn a_set_that_would_not_be_valid_json_is_not_written() {
     assert!(run.stderr.contains("SECRET_FORMAT"), "{run:?}");
     run.clean_of(&[&token]);
     assert_eq!(stages(&broken).len(), 1);
+}
+
+#[test]
+fn edits_keep_the_document_key_order() {
+    let name = unique("order");
+    create(&name, &json!({"Z": 1, "A": {"y": 1, "x": 2, "w": 3, "u": 4}, "M": 2}));
+    on(&name, &["rm", "A.x"]).run().ok();
+    on(&name, &["set", "A.v", "--value", "new"]).run().ok();
+    on(&name, &["set", "Z", "--value", "changed"]).run().ok();
+    let doc = document(&name, "AWSCURRENT");
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&doc), ["Z", "A", "M"], "{doc}");
+    assert_eq!(keys(&doc["A"]), ["y", "w", "u", "v"], "{doc}");
 }
 
 #[test]
