@@ -485,13 +485,11 @@ pub fn check_region(region: &str) -> std::result::Result<(), String> {
 /// line break) is a mistake to show where it was made, not a request to send; C would also
 /// see such an id cut short at the NUL.
 pub fn check_secret_id(secret_id: &str) -> std::result::Result<(), String> {
+    let length = secret_id.chars().count();
     if secret_id.chars().any(char::is_control) {
         Err(format!("{secret_id:?} contains a control character"))
-    } else if secret_id.chars().count() > 2048 {
-        Err(format!(
-            "is {} characters long (at most 2048)",
-            secret_id.chars().count()
-        ))
+    } else if length > 2048 {
+        Err(format!("is {length} characters long (at most 2048)"))
     } else {
         Ok(())
     }

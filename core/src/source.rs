@@ -26,7 +26,7 @@ use zeroize::Zeroizing;
 
 use crate::document::{Document, Payload, Secret};
 use crate::error::{Code, Error, Result};
-use crate::settings::{Settings, Version};
+use crate::settings::{process_env, EnvLookup, Settings, Version};
 
 /// Attempts per fetch (the first try plus retries of transient failures).
 const MAX_ATTEMPTS: u32 = 3;
@@ -89,7 +89,7 @@ pub async fn sdk_client(settings: &Settings) -> Client {
     if let Some(url) = &key.endpoint {
         loader = loader.endpoint_url(url);
     }
-    if access_keys_in_environment(|name| std::env::var(name).ok()) {
+    if access_keys_in_environment(&process_env) {
         // The default chain would choose these first anyway; naming the provider skips
         // building the rest of the chain, whose STS client (web identity) loads and parses
         // the system root store at once: milliseconds of every cold start on Lambda, where
@@ -98,7 +98,7 @@ pub async fn sdk_client(settings: &Settings) -> Client {
     }
     let sdk_config = loader.load().await;
     let mut config = aws_sdk_secretsmanager::config::Builder::from(&sdk_config);
-    if plain_http_endpoint(key.endpoint.as_deref(), |name| std::env::var(name).ok()) {
+    if plain_http_endpoint(key.endpoint.as_deref(), &process_env) {
         config = config.http_client(aws_smithy_http_client::Builder::new().build_http());
     }
     let client = Client::from_conf(config.build());
@@ -110,11 +110,9 @@ pub async fn sdk_client(settings: &Settings) -> Client {
         .clone()
 }
 
-/// Both access-key variables set and non-empty: the first source of the default chain.
-fn access_keys_in_environment(env: impl Fn(&str) -> Option<String>) -> bool {
-    ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
-        .iter()
-        .all(|name| env(name).is_some_and(|v| !v.trim().is_empty()))
+/// Both access-key variables set: the first source of the default chain.
+fn access_keys_in_environment(env: EnvLookup<'_>) -> bool {
+    env("AWS_ACCESS_KEY_ID").is_some() && env("AWS_SECRET_ACCESS_KEY").is_some()
 }
 
 /// Whether Secrets Manager will be called on a plain `http://` endpoint (a local emulator, a
@@ -123,7 +121,7 @@ fn access_keys_in_environment(env: impl Fn(&str) -> Option<String>) -> bool {
 /// because the default one loads and parses the system root store on its first request,
 /// about 4-6 ms of a cold start, for certificates an `http://` endpoint never shows. Only
 /// the Secrets Manager client: credential providers keep the default HTTPS client.
-fn plain_http_endpoint(endpoint: Option<&str>, env: impl Fn(&str) -> Option<String>) -> bool {
+fn plain_http_endpoint(endpoint: Option<&str>, env: EnvLookup<'_>) -> bool {
     let configured = endpoint.map(str::to_owned).or_else(|| {
         let ignored = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         (!ignored)
@@ -278,46 +276,42 @@ mod tests {
     use super::*;
 
     /// A process environment holding exactly `vars`.
-    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> + Copy {
+    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
     }
 
     #[test]
     fn environment_provider_only_when_both_keys_are_set() {
-        assert!(access_keys_in_environment(env(&[
+        assert!(access_keys_in_environment(&env(&[
             ("AWS_ACCESS_KEY_ID", "AKIA"),
             ("AWS_SECRET_ACCESS_KEY", "s")
         ])));
-        assert!(!access_keys_in_environment(env(&[("AWS_ACCESS_KEY_ID", "AKIA")])));
-        assert!(!access_keys_in_environment(env(&[
-            ("AWS_ACCESS_KEY_ID", "AKIA"),
-            ("AWS_SECRET_ACCESS_KEY", " ")
-        ])));
-        assert!(!access_keys_in_environment(env(&[])));
+        assert!(!access_keys_in_environment(&env(&[("AWS_ACCESS_KEY_ID", "AKIA")])));
+        assert!(!access_keys_in_environment(&env(&[])));
     }
 
     #[test]
     fn plain_http_only_for_an_http_endpoint_the_sdk_will_use() {
         let none = env(&[]);
-        assert!(plain_http_endpoint(Some("http://127.0.0.1:5000"), none));
-        assert!(plain_http_endpoint(Some("HTTP://localhost"), none));
+        assert!(plain_http_endpoint(Some("http://127.0.0.1:5000"), &none));
+        assert!(plain_http_endpoint(Some("HTTP://localhost"), &none));
         assert!(!plain_http_endpoint(
             Some("https://secretsmanager.us-east-2.amazonaws.com"),
-            none
+            &none
         ));
-        assert!(!plain_http_endpoint(None, none));
+        assert!(!plain_http_endpoint(None, &none));
         let service = env(&[
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://h:1"),
             ("AWS_ENDPOINT_URL", "https://x"),
         ]);
-        assert!(plain_http_endpoint(None, service));
-        assert!(!plain_http_endpoint(Some("https://y"), service), "the option wins");
-        assert!(plain_http_endpoint(None, env(&[("AWS_ENDPOINT_URL", "http://h:1")])));
+        assert!(plain_http_endpoint(None, &service));
+        assert!(!plain_http_endpoint(Some("https://y"), &service), "the option wins");
+        assert!(plain_http_endpoint(None, &env(&[("AWS_ENDPOINT_URL", "http://h:1")])));
         let ignored = env(&[
             ("AWS_ENDPOINT_URL", "http://h:1"),
             ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
         ]);
-        assert!(!plain_http_endpoint(None, ignored));
+        assert!(!plain_http_endpoint(None, &ignored));
     }
 
     #[test]

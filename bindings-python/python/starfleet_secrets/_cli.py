@@ -7,7 +7,6 @@ and exit codes. See `starfleet-secrets --help`.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from typing import List, Optional
@@ -17,7 +16,7 @@ from . import _native
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the CLI with `argv` (default: the process arguments); return its exit code."""
-    args = [os.fsdecode(a) for a in (sys.argv if argv is None else ["starfleet-secrets", *argv])]
+    args = sys.argv if argv is None else ["starfleet-secrets", *argv]
     # The CLI writes to the process's file descriptors directly; anything Python buffered
     # must come first.
     sys.stdout.flush()
