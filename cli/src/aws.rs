@@ -10,7 +10,7 @@ use aws_sdk_secretsmanager::Client;
 use starfleet_secrets::settings::{self, Options, Settings};
 use starfleet_secrets::{runtime, source, Code, ConfigSource, Error, Secret, Version};
 
-use crate::{Failure, Global, VersionArgs, EXIT_CONFLICT};
+use crate::{Failure, Global, VersionArgs, EXIT_CONFLICT, EXIT_OUTCOME_UNKNOWN};
 
 /// The staging label a new version carries between `PutSecretValue` and the atomic move of
 /// `AWSCURRENT` onto it; removed right after. Fixed (not per run) so a crashed run cannot
@@ -153,7 +153,18 @@ impl Target {
         let mut warnings = Vec::new();
         if let Err(e) = moved {
             // A retried call whose first attempt went through fails the second time: look.
-            let now = self.current_version().await.ok().flatten();
+            let now = match self.current_version().await {
+                Ok(now) => now,
+                // Moved or not: nobody can tell from here.
+                Err(check) => {
+                    return Err(self.outcome_unknown(
+                        &new,
+                        read_version,
+                        &self.sdk_error("UpdateSecretVersionStage", &e),
+                        &check,
+                    ))
+                }
+            };
             if now.as_deref() != Some(new.as_str()) {
                 self.drop_pending(&new).await;
                 if now.as_deref() != Some(read_version) {
@@ -194,6 +205,22 @@ impl Target {
     /// service can retire it.
     async fn drop_pending(&self, version: &str) {
         let _ = self.remove_label(version).await;
+    }
+
+    fn outcome_unknown(&self, new: &str, read_version: &str, moving: &Error, checking: &Error) -> Failure {
+        Failure::new(
+            "OUTCOME_UNKNOWN",
+            format!(
+                "{}: version {new} was created, but making it AWSCURRENT failed ({}) and checking which version is AWSCURRENT failed too ({}); it may or may not be current",
+                self.what(),
+                moving.code(),
+                checking.code()
+            ),
+            EXIT_OUTCOME_UNKNOWN,
+        )
+        .with_hint(format!(
+            "run `starfleet-secrets describe`: if AWSCURRENT is on {new} the edit was written; if it is still on {read_version}, nothing changed for readers and the command can be run again"
+        ))
     }
 
     fn conflict(&self, read_version: &str, now: Option<&str>) -> Failure {

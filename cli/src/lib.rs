@@ -23,6 +23,7 @@ mod edit;
 mod output;
 mod policy;
 mod read;
+mod terminal;
 mod write;
 
 use std::ffi::OsString;
@@ -40,6 +41,10 @@ pub const EXIT_USAGE: i32 = 2;
 /// `set`/`rm` refused because the secret changed since it was read: nothing was written,
 /// running the command again applies the edit to the new version.
 pub const EXIT_CONFLICT: i32 = 3;
+/// `set`/`rm` cannot tell whether its write took effect: the new version was created, making
+/// it current failed, and the check of which version is current failed too. Look before
+/// running it again (`starfleet-secrets describe`).
+pub const EXIT_OUTCOME_UNKNOWN: i32 = 4;
 
 const TOP_HELP: &str = "\
 Examples:
@@ -62,8 +67,11 @@ Exit status:
   1  user or data error (not found, access denied, invalid value or configuration, ...)
   2  usage error (unknown option, missing argument)
   3  conflict: the secret changed while `set`/`rm` ran; nothing was written, run it again
+  4  outcome unknown: `set`/`rm` could not tell whether its new version became current;
+     check with `starfleet-secrets describe` before running it again
 
-Values are printed only by `get`. Colour is used on a terminal only; NO_COLOR turns it off,
+Values are printed only by `get`, and usage errors never repeat what was typed (a stray
+word may be a value meant for --value). Colour is used on a terminal only; NO_COLOR turns it off,
 CLICOLOR_FORCE=1 forces it.";
 
 /// Operate the Starfleet secret in AWS Secrets Manager safely.
@@ -112,8 +120,8 @@ pub struct VersionArgs {
     pub version_id: Option<String>,
 }
 
-/// Where `set` takes the value from (exactly one).
-#[derive(Debug, Clone, Args)]
+/// Where `set` takes the value from (exactly one). Its `Debug` shows lengths, not the value.
+#[derive(Clone, Args)]
 #[group(required = true, multiple = false)]
 pub struct ValueInput {
     /// The value, on the command line (visible in shell history and `ps`: prefer --stdin)
@@ -304,6 +312,22 @@ impl Drop for ValueInput {
     }
 }
 
+impl std::fmt::Debug for ValueInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Redacted(usize);
+        impl std::fmt::Debug for Redacted {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "<redacted, {} bytes>", self.0)
+            }
+        }
+        f.debug_struct("ValueInput")
+            .field("value", &self.value.as_ref().map(|v| Redacted(v.len())))
+            .field("from_file", &self.from_file)
+            .field("stdin", &self.stdin)
+            .finish()
+    }
+}
+
 fn parse_tag(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
@@ -373,6 +397,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Ok(m) => m,
         Err(e) => {
             // --help/--version (exit 0, stdout) and usage errors (exit 2, stderr).
+            let e = without_typed_text(e, &command);
             let _ = e.print();
             return e.exit_code();
         }
@@ -403,6 +428,67 @@ pub fn run(args: Vec<OsString>) -> i32 {
             f.exit
         }
     }
+}
+
+/// A usage error that repeats nothing the user typed. A word clap did not expect may be a
+/// value meant for `--value` (`set A.B s3cr3t`), and clap would quote it (`unexpected
+/// argument 's3cr3t'`) into terminals and CI logs. What clap knows from the command's own
+/// definition stays: the usage line, the option that was wrong or missing, suggestions
+/// drawn from the valid names.
+fn without_typed_text(e: clap::Error, command: &clap::Command) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let kind = e.kind();
+    if matches!(
+        kind,
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        return e;
+    }
+    let mut safe = clap::Error::new(kind).with_cmd(command);
+    for (context, value) in e.context() {
+        let from_definition = match context {
+            // The argument in error, except for an unknown one: that is the typed text.
+            ContextKind::InvalidArg => kind != ErrorKind::UnknownArgument,
+            // An empty value ("a value is required for '--x' but none was supplied").
+            ContextKind::InvalidValue => matches!(value, ContextValue::String(v) if v.is_empty()),
+            ContextKind::PriorArg
+            | ContextKind::ValidSubcommand
+            | ContextKind::ValidValue
+            | ContextKind::SuggestedSubcommand
+            | ContextKind::SuggestedArg
+            | ContextKind::SuggestedValue
+            | ContextKind::ExpectedNumValues
+            | ContextKind::MinValues
+            | ContextKind::ActualNumValues
+            | ContextKind::Usage => true,
+            // A typed InvalidValue, InvalidSubcommand, TrailingArg, Suggested (tips that quote
+            // the typed text), Custom, and any kind clap adds later.
+            _ => false,
+        };
+        if from_definition {
+            safe.insert(context, value.clone());
+        }
+    }
+    let mut tips = Vec::new();
+    // Our own validators' reasons (parse_tag) name the expected form, never the input.
+    if let Some(reason) = std::error::Error::source(&e) {
+        tips.push(reason.to_string().into());
+    }
+    if matches!(
+        kind,
+        ErrorKind::UnknownArgument
+            | ErrorKind::InvalidSubcommand
+            | ErrorKind::InvalidValue
+            | ErrorKind::ValueValidation
+    ) {
+        tips.push(
+            "what was typed is not repeated here (it may be a secret value); `set` takes its value from --value, --from-file or --stdin".into(),
+        );
+    }
+    if !tips.is_empty() {
+        safe.insert(ContextKind::Suggested, ContextValue::StyledStrs(tips));
+    }
+    safe
 }
 
 fn dispatch(cli: Cli, ui: &mut output::Ui) -> Result<(), Failure> {

@@ -8,9 +8,10 @@ use starfleet_secrets::{config, Code, Error, Path, Secret};
 use zeroize::Zeroizing;
 
 use crate::aws::{self, block_on, Target, Written, CURRENT};
-use crate::edit::{self, Doc, SecretValue};
+use crate::edit::{self, Doc, SecretValue, MAX_SECRET_BYTES};
 use crate::output::{shape, Ui};
 use crate::read::print_changes;
+use crate::terminal::EchoOff;
 use crate::{Failure, Global, ValueInput, EXIT_ERROR};
 
 /// What a new secret holds.
@@ -156,44 +157,64 @@ async fn create(target: &Target, kms_key_id: Option<&str>, tags: &[(String, Stri
     }
 }
 
-/// Read the value `set` was given, as text. Never echoed anywhere.
+/// Read the value `set` was given, as text. Never echoed anywhere: typed on a terminal, the
+/// terminal's echo is off. Standard input and files are read up to [`MAX_SECRET_BYTES`] (what
+/// Secrets Manager stores at most), so an endless or huge input is refused, not buffered.
 fn read_input(input: &ValueInput) -> Result<Zeroizing<String>, Failure> {
-    let not_text = |what: &str| {
-        Failure::from(Error::new(
-            Code::InvalidArgument,
-            format!("{what} is not UTF-8 text; a JSON document holds text only (store binary data as base64)"),
-        ))
-    };
     if let Some(v) = &input.value {
         return Ok(Zeroizing::new(v.clone()));
     }
     if let Some(file) = &input.from_file {
-        let bytes = Zeroizing::new(std::fs::read(file).map_err(|e| {
-            Failure::from(Error::new(
-                Code::InvalidArgument,
-                format!("cannot read --from-file {}: {e}", file.display()),
-            ))
-        })?);
-        let text = std::str::from_utf8(&bytes).map_err(|_| not_text(&format!("--from-file {}", file.display())))?;
-        return Ok(Zeroizing::new(text.to_owned()));
+        let what = format!("--from-file {}", file.display());
+        let opened = std::fs::File::open(file).map_err(|e| invalid(format!("cannot read {what}: {e}")))?;
+        let bytes = read_bounded(opened, &what)?;
+        return Ok(Zeroizing::new(utf8(&bytes, &what)?.to_owned()));
     }
-    let mut stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprintln!("Enter the value, then press Ctrl-D on a new line (nothing is echoed back afterwards):");
-    }
-    let mut bytes = Zeroizing::new(Vec::new());
-    stdin.read_to_end(&mut bytes).map_err(|e| {
-        Failure::from(Error::new(
-            Code::InvalidArgument,
-            format!("cannot read standard input: {e}"),
-        ))
-    })?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| not_text("standard input"))?;
+    let stdin = std::io::stdin();
+    let bytes = if stdin.is_terminal() {
+        let echo_off = EchoOff::on_stdin().map_err(|e| invalid(format!("cannot turn the terminal's echo off: {e}")))?;
+        eprintln!("Enter the value, then press Ctrl-D on a new line (what you type is not shown):");
+        let bytes = read_bounded(stdin.lock(), "standard input");
+        drop(echo_off);
+        eprintln!();
+        bytes?
+    } else {
+        read_bounded(stdin.lock(), "standard input")?
+    };
+    let text = utf8(&bytes, "standard input")?;
     let text = text
         .strip_suffix("\r\n")
         .or_else(|| text.strip_suffix('\n'))
         .unwrap_or(text);
     Ok(Zeroizing::new(text.to_owned()))
+}
+
+/// At most [`MAX_SECRET_BYTES`] from `reader`; more is an error (nothing more is read).
+fn read_bounded(reader: impl Read, what: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    // Allocated once, so no reallocation leaves a copy of the value behind unzeroized.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_SECRET_BYTES + 1));
+    reader
+        .take(MAX_SECRET_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| invalid(format!("cannot read {what}: {e}")))?;
+    if bytes.len() > MAX_SECRET_BYTES {
+        return Err(invalid(format!(
+            "{what} is longer than {MAX_SECRET_BYTES} bytes, the Secrets Manager limit: nothing was written"
+        )));
+    }
+    Ok(bytes)
+}
+
+fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, Failure> {
+    std::str::from_utf8(bytes).map_err(|_| {
+        invalid(format!(
+            "{what} is not UTF-8 text; a JSON document holds text only (store binary data as base64)"
+        ))
+    })
+}
+
+fn invalid(message: String) -> Failure {
+    Failure::from(Error::new(Code::InvalidArgument, message))
 }
 
 /// The value to store: the text as a JSON string, or parsed with `--json-value`.

@@ -65,6 +65,14 @@ fn usage_errors_exit_2_on_stderr_and_never_echo_a_value() {
         vec!["init", "--tag", "novalue"],
         vec!["diff", "--from", "AWSPREVIOUS", "--from-version-id", "x"],
         vec!["keys", "--version-stage", "A", "--version-id", "b"],
+        // A forgotten --value: clap would quote the stray word (issue 13 item 9).
+        vec!["set", "A.B", secret],
+        vec!["set", "A.B", "--stdin", secret],
+        vec!["get", "A.B", secret],
+        vec![secret],
+        vec!["set", "A.B", "--stdin", &format!("--json-value={secret}")],
+        vec!["init", "--tag", secret],
+        vec!["--region", "us-east-2", "set", "A.B", &format!("--valu={secret}")],
     ] {
         let run = cli(&args).run();
         assert_eq!(run.status, 2, "{args:?}: {run:?}");
@@ -1078,5 +1086,208 @@ fn a_canary_value_never_appears_outside_get() {
     for args in runs {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         on(&name, &args).run().clean_of(&all);
+    }
+}
+
+#[test]
+fn a_usage_error_still_says_what_was_wrong_without_the_typed_text() {
+    let secret = canary("stray");
+    let run = cli(&["set", "A.B", &secret]).run();
+    assert_eq!(run.status, 2, "{run:?}");
+    run.clean_of(&[&secret]);
+    assert!(
+        run.stderr.contains("unexpected argument") && run.stderr.contains("--value"),
+        "names the problem and where a value goes: {run:?}"
+    );
+    assert!(run.stderr.contains("Usage: starfleet-secrets set"), "{run:?}");
+    // A misspelt option still gets clap's suggestion (drawn from the valid names).
+    let run = cli(&["keys", "--flta"]).run();
+    assert_eq!(run.status, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("--flat") && !run.stderr.contains("--flta"),
+        "{run:?}"
+    );
+    // Missing arguments are named from the definition.
+    let run = cli(&["set", "A.B"]).run();
+    assert!(
+        run.stderr.contains("--value") && run.stderr.contains("--stdin"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn value_input_debug_is_redacted() {
+    use clap::Parser;
+    let secret = canary("debug");
+    let parsed =
+        starfleet_secrets_cli::Cli::try_parse_from(["starfleet-secrets", "set", "A.B", "--value", &secret]).unwrap();
+    let shown = format!("{parsed:?}");
+    assert!(!shown.contains(&secret), "{shown}");
+    assert!(
+        shown.contains("ValueInput") && shown.contains(&format!("<redacted, {} bytes>", secret.len())),
+        "{shown}"
+    );
+}
+
+#[test]
+fn set_stdin_refuses_more_than_the_secrets_manager_limit_without_reading_it_all() {
+    use std::io::Write;
+    let name = unique("stdin-bound");
+    create(&name, &json!({"STARFLEET": {}}));
+    // An endless input (`yes | starfleet-secrets set ... --stdin`): the tool must stop after
+    // 64 KiB and refuse, not buffer until memory runs out.
+    let mut child = on(&name, &["set", "A.B", "--stdin"]).spawn_with_stdin(std::process::Stdio::piped());
+    let mut stdin = child.stdin.take().unwrap();
+    let chunk = vec![b'y'; 64 * 1024];
+    let mut written = 0usize;
+    let broke = loop {
+        match stdin.write_all(&chunk) {
+            Ok(()) => written += chunk.len(),
+            Err(e) => break e.kind() == std::io::ErrorKind::BrokenPipe,
+        }
+        if written >= 256 * 1024 * 1024 {
+            break false;
+        }
+    };
+    drop(stdin);
+    let run = wait(child);
+    assert!(broke, "the tool read {written} bytes of standard input");
+    assert_eq!(run.status, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("INVALID_ARGUMENT") && run.stderr.contains("longer than 65536 bytes"),
+        "{run:?}"
+    );
+    assert_eq!(count(&name, "PutSecretValue"), 0);
+    // Exactly at the limit is read (then refused as a document too large to store).
+    let run = on(&name, &["set", "A.B", "--stdin"]).stdin(vec![b'y'; 65_536]).run();
+    assert_eq!(run.status, 1, "{run:?}");
+    assert!(run.stderr.contains("the edited document would be"), "{run:?}");
+}
+
+/// A pseudo-terminal: (master, path of the slave).
+fn pty() -> (std::fs::File, PathBuf) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain libc calls on a descriptor we own; ptsname_r gets a buffer of its size.
+    unsafe {
+        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(master >= 0, "posix_openpt: {}", std::io::Error::last_os_error());
+        assert_eq!(libc::grantpt(master), 0);
+        assert_eq!(libc::unlockpt(master), 0);
+        let mut name = [0 as libc::c_char; 128];
+        assert_eq!(libc::ptsname_r(master, name.as_mut_ptr(), name.len()), 0);
+        let path = std::ffi::CStr::from_ptr(name.as_ptr()).to_str().unwrap().to_owned();
+        (std::fs::File::from_raw_fd(master), PathBuf::from(path))
+    }
+}
+
+#[test]
+fn set_stdin_typed_on_a_terminal_is_not_echoed() {
+    use std::io::{BufRead, Read, Write};
+    use std::os::fd::AsRawFd;
+    let name = unique("tty");
+    create(&name, &json!({"STARFLEET": {}}));
+    let token = canary("typed");
+    let (mut master, slave_path) = pty();
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&slave_path)
+        .unwrap();
+    let mut child = on(&name, &["set", "STARFLEET.SlackToken", "--stdin"]).spawn_with_stdin(slave.try_clone().unwrap());
+    // Type only once the prompt is shown (echo is off by then).
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut prompt = String::new();
+    stderr.read_line(&mut prompt).unwrap();
+    assert!(prompt.contains("not shown"), "{prompt:?}");
+    master.write_all(format!("{token}\n\x04").as_bytes()).unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let mut stdout = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    assert!(status.success(), "{status:?}: {rest} {stdout}");
+    assert_eq!(document(&name, "AWSCURRENT")["STARFLEET"]["SlackToken"], token.as_str());
+    // What the terminal showed: nothing of the value.
+    // SAFETY: fcntl on our own descriptor.
+    unsafe { libc::fcntl(master.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+    let mut screen = Vec::new();
+    let _ = master.read_to_end(&mut screen);
+    let screen = String::from_utf8_lossy(&screen);
+    assert!(!screen.contains(&token), "the value was echoed: {screen:?}");
+    // And the terminal has its echo back.
+    // SAFETY: tcgetattr into a zeroed termios.
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::tcgetattr(slave.as_raw_fd(), &mut t) }, 0);
+    assert!(t.c_lflag & libc::ECHO != 0, "echo restored");
+}
+
+#[test]
+fn a_write_whose_outcome_cannot_be_checked_is_reported_as_unknown() {
+    let name = unique("unknown");
+    let v0 = create(&name, &json!({"STARFLEET": {"SlackToken": "t"}}));
+    // The move to AWSCURRENT fails, then so does the check of where AWSCURRENT is.
+    fault(&name, "PutSecretValue", "delay", 1, json!({"delay_ms": 1500}));
+    fault(
+        &name,
+        "UpdateSecretVersionStage",
+        "error",
+        1,
+        json!({"status": 400, "code": "InvalidRequestException", "message": "injected"}),
+    );
+    let child = on(&name, &["set", "Mine.key", "--value", "mine"]).spawn();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count(&name, "PutSecretValue") == 0 {
+        assert!(Instant::now() < deadline, "the tool never reached PutSecretValue");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The re-check before writing is done: from now on DescribeSecret fails.
+    fault(
+        &name,
+        "DescribeSecret",
+        "error",
+        0,
+        json!({"status": 400, "code": "AccessDeniedException", "message": "injected"}),
+    );
+    let run = wait(child);
+    clear_faults(&name);
+    assert_eq!(run.status, 4, "{run:?}");
+    assert!(
+        run.stderr.contains("OUTCOME_UNKNOWN") && run.stderr.contains("may or may not be current"),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("Nothing was written"), "{run:?}");
+    assert!(run.stderr.contains("starfleet-secrets describe"), "{run:?}");
+    assert_eq!(current_version(&name), v0, "(here the move really failed)");
+}
+
+#[test]
+fn an_alias_expansion_bomb_is_refused_in_bounded_memory() {
+    // Issue 13 item 2: one 400 KB anchored scalar and many aliases, under 1 MiB of YAML,
+    // used to expand to 600 MB (1,500 aliases) or ~60 GB (150,000). Run under an address
+    // space limit so a regression fails here instead of exhausting the machine.
+    let dir = temp_dir("yaml-bomb");
+    let big = "x".repeat(400_000);
+    for aliases in [1_500usize, 150_000] {
+        let mut yaml = format!("anchor: &a {big}\ncopies: [");
+        yaml.push_str(&vec!["*a"; aliases].join(","));
+        yaml.push_str("]\nSTARFLEET:\n  SecretsManager:\n    SecretId: S\n    SecretRegion: us-east-2\n");
+        assert!(yaml.len() < 1024 * 1024, "{} bytes", yaml.len());
+        let file = dir.join(format!("bomb-{aliases}.yaml"));
+        std::fs::write(&file, &yaml).unwrap();
+        let started = Instant::now();
+        let (run, peak_kib) =
+            cli(&["check-config", file.to_str().unwrap()]).run_limited(&[(libc::RLIMIT_AS, 1024 * 1024 * 1024)]);
+        assert_eq!(run.status, 1, "{aliases} aliases: {run:?}");
+        assert!(
+            run.stdout.contains(&format!(
+                "bomb-{aliases}.yaml:2: too large once its aliases are expanded"
+            )),
+            "{aliases} aliases: {run:?}"
+        );
+        assert!(
+            peak_kib < 64 * 1024,
+            "{aliases} aliases: peak RSS {peak_kib} KiB (limit 64 MiB)"
+        );
+        assert!(started.elapsed() < Duration::from_secs(20));
     }
 }

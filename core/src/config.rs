@@ -13,14 +13,15 @@
 //!
 //! Every error names the file and the key path; YAML syntax errors also give the line.
 //! Parsing is bounded: files over [`MAX_FILE_BYTES`] are refused before they are read, and
-//! serde_yaml refuses alias expansion beyond a fixed repetition budget and nesting beyond a
-//! fixed depth, so a "billion laughs" file fails fast instead of exhausting memory.
+//! [`crate::yaml`] counts the document as its aliases expand it (nodes, bytes of text, depth),
+//! so a "billion laughs" file, or one large anchored scalar referenced many times, is refused
+//! after a few MiB instead of exhausting memory.
 
 use std::fmt;
 use std::io::Read;
 use std::path::{Path as FsPath, PathBuf};
 
-use serde_yaml::{Mapping, Value};
+use crate::yaml::{self, Mapping, Value};
 
 use crate::error::{Code, Error, Result};
 
@@ -181,11 +182,11 @@ fn examine(source: &ConfigSource, found: &mut Vec<Problem>) -> (StarfleetConfig,
 
 /// Parse one YAML text into its top-level mapping. An empty file is an empty mapping.
 fn parse_root(name: &str, text: &str) -> std::result::Result<Mapping, Problem> {
-    let value: Value = serde_yaml::from_str(text).map_err(|e| Problem {
+    let value = yaml::parse(text).map_err(|e| Problem {
         file: name.to_owned(),
         key_path: String::new(),
-        line: e.location().map(|l| l.line()),
-        message: format!("malformed YAML: {e}"),
+        line: e.line,
+        message: e.message,
     })?;
     match value {
         Value::Mapping(m) => Ok(m),
@@ -515,22 +516,11 @@ pub fn check_arn_region(secret_id: &str, region: &str) -> std::result::Result<()
 }
 
 fn key_label(key: &Value) -> String {
-    match key {
-        Value::String(s) => s.clone(),
-        other => serde_yaml::to_string(other).unwrap_or_default().trim().to_owned(),
-    }
+    yaml::label(key)
 }
 
 fn yaml_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Sequence(_) => "a list",
-        Value::Mapping(_) => "a mapping",
-        Value::Tagged(_) => "a tagged value",
-    }
+    v.kind()
 }
 
 #[cfg(test)]
@@ -704,14 +694,17 @@ mod tests {
         }
         let start = std::time::Instant::now();
         let m = invalid(&yaml);
-        assert!(m.contains("malformed YAML"), "{m}");
+        assert!(
+            m.contains("test.yaml:") && m.contains("too large once its aliases are expanded"),
+            "{m}"
+        );
         assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
     fn deep_nesting_and_huge_text_are_refused() {
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        assert!(invalid(&deep).contains("malformed YAML"));
+        assert!(invalid(&deep).contains("nested deeper than"));
         let huge = "a".repeat(MAX_FILE_BYTES as usize + 1);
         assert!(invalid(&huge).contains("byte limit"));
     }

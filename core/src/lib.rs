@@ -3,6 +3,7 @@
 //! One implementation behind the Python, Node, C and Go front doors. The pieces:
 //!
 //! * [`config`]: Starfleet YAML → validated secret location;
+//! * [`yaml`]: YAML text → tree, bounded after alias expansion;
 //! * [`settings`]: arguments → environment → configuration precedence, TTL and deadlines;
 //! * [`source`]: `GetSecretValue` and the classification of its errors;
 //! * [`cache`]: lazy load, single-flight, TTL, stale-if-error, stats;
@@ -29,6 +30,7 @@ pub mod runtime;
 pub mod settings;
 pub mod source;
 pub mod stderr_log;
+pub mod yaml;
 
 pub use cache::{SecretsManager, Stats};
 pub use config::{ConfigSource, SecretLocation};

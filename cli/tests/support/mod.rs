@@ -241,6 +241,12 @@ impl Cli {
         self
     }
 
+    /// Spawn with `stdin` as standard input (a terminal, or a pipe the test writes to).
+    pub fn spawn_with_stdin(mut self, stdin: impl Into<Stdio>) -> Child {
+        self.command.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped());
+        self.command.spawn().unwrap()
+    }
+
     pub fn spawn(mut self) -> Child {
         self.command
             .stdin(if self.stdin.is_some() {
@@ -252,9 +258,62 @@ impl Cli {
             .stderr(Stdio::piped());
         let mut child = self.command.spawn().unwrap();
         if let Some(bytes) = self.stdin.take() {
-            child.stdin.take().unwrap().write_all(&bytes).unwrap();
+            // The tool may stop reading early (an input over its limit): a closed pipe is fine.
+            match child.stdin.take().unwrap().write_all(&bytes) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("writing stdin: {e}"),
+                _ => {}
+            }
         }
         child
+    }
+
+    /// Run under resource limits (`setrlimit` in the child: e.g. `RLIMIT_AS`), so a run that
+    /// would exhaust the machine fails instead; returns the run and its peak RSS in KiB.
+    // The child is reaped by wait4 (which also gives its rusage), not Child::wait.
+    #[allow(clippy::zombie_processes)]
+    pub fn run_limited(mut self, limits: &[(libc::__rlimit_resource_t, u64)]) -> (Run, u64) {
+        use std::os::unix::process::CommandExt;
+        let limits = limits.to_vec();
+        // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            self.command.pre_exec(move || {
+                for (resource, value) in &limits {
+                    let limit = libc::rlimit {
+                        rlim_cur: *value,
+                        rlim_max: *value,
+                    };
+                    if libc::setrlimit(*resource, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        let mut child = self.spawn();
+        let drain = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                pipe.read_to_end(&mut text).unwrap();
+                String::from_utf8_lossy(&text).into_owned()
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().unwrap()));
+        let stderr = drain(Box::new(child.stderr.take().unwrap()));
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let pid = child.id() as libc::pid_t;
+        assert_eq!(unsafe { libc::wait4(pid, &mut status, 0, &mut usage) }, pid);
+        let run = Run {
+            status: if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                -libc::WTERMSIG(status)
+            },
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+        };
+        (run, usage.ru_maxrss as u64)
     }
 
     pub fn run(self) -> Run {
