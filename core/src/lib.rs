@@ -22,7 +22,6 @@
 //! ```
 
 pub mod cache;
-pub mod capi;
 pub mod config;
 pub mod document;
 pub mod error;

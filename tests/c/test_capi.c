@@ -1,12 +1,12 @@
 /*
  * C tests of libstarfleet_secrets against the harness (moto behind the fault proxy).
  *
- * Built only from include/starfleet_secrets.h and the shared library; run by scripts/test-c-go
- * under valgrind inside scripts/with-harness:
+ * Built only from the C SDK (header and shared library, through pkg-config); run by
+ * scripts/test-c-go under valgrind inside scripts/with-harness, against the development SDK
+ * it lays out in target/debug/c-sdk:
  *
- *     cc -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude tests/c/test_capi.c \
- *        tests/c/harness_client.c -Ltarget/debug -lstarfleet_secrets -lpthread \
- *        -Wl,-rpath,$PWD/target/debug -o target/c-tests/test_capi
+ *     cc -std=c11 -Wall -Wextra -Werror -pedantic tests/c/test_capi.c tests/c/harness_client.c \
+ *        $(pkg-config --cflags --libs starfleet_secrets) -lpthread -lm -o target/c-tests/test_capi
  *
  * Every secret is created by this program (names start with a per-run prefix) so runs never
  * interfere. Cases that need another environment (default location, missing credentials,

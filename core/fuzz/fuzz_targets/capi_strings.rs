@@ -60,7 +60,7 @@ use std::ptr;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use starfleet_secrets::capi::*;
+use starfleet_secrets_c::*;
 use starfleet_secrets::{Code, Path};
 
 type R = starfleet_secrets_result;

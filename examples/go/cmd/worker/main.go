@@ -12,7 +12,7 @@ import (
 	"os"
 	"time"
 
-	sfs "example.com/starfleet-secrets/examples/go/starfleetsecrets"
+	sfs "example.invalid/starfleet-secrets/bindings-go/starfleetsecrets"
 )
 
 func main() {

@@ -30,7 +30,7 @@ import (
 	"testing"
 	"time"
 
-	sfs "example.com/starfleet-secrets/examples/go/starfleetsecrets"
+	sfs "example.invalid/starfleet-secrets/bindings-go/starfleetsecrets"
 )
 
 // canaryChildEnv selects the child's mode ("worker" or "nocreds"); canarySecretsEnv gives

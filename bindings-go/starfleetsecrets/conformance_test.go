@@ -26,7 +26,7 @@ import (
 	"testing"
 	"time"
 
-	sfs "example.com/starfleet-secrets/examples/go/starfleetsecrets"
+	sfs "example.invalid/starfleet-secrets/bindings-go/starfleetsecrets"
 )
 
 var (
@@ -54,10 +54,10 @@ const (
 	vectorWatchdog = 90 * time.Second
 )
 
-// vectorsDir is tests/vectors; go test runs in the package directory, examples/go/starfleetsecrets.
+// vectorsDir is tests/vectors; go test runs in the package directory, bindings-go/starfleetsecrets.
 func vectorsDir(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "tests", "vectors"))
+	dir, err := filepath.Abs(filepath.Join("..", "..", "tests", "vectors"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,9 +10,9 @@ use std::sync::Mutex;
 
 use super::ffi::{boundary, boundary_void, out_arg, ref_arg, str_arg};
 use super::starfleet_secrets_result;
-use crate::config::ConfigSource;
-use crate::error::{Code, Error, Result};
-use crate::settings::{self, Options, Ttl};
+use starfleet_secrets::config::ConfigSource;
+use starfleet_secrets::error::{Code, Error, Result};
+use starfleet_secrets::settings::{self, Options, Ttl};
 
 /// Options for `starfleet_secrets_manager_new()`: an opaque builder. Made by
 /// `starfleet_secrets_options_new()`, released by `starfleet_secrets_options_free()`. A

@@ -1,4 +1,14 @@
-//! The C ABI: `libstarfleet_secrets.so` / `.a`, described by `include/starfleet_secrets.h`.
+//! The C ABI of starfleet-secrets: `libstarfleet_secrets.so` / `.a`, described by
+//! `include/starfleet_secrets.h`.
+//!
+//! A crate of its own (the rustls-ffi layout) so that `core` stays a plain Rust library and
+//! the Python extension and Node addon export none of these symbols. Its library target is
+//! `starfleet_secrets_c`, not `starfleet_secrets`: core's Rust library already has that name,
+//! and two workspace libraries with one name would write the same files in `target/`. The
+//! C-facing names are given when the SDK is laid out (`scripts/install-c-sdk`, used by the
+//! tests and by `scripts/dist`): `lib/libstarfleet_secrets.so.<version>` with the SONAME
+//! `libstarfleet_secrets.so.<major>` (set by `build.rs`), its symlinks, and
+//! `lib/libstarfleet_secrets.a`, the layout cargo-c produces.
 //!
 //! Built to the conventions of rustls-ffi (the header's opening comment is the user-facing
 //! version of this list):
@@ -6,7 +16,7 @@
 //! * opaque handles ([`starfleet_secrets_options`], [`starfleet_secrets_manager`]) made by a
 //!   `_new` function and released by the matching `_free`, which accepts NULL;
 //! * every fallible function returns a [`starfleet_secrets_result`] whose numbers are core's
-//!   stable [`Code::number`]s (0 = OK); the message of the last failure on the calling thread
+//!   stable [`Code::number`](starfleet_secrets::Code::number)s (0 = OK); the message of the last failure on the calling thread
 //!   is copied into a caller buffer by [`starfleet_secrets_last_error_message`], so reading it
 //!   allocates nothing and cannot leak;
 //! * out-params are written only on success;

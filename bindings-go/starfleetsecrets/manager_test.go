@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	sfs "example.com/starfleet-secrets/examples/go/starfleetsecrets"
+	sfs "example.invalid/starfleet-secrets/bindings-go/starfleetsecrets"
 )
 
 // childEnv makes the test binary act as a child process (see TestDefault).

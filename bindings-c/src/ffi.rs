@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::error::{Code, Error, Result};
+use starfleet_secrets::error::{Code, Error, Result};
 
 /// What a call returned. The numbers are core's stable error codes (`Code::number()`), the
 /// same numbers every language sees; 0 is success. Never renumbered, only appended to, so

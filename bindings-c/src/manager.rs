@@ -12,10 +12,10 @@ use super::buffer::OutBuffer;
 use super::ffi::{boundary, boundary_void, out_arg, ref_arg, str_arg};
 use super::options::starfleet_secrets_options;
 use super::starfleet_secrets_result;
-use crate::cache::SecretsManager;
-use crate::document::{Path, Secret};
-use crate::error::{Code, Error, Result};
-use crate::settings::Options;
+use starfleet_secrets::cache::SecretsManager;
+use starfleet_secrets::document::{Path, Secret};
+use starfleet_secrets::error::{Code, Error, Result};
+use starfleet_secrets::settings::Options;
 
 /// A cached Starfleet secret: an opaque handle. Made by `starfleet_secrets_manager_new()` or
 /// `starfleet_secrets_manager_new_default()`, released by `starfleet_secrets_manager_free()`.
@@ -27,7 +27,7 @@ pub struct starfleet_secrets_manager {
 fn hand_manager(out: *mut *mut starfleet_secrets_manager, options: Options) -> Result<()> {
     let out = out_arg(out, "out")?;
     // C and Go have no logging framework for the core to feed: `STARFLEET_LOG` → stderr.
-    crate::stderr_log::init_from_env();
+    starfleet_secrets::stderr_log::init_from_env();
     let manager = Box::new(starfleet_secrets_manager {
         inner: SecretsManager::new(options),
     });

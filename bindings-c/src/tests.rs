@@ -6,7 +6,7 @@ use std::ptr;
 use super::buffer::OutBuffer;
 use super::ffi::boundary;
 use super::*;
-use crate::error::{Code, Error};
+use starfleet_secrets::error::{Code, Error};
 
 fn last_message() -> String {
     let mut buf = [0 as c_char; 512];
@@ -34,7 +34,7 @@ fn result_numbers_and_names_are_cores() {
     assert_eq!(name(0), "OK");
     assert_eq!(name(999), "UNKNOWN");
     let v = unsafe { CStr::from_ptr(starfleet_secrets_version()) };
-    assert_eq!(v.to_str().unwrap(), crate::VERSION);
+    assert_eq!(v.to_str().unwrap(), starfleet_secrets::VERSION);
     assert_eq!(starfleet_secrets_abi_version(), STARFLEET_SECRETS_ABI_VERSION);
 }
 

@@ -15,7 +15,7 @@ use std::io::{self, Write};
 
 use zeroize::Zeroize;
 
-use crate::error::{Code, Error, Result};
+use starfleet_secrets::error::{Code, Error, Result};
 
 /// The usable size of a live `malloc` block.
 #[cfg(any(target_os = "linux", target_os = "android"))]

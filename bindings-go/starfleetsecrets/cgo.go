@@ -2,20 +2,16 @@ package starfleetsecrets
 
 // The cgo layer: every C call of the package is here.
 //
-// Build flags: by default the header comes from the repository's include/ and the library
-// from target/debug (run `cargo build -p starfleet-secrets` first), with an rpath so tests
-// and examples run in place. To link another build (e.g. target/release, or an installed
-// copy), put its flags first:
+// Build flags come from pkg-config: the C SDK (libstarfleet_secrets and its header) installs
+// lib/pkgconfig/starfleet_secrets.pc. For an SDK outside the default search path, or the
+// in-repository development build that scripts/test-c-go lays out in target/debug/c-sdk:
 //
-//	CGO_LDFLAGS="-L/path/to/lib -Wl,-rpath,/path/to/lib" go build ./...
+//	PKG_CONFIG_PATH=/path/to/sdk/lib/pkgconfig go build ./...
 //
-// or use pkg-config: CGO_CFLAGS="$(pkg-config --cflags starfleet_secrets)" and
-// CGO_LDFLAGS="$(pkg-config --libs starfleet_secrets)". Flags from the environment come
-// before the ones below, so the first -L that has the library wins.
+// The .pc file adds an rpath to the SDK's lib/, so programs run without LD_LIBRARY_PATH.
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../../include
-#cgo LDFLAGS: -L${SRCDIR}/../../../target/debug -lstarfleet_secrets -Wl,-rpath,${SRCDIR}/../../../target/debug
+#cgo pkg-config: starfleet_secrets
 #include <stdlib.h>
 #include "starfleet_secrets.h"
 
