@@ -66,5 +66,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<manager::SecretsManager>()?;
     #[cfg(unix)]
     m.add_class::<pending::Pending>()?;
+    #[cfg(unix)]
+    m.add_class::<pending::Wakeup>()?;
     Ok(())
 }

@@ -589,10 +589,16 @@ impl SecretsManager {
         self.try_hit().ok().map(crate::pending::Pending::ready)
     }
 
-    /// Start an access (or a refresh) on the library's runtime, for asyncio.
+    /// Start an access (or a refresh) on the library's runtime, for asyncio; `wakeup` (the
+    /// running loop's) is rung when it has finished.
     #[cfg(unix)]
-    fn _start(&self, py: Python<'_>, refresh: bool) -> PyResult<crate::pending::Pending> {
-        crate::pending::Pending::start(self.core(), refresh).py_err(py)
+    fn _start(
+        &self,
+        py: Python<'_>,
+        refresh: bool,
+        wakeup: &crate::pending::Wakeup,
+    ) -> PyResult<crate::pending::Pending> {
+        crate::pending::Pending::start(self.core(), refresh, wakeup).py_err(py)
     }
 
     /// The dict from a finished fetch (raises its error).

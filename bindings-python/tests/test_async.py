@@ -11,7 +11,7 @@ import pytest
 import starfleet_secrets
 from starfleet_secrets import SECRETS_MANAGER, SecretsManager
 
-from conftest import REGION, clear_faults, count, fault, manager, put, starfleet_doc, unique
+from conftest import REGION, clear_faults, count, fault, manager, put, run_python, starfleet_doc, unique
 
 
 def test_asecrets_and_aget(secret: Callable[..., str]) -> None:
@@ -187,3 +187,30 @@ def test_executor_fallback_where_the_native_wakeup_is_not_built(
 
     asyncio.run(main())
     assert count(name) == 2
+
+
+FD_SCRIPT = """
+import asyncio, resource
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))  # ulimit -n 256
+import starfleet_secrets as s
+m = s.SecretsManager({name!r}, {region!r})
+
+async def main():
+    return await asyncio.gather(*(m.aget("v") for _ in range(300)), return_exceptions=True)
+
+results = asyncio.run(main())
+failed = [repr(r) for r in results if r != "fd"]
+print(len(results), "results,", len(failed), "failed", failed[:3])
+"""
+
+
+def test_300_waiters_on_a_cold_slow_fetch_fit_in_256_descriptors(secret: Callable[..., str]) -> None:
+    # Regression: each waiter used to hold a socket pair (two descriptors), so under
+    # `ulimit -n 256` most of 300 concurrent aget() failed with "Too many open files".
+    # Run in a fresh interpreter so the limit (and any regression) stays there.
+    name = secret({"v": "fd"})
+    fault(name, "delay", delay_ms=1000)
+    out = run_python(FD_SCRIPT.format(name=name, region=REGION), timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "300 results, 0 failed" in out.stdout, out.stdout + out.stderr
+    assert count(name) == 1

@@ -77,29 +77,81 @@ _MISSING: Any = object()
 
 # The native wake-up (a Unix socket pair) is not built on other platforms; there the asyncio
 # methods run the blocking call in the loop's default executor instead.
-_NATIVE_ASYNC = hasattr(_native, "_Pending")
+_NATIVE_ASYNC = hasattr(_native, "_Wakeup")
 
 
-async def _finished(pending: Any) -> Any:
-    """Wait, without blocking the loop, until a native fetch has its outcome."""
-    if pending.done():
+class _LoopWaiters:
+    """The native fetches one event loop waits for, behind one wake-up (two descriptors).
+
+    Every fetch started for the loop rings the same wake-up when it finishes; on each ring the
+    loop checks which fetches are done. So descriptors do not grow with the number of waiting
+    coroutines. The reader is registered only while something waits.
+    """
+
+    def __init__(self) -> None:
+        self.wakeup = _native._Wakeup()
+        self._waiting: Dict[Any, Any] = {}
+
+    async def finished(self, pending: Any) -> Any:
+        """Wait, without blocking the loop, until ``pending`` has its outcome."""
+        import asyncio
+
+        if pending.done():
+            return pending
+        loop = asyncio.get_running_loop()
+        woken = loop.create_future()
+        if not self._waiting:
+            loop.add_reader(self.wakeup.fileno(), self._wake)
+        self._waiting[pending] = woken
+        try:
+            await woken
+        finally:
+            # Already gone when woken; still there when cancelled.
+            self._waiting.pop(pending, None)
+            if not self._waiting:
+                loop.remove_reader(self.wakeup.fileno())
         return pending
+
+    def _wake(self) -> None:
+        # Drain first: a fetch finishing after this rings again.
+        self.wakeup.drain()
+        for pending, woken in list(self._waiting.items()):
+            if pending.done():
+                del self._waiting[pending]
+                if not woken.done():
+                    woken.set_result(None)
+
+
+# One per event loop, forgotten with the loop.
+_LOOPS: Any = None
+
+
+def _waiters() -> _LoopWaiters:
     import asyncio
+    import weakref
 
+    global _LOOPS
+    if _LOOPS is None:
+        _LOOPS = weakref.WeakKeyDictionary()
     loop = asyncio.get_running_loop()
-    woken: asyncio.Future[None] = loop.create_future()
-    fd = pending.fileno()
-
-    def wake() -> None:
-        if not woken.done():
-            woken.set_result(None)
-
-    loop.add_reader(fd, wake)
     try:
-        await woken
-    finally:
-        loop.remove_reader(fd)
-    return pending
+        waiters: _LoopWaiters = _LOOPS[loop]
+    except KeyError:
+        waiters = _LOOPS[loop] = _LoopWaiters()
+    except TypeError:
+        # A loop that cannot be weakly referenced: a wake-up for this wait alone.
+        waiters = _LoopWaiters()
+    return waiters
+
+
+async def _native_access(manager: Any, refresh: bool) -> Any:
+    """A finished native fetch: the cache hit, or a fetch started and awaited on this loop."""
+    if not refresh:
+        hit = manager._hit()
+        if hit is not None:
+            return hit
+    waiters = _waiters()
+    return await waiters.finished(manager._start(refresh, waiters.wakeup))
 
 
 async def _in_executor(call: Callable[[], Any]) -> Any:
@@ -124,7 +176,7 @@ class SecretsManager(_native.SecretsManager):
         if not _NATIVE_ASYNC:
             secrets: Dict[str, Any] = await _in_executor(lambda: self.secrets)
             return secrets
-        pending = await _finished(self._hit() or self._start(False))
+        pending = await _native_access(self, False)
         return self._secrets_from(pending)
 
     async def aget(self, *path: str, default: Any = _MISSING) -> Any:
@@ -132,7 +184,7 @@ class SecretsManager(_native.SecretsManager):
         kwargs = {} if default is _MISSING else {"default": default}
         if not _NATIVE_ASYNC:
             return await _in_executor(lambda: self.get(*path, **kwargs))
-        pending = await _finished(self._hit() or self._start(False))
+        pending = await _native_access(self, False)
         return self._get_from(pending, *path, **kwargs)
 
     async def asecret_binary(self) -> bytes:
@@ -140,7 +192,7 @@ class SecretsManager(_native.SecretsManager):
         if not _NATIVE_ASYNC:
             data: bytes = await _in_executor(lambda: self.secret_binary)
             return data
-        pending = await _finished(self._hit() or self._start(False))
+        pending = await _native_access(self, False)
         return self._binary_from(pending)
 
     async def arefresh(self) -> None:
@@ -148,7 +200,7 @@ class SecretsManager(_native.SecretsManager):
         if not _NATIVE_ASYNC:
             await _in_executor(self.refresh)
             return
-        pending = await _finished(self._start(True))
+        pending = await _native_access(self, True)
         self._refreshed(pending)
 
 
