@@ -7,7 +7,7 @@ use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use aws_sdk_secretsmanager::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_secretsmanager::Client;
-use starfleet_secrets::settings::{self, Options, Settings};
+use starfleet_secrets::settings::{self, Options, Settings, DEFAULT_STAGE};
 use starfleet_secrets::{runtime, source, Code, ConfigSource, Error, Secret, Version};
 
 use crate::{Failure, Global, VersionArgs, EXIT_CONFLICT, EXIT_OUTCOME_UNKNOWN};
@@ -16,7 +16,6 @@ use crate::{Failure, Global, VersionArgs, EXIT_CONFLICT, EXIT_OUTCOME_UNKNOWN};
 /// `AWSCURRENT` onto it; removed right after. Fixed (not per run) so a crashed run cannot
 /// leave labels accumulating toward the service's per-secret label limit.
 pub const PENDING_LABEL: &str = "STARFLEET_CLI_PENDING";
-pub const CURRENT: &str = "AWSCURRENT";
 
 /// The secret's location and settings, resolved exactly as the SDKs resolve them.
 pub fn settings_for(global: &Global) -> Result<Settings, Error> {
@@ -34,13 +33,10 @@ pub fn block_on<T>(fut: impl Future<Output = Result<T, Failure>>) -> Result<T, F
     runtime::get()?.block_on(fut)
 }
 
-/// The version a `--version-stage` / `--version-id` pair selects.
-pub fn version_of(v: &VersionArgs) -> Version {
-    match (&v.version_stage, &v.version_id) {
-        (_, Some(id)) => Version::Id(id.clone()),
-        (Some(stage), None) => Version::Stage(stage.clone()),
-        (None, None) => Version::Stage(CURRENT.to_owned()),
-    }
+/// The version a `--version-stage` / `--version-id` pair selects (the core's rule, empty
+/// values refused).
+pub fn version_of(v: &VersionArgs) -> Result<Version, Error> {
+    settings::select_version(v.version_stage.as_deref(), v.version_id.as_deref())
 }
 
 pub fn date(d: Option<&DateTime>) -> Option<String> {
@@ -145,7 +141,7 @@ impl Target {
             .client
             .update_secret_version_stage()
             .secret_id(self.id())
-            .version_stage(CURRENT)
+            .version_stage(DEFAULT_STAGE)
             .move_to_version_id(&new)
             .remove_from_version_id(read_version)
             .send()
@@ -241,6 +237,6 @@ impl Target {
 pub fn current_of(d: &DescribeSecretOutput) -> Option<String> {
     d.version_ids_to_stages()?
         .iter()
-        .find(|(_, stages)| stages.iter().any(|s| s == CURRENT))
+        .find(|(_, stages)| stages.iter().any(|s| s == DEFAULT_STAGE))
         .map(|(id, _)| id.clone())
 }

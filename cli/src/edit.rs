@@ -1,16 +1,17 @@
 //! Editing and comparing the secret's JSON document, without ever formatting a value.
 
 use serde_json::{Map, Value};
+use starfleet_secrets::document::{json_type, zeroize_map, zeroize_value};
 use starfleet_secrets::{Code, Document, Error, Path};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
-use crate::output::{shape, shape_json, type_name};
+use crate::output::{shape, shape_json};
 
 /// Largest SecretString Secrets Manager stores.
 pub const MAX_SECRET_BYTES: usize = 65_536;
 
-/// A working copy of the document, overwritten with zeros when dropped (like the core's
-/// `Document`, which it is copied from).
+/// A working copy of the document, overwritten with zeros when dropped (with the core's
+/// zeroizer, as the core's `Document` it is copied from).
 pub struct Doc(pub Map<String, Value>);
 
 impl Doc {
@@ -56,23 +57,6 @@ impl Drop for Doc {
     }
 }
 
-/// Overwrite every string (keys too) inside a JSON value before it is freed.
-pub fn zeroize_value(v: &mut Value) {
-    match v {
-        Value::String(s) => s.zeroize(),
-        Value::Array(items) => items.iter_mut().for_each(zeroize_value),
-        Value::Object(map) => zeroize_map(map),
-        Value::Number(_) | Value::Bool(_) | Value::Null => {}
-    }
-}
-
-fn zeroize_map(map: &mut Map<String, Value>) {
-    for (mut k, mut v) in std::mem::take(map) {
-        k.zeroize();
-        zeroize_value(&mut v);
-    }
-}
-
 /// A JSON value that is zeroized when dropped (the new value given to `set`).
 pub struct SecretValue(pub Value);
 
@@ -107,7 +91,7 @@ pub fn set(root: &mut Map<String, Value>, path: &Path, value: Value, replace: bo
                     format!(
                         "cannot set {path}: {} is {}, not an object",
                         render(&keys[..=i]),
-                        type_name(other)
+                        json_type(other)
                     ),
                 ))
             }

@@ -3,6 +3,7 @@
 use std::io::{IsTerminal, Write};
 
 use serde_json::{json, Value};
+use starfleet_secrets::document::json_type;
 use zeroize::Zeroizing;
 
 use crate::Failure;
@@ -147,7 +148,7 @@ pub fn shape(v: &Value) -> String {
         Value::Array(a) => plural(a.len(), "array", "item"),
         Value::Object(m) if m.is_empty() => "object, empty".to_owned(),
         Value::Object(m) => plural(m.len(), "object", "key"),
-        other => type_name(other).to_owned(),
+        other => json_type(other).to_owned(),
     }
 }
 
@@ -164,19 +165,8 @@ pub fn shape_json(v: &Value) -> Value {
         _ => None,
     };
     match length {
-        Some(n) => json!({"type": type_name(v), "length": n}),
-        None => json!({"type": type_name(v)}),
-    }
-}
-
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
+        Some(n) => json!({"type": json_type(v), "length": n}),
+        None => json!({"type": json_type(v)}),
     }
 }
 

@@ -41,14 +41,6 @@ fn dns_suffix(partition: &str) -> &'static str {
     }
 }
 
-/// Field `n` (0-based) of an ARN `arn:PARTITION:SERVICE:REGION:ACCOUNT:...`.
-fn arn_field(arn: &str, n: usize) -> Option<&str> {
-    arn.strip_prefix("arn:")?
-        .split(':')
-        .nth(n - 1)
-        .filter(|f| !f.is_empty())
-}
-
 #[derive(Serialize)]
 struct PolicyDocument {
     #[serde(rename = "Version")]
@@ -90,7 +82,7 @@ fn build(f: &Facts) -> (PolicyDocument, String, Vec<String>) {
     let account = f
         .arn
         .as_deref()
-        .and_then(|a| arn_field(a, 4))
+        .and_then(|a| config::arn_field(a, 4))
         .map(str::to_owned)
         .or_else(|| f.account_id.clone());
     let resource = match &f.arn {
@@ -126,8 +118,8 @@ fn build(f: &Facts) -> (PolicyDocument, String, Vec<String>) {
                 .split_once(":alias/")
                 .map(|(_, a)| format!("alias/{a}"))
                 .unwrap_or_default();
-            let key_account = arn_field(key, 4).unwrap_or(account);
-            let key_region = arn_field(key, 3).unwrap_or(&f.region);
+            let key_account = config::arn_field(key, 4).unwrap_or(account);
+            let key_region = config::arn_field(key, 3).unwrap_or(&f.region);
             (
                 format!("arn:{partition}:kms:{key_region}:{key_account}:key/*"),
                 json!({"StringEquals": via, "ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}}),

@@ -1,7 +1,8 @@
 //! Commands that only read: keys, get, describe, diff.
 
 use serde_json::{json, Map, Value};
-use starfleet_secrets::{Code, Error, Path, Secret, Version};
+use starfleet_secrets::settings::{self, DEFAULT_STAGE};
+use starfleet_secrets::{Error, Path, Secret};
 use zeroize::Zeroizing;
 
 use crate::aws::{self, block_on, date, Target};
@@ -27,7 +28,7 @@ pub fn keys(g: &Global, flat: bool, version: &VersionArgs, ui: &mut Ui) -> Resul
     let settings = aws::settings_for(g)?;
     let secret = block_on(async {
         let target = Target::connect(settings).await;
-        Ok(target.read(aws::version_of(version)).await?)
+        Ok(target.read(aws::version_of(version)?).await?)
     })?;
     let doc = secret.document()?;
     let nodes = edit::tree(doc.root());
@@ -93,7 +94,7 @@ pub fn get(g: &Global, path: &str, version: &VersionArgs, ui: &mut Ui) -> Result
     let settings = aws::settings_for(g)?;
     let secret = block_on(async {
         let target = Target::connect(settings).await;
-        Ok(target.read(aws::version_of(version)).await?)
+        Ok(target.read(aws::version_of(version)?).await?)
     })?;
     let value = secret.get(&path)?;
     if ui.json {
@@ -152,7 +153,7 @@ pub fn describe(g: &Global, ui: &mut Ui) -> Result<(), Failure> {
             .unwrap_or_default()
     };
     versions.sort_by_key(|v| {
-        let rank = if v.stages.iter().any(|s| s == "AWSCURRENT") {
+        let rank = if v.stages.iter().any(|s| s == DEFAULT_STAGE) {
             0
         } else if v.stages.iter().any(|s| s == "AWSPREVIOUS") {
             1
@@ -323,16 +324,12 @@ pub fn diff(
     to: (String, Option<String>),
     ui: &mut Ui,
 ) -> Result<(), Failure> {
+    // An id replaces the stage (clap makes them exclusive); the core refuses empty ones.
     let pick = |(stage, id): (String, Option<String>)| match id {
-        Some(id) => Version::Id(id),
-        None => Version::Stage(stage),
+        Some(id) => settings::select_version(None, Some(&id)),
+        None => settings::select_version(Some(&stage), None),
     };
-    let (from, to) = (pick(from), pick(to));
-    for v in [&from, &to] {
-        if matches!(v, Version::Stage(s) | Version::Id(s) if s.trim().is_empty()) {
-            return Err(Error::new(Code::InvalidArgument, "an empty --from/--to version").into());
-        }
-    }
+    let (from, to) = (pick(from)?, pick(to)?);
     let settings = aws::settings_for(g)?;
     let (old, new) = block_on(async {
         let target = Target::connect(settings).await;

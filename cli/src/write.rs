@@ -4,10 +4,12 @@ use std::io::{IsTerminal, Read};
 
 use aws_sdk_secretsmanager::types::Tag;
 use serde_json::{json, Value};
+use starfleet_secrets::document::json_error_summary;
+use starfleet_secrets::settings::DEFAULT_STAGE;
 use starfleet_secrets::{config, Code, Error, Path, Secret};
 use zeroize::Zeroizing;
 
-use crate::aws::{self, block_on, Target, Written, CURRENT};
+use crate::aws::{self, block_on, Target, Written};
 use crate::edit::{self, Doc, SecretValue, MAX_SECRET_BYTES};
 use crate::output::{shape, Ui};
 use crate::read::print_changes;
@@ -223,18 +225,11 @@ fn value_of(text: &str, json_value: bool) -> Result<SecretValue, Failure> {
         return Ok(SecretValue(Value::String(text.to_owned())));
     }
     serde_json::from_str::<Value>(text).map(SecretValue).map_err(|e| {
-        // Position and category only: never the text around the error.
-        let category = match e.classify() {
-            serde_json::error::Category::Eof => "truncated",
-            serde_json::error::Category::Syntax => "syntax error",
-            _ => "unreadable",
-        };
         Failure::from(Error::new(
             Code::InvalidArgument,
             format!(
-                "the value is not valid JSON ({category} at line {} column {}): nothing was written",
-                e.line(),
-                e.column()
+                "the value is not valid JSON ({}): nothing was written",
+                json_error_summary(&e)
             ),
         ))
         .with_hint("without --json-value the value is stored as a JSON string, exactly as given")
@@ -305,7 +300,7 @@ fn edit_and_write(
     block_on(async {
         let target = Target::connect(settings).await;
         let secret = target
-            .read(starfleet_secrets::Version::Stage(CURRENT.to_owned()))
+            .read(starfleet_secrets::Version::Stage(DEFAULT_STAGE.to_owned()))
             .await
             .map_err(|e| {
                 let hint = (e.code() == Code::SecretFormat).then_some(

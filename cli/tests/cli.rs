@@ -1291,3 +1291,21 @@ fn an_alias_expansion_bomb_is_refused_in_bounded_memory() {
         assert!(started.elapsed() < Duration::from_secs(20));
     }
 }
+
+#[test]
+fn empty_version_selectors_are_refused_with_the_core_rule() {
+    // The CLI selects versions with the core's rule (issue 16), which refuses empty ones
+    // before any call; the CLI's own copy used to send them.
+    for args in [
+        vec!["get", "A", "--version-stage", ""],
+        vec!["keys", "--version-id", " "],
+        vec!["diff", "--from", ""],
+    ] {
+        let run = on("never-called", &args).run();
+        assert_eq!(run.status, 1, "{args:?}: {run:?}");
+        assert!(
+            run.stderr.contains("INVALID_ARGUMENT") && run.stderr.contains("is empty"),
+            "{args:?}: {run:?}"
+        );
+    }
+}

@@ -496,11 +496,19 @@ pub fn check_secret_id(secret_id: &str) -> std::result::Result<(), String> {
     }
 }
 
+/// Field `n` of an ARN `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` (1 = partition,
+/// 2 = service, 3 = region, 4 = account), if present and not empty.
+pub fn arn_field(arn: &str, n: usize) -> Option<&str> {
+    arn.strip_prefix("arn:")?
+        .split(':')
+        .nth(n.checked_sub(1)?)
+        .filter(|f| !f.is_empty())
+}
+
 /// The region inside a Secrets Manager ARN (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME`).
 pub fn arn_region(secret_id: &str) -> Option<&str> {
-    let mut parts = secret_id.splitn(7, ':');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("arn"), Some(_), Some("secretsmanager"), Some(region)) if !region.is_empty() => Some(region),
+    match arn_field(secret_id, 2) {
+        Some("secretsmanager") => arn_field(secret_id, 3),
         _ => None,
     }
 }

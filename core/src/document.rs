@@ -118,7 +118,21 @@ impl fmt::Debug for Path {
     }
 }
 
-/// The name of a JSON value's type, for messages that must not show the value.
+/// The name of a JSON value's type (`"string"`, `"array"`, ...): the one spelling of value
+/// types, for machine-readable output (the CLI's `{"type": ...}`).
+pub fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// [`json_type`] for a sentence ("a string", "an array", "null"), for messages that must not
+/// show the value.
 pub fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -128,6 +142,17 @@ pub fn json_kind(v: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
+}
+
+/// Why a text is not JSON, by category and position only (`"syntax error at line 1 column
+/// 7"`): never the text around the error, which may be a secret.
+pub fn json_error_summary(e: &serde_json::Error) -> String {
+    let category = match e.classify() {
+        serde_json::error::Category::Eof => "truncated",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data | serde_json::error::Category::Io => "unreadable",
+    };
+    format!("{category} at line {} column {}", e.line(), e.column())
 }
 
 /// A SecretString parsed as a JSON object.
@@ -148,22 +173,10 @@ impl Document {
                     format!("SecretString is {kind}, not a JSON object"),
                 ))
             }
-            // Only the category and position: never the text around the error.
-            Err(e) => {
-                let category = match e.classify() {
-                    serde_json::error::Category::Eof => "truncated",
-                    serde_json::error::Category::Syntax => "syntax error",
-                    serde_json::error::Category::Data | serde_json::error::Category::Io => "unreadable",
-                };
-                Err(Error::new(
-                    Code::SecretFormat,
-                    format!(
-                        "SecretString is not valid JSON ({category} at line {} column {})",
-                        e.line(),
-                        e.column()
-                    ),
-                ))
-            }
+            Err(e) => Err(Error::new(
+                Code::SecretFormat,
+                format!("SecretString is not valid JSON ({})", json_error_summary(&e)),
+            )),
         }
     }
 
@@ -244,7 +257,7 @@ fn to_json(v: &Value) -> Zeroizing<String> {
 }
 
 /// Overwrite every string (keys too) inside a JSON value before it is freed.
-fn zeroize_value(v: &mut Value) {
+pub fn zeroize_value(v: &mut Value) {
     match v {
         Value::String(s) => s.zeroize(),
         Value::Array(items) => items.iter_mut().for_each(zeroize_value),
@@ -253,7 +266,8 @@ fn zeroize_value(v: &mut Value) {
     }
 }
 
-fn zeroize_map(map: &mut Map<String, Value>) {
+/// [`zeroize_value`] for an object's entries (the map is left empty).
+pub fn zeroize_map(map: &mut Map<String, Value>) {
     for (mut k, mut v) in std::mem::take(map) {
         k.zeroize();
         zeroize_value(&mut v);

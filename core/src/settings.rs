@@ -154,24 +154,26 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// The version a stage / VersionId pair selects: the id, else the stage, else
+/// [`DEFAULT_STAGE`]. Both given, or an empty one, is `INVALID_ARGUMENT`.
+pub fn select_version(stage: Option<&str>, id: Option<&str>) -> Result<Version> {
+    match (stage, id) {
+        (Some(_), Some(_)) => Err(Error::new(
+            Code::InvalidArgument,
+            "give version_stage or version_id, not both",
+        )),
+        (_, Some(id)) if id.trim().is_empty() => Err(Error::new(Code::InvalidArgument, "version_id is empty")),
+        (Some(stage), _) if stage.trim().is_empty() => Err(Error::new(Code::InvalidArgument, "version_stage is empty")),
+        (_, Some(id)) => Ok(Version::Id(id.to_owned())),
+        (Some(stage), None) => Ok(Version::Stage(stage.to_owned())),
+        (None, None) => Ok(Version::Stage(DEFAULT_STAGE.to_owned())),
+    }
+}
+
 /// Resolve options against `env` (see the module doc for precedence).
 pub fn resolve(opts: &Options, env: EnvLookup<'_>) -> Result<Settings> {
     let location = resolve_location(opts, env)?;
-    let version = match (&opts.version_stage, &opts.version_id) {
-        (Some(_), Some(_)) => {
-            return Err(Error::new(
-                Code::InvalidArgument,
-                "give version_stage or version_id, not both",
-            ))
-        }
-        (_, Some(id)) if id.trim().is_empty() => return Err(Error::new(Code::InvalidArgument, "version_id is empty")),
-        (Some(stage), _) if stage.trim().is_empty() => {
-            return Err(Error::new(Code::InvalidArgument, "version_stage is empty"))
-        }
-        (_, Some(id)) => Version::Id(id.clone()),
-        (Some(stage), None) => Version::Stage(stage.clone()),
-        (None, None) => Version::Stage(DEFAULT_STAGE.to_owned()),
-    };
+    let version = select_version(opts.version_stage.as_deref(), opts.version_id.as_deref())?;
     let ttl = match opts.ttl {
         Some(t) => t,
         None => from_env(env, ENV_TTL, Ttl::parse)?.unwrap_or(Ttl::For(DEFAULT_TTL)),
