@@ -471,7 +471,7 @@ impl SecretsManager {
         self.dict(py, &secret)
     }
 
-    /// The secret's SecretBinary as bytes (SecretFormatError for a JSON SecretString).
+    /// The secret's SecretBinary as bytes (SecretsFormatError for a JSON SecretString).
     #[getter]
     fn secret_binary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let secret = self.access(py)?;
@@ -479,7 +479,7 @@ impl SecretsManager {
     }
 
     /// The value at a key path: `get("STARFLEET.SlackToken")` (dotted, `\.` escapes a dot)
-    /// or `get("GitHubSyncWorker", "my.org")` (literal keys). Raises SecretKeyNotFoundError
+    /// or `get("GitHubSyncWorker", "my.org")` (literal keys). Raises SecretsKeyNotFoundError
     /// (a KeyError) unless `default` is given.
     #[pyo3(signature = (*path, **kwargs), text_signature = "($self, *path, default=...)")]
     fn get<'py>(
@@ -493,8 +493,8 @@ impl SecretsManager {
         self.lookup(py, &secret, &path, default)
     }
 
-    /// The string at a key path (same path rules as `get`); SecretFormatError when the value
-    /// there is not a string, SecretKeyNotFoundError (a KeyError) when it does not exist.
+    /// The string at a key path (same path rules as `get`); SecretsFormatError when the value
+    /// there is not a string, SecretsKeyNotFoundError (a KeyError) when it does not exist.
     #[pyo3(signature = (*path))]
     fn get_str<'py>(&self, py: Python<'py>, path: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyAny>> {
         let (path, _) = path_args(py, path, None)?;

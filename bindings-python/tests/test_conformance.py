@@ -23,16 +23,7 @@ from conftest import REPO, _control, clear_faults, unique
 VECTORS = REPO / "tests" / "vectors"
 READ_GROUPS = ["config", "precedence", "documents", "paths", "stages"]
 REGION = "us-east-2"
-MANAGED = [
-    "STARFLEET_SECRET_ID",
-    "STARFLEET_SECRET_REGION",
-    "STARFLEET_CONFIG",
-    "STARFLEET_SECRETS_TTL",
-    "STARFLEET_SECRETS_MAX_STALE",
-    "STARFLEET_SECRETS_TIMEOUT",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-]
+MANAGED = json.loads((VECTORS / "managed-env.json").read_text())["variables"]
 
 
 def vectors(groups: List[str]) -> List[Any]:

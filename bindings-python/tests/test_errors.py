@@ -18,19 +18,59 @@ from conftest import REGION, clear_faults, count, fault, manager, run_python
 CLASSES: Dict[str, Type[StarfleetSecretsError]] = {
     "CONFIG_MISSING": starfleet_secrets.SecretsConfigurationMissingError,
     "CONFIG_INVALID": starfleet_secrets.SecretsConfigurationInvalidError,
-    "SECRET_NOT_FOUND": starfleet_secrets.SecretNotFoundError,
-    "ACCESS_DENIED": starfleet_secrets.SecretAccessDeniedError,
-    "DECRYPTION_FAILED": starfleet_secrets.SecretDecryptionError,
+    "SECRET_NOT_FOUND": starfleet_secrets.SecretsNotFoundError,
+    "ACCESS_DENIED": starfleet_secrets.SecretsAccessDeniedError,
+    "DECRYPTION_FAILED": starfleet_secrets.SecretsDecryptionFailedError,
     "CREDENTIALS": starfleet_secrets.SecretsCredentialsError,
     "THROTTLED": starfleet_secrets.SecretsThrottledError,
     "TIMEOUT": starfleet_secrets.SecretsTimeoutError,
     "NETWORK": starfleet_secrets.SecretsNetworkError,
     "SERVICE": starfleet_secrets.SecretsServiceError,
-    "SECRET_FORMAT": starfleet_secrets.SecretFormatError,
-    "KEY_NOT_FOUND": starfleet_secrets.SecretKeyNotFoundError,
+    "SECRET_FORMAT": starfleet_secrets.SecretsFormatError,
+    "KEY_NOT_FOUND": starfleet_secrets.SecretsKeyNotFoundError,
     "INVALID_ARGUMENT": starfleet_secrets.SecretsInvalidArgumentError,
     "INTERNAL": starfleet_secrets.SecretsInternalError,
 }
+
+
+ALIASES = {
+    "SecretNotFoundError": "SecretsNotFoundError",
+    "SecretAccessDeniedError": "SecretsAccessDeniedError",
+    "SecretDecryptionError": "SecretsDecryptionFailedError",
+    "SecretFormatError": "SecretsFormatError",
+    "SecretKeyNotFoundError": "SecretsKeyNotFoundError",
+}
+
+
+def class_name(code: str) -> str:
+    """The documented naming rule (starfleet_secrets._errors): Secrets + CamelCase code + Error,
+    a leading SECRET_ dropped, CONFIG spelled Configuration."""
+    words = code.split("_")
+    if words[0] == "SECRET" and len(words) > 1:
+        words = words[1:]
+    return "Secrets" + "".join("Configuration" if w == "CONFIG" else w.capitalize() for w in words) + "Error"
+
+
+def test_the_code_list_matches_the_shared_table() -> None:
+    # tests/vectors/error-codes.json is checked against core/src/error.rs by the Rust suite;
+    # here the Python side is checked against it, by name, number and transient flag.
+    import json
+
+    table = json.loads((Path(__file__).resolve().parents[2] / "tests/vectors/error-codes.json").read_text())["codes"]
+    expected = [(e["code"], e["number"], e["transient"]) for e in table]
+    assert [tuple(c) for c in _native.codes()] == expected
+    from starfleet_secrets import _errors
+
+    assert sorted(_errors._BY_CODE) == sorted(e[0] for e in expected)
+    for code, number, transient in expected:
+        cls = _errors._BY_CODE[code]
+        assert (cls.code, cls.number, cls.transient) == (code, number, transient)
+        assert cls.__name__ == class_name(code), f"{cls.__name__} does not follow the naming rule"
+        assert cls.__name__ in starfleet_secrets.__all__ and cls.__name__ in _errors.__all__
+    assert class_name("CONFIG_MISSING") == "SecretsConfigurationMissingError", "Starfleet's name"
+    for old, new in ALIASES.items():
+        assert getattr(starfleet_secrets, old) is getattr(starfleet_secrets, new), old
+        assert old in starfleet_secrets.__all__
 
 
 def raised(call: Callable[[], object]) -> StarfleetSecretsError:
@@ -233,4 +273,4 @@ def test_exceptions_pickle_and_repr_cleanly(secret: Callable[..., str]) -> None:
     e = raised(lambda: manager(secret({"v": 1})).get("missing"))
     copy = pickle.loads(pickle.dumps(e))
     assert type(copy) is type(e) and str(copy) == str(e) and copy.code == e.code
-    assert repr(e).startswith("SecretKeyNotFoundError(")
+    assert repr(e).startswith("SecretsKeyNotFoundError(")

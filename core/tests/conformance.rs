@@ -16,16 +16,16 @@ use support::*;
 /// Vectors change the process environment; the two tests must not interleave.
 static ENV_LOCK: Mutex<()> = Mutex::new(());
 
-const MANAGED_ENV: [&str; 8] = [
-    "STARFLEET_SECRET_ID",
-    "STARFLEET_SECRET_REGION",
-    "STARFLEET_CONFIG",
-    "STARFLEET_SECRETS_TTL",
-    "STARFLEET_SECRETS_MAX_STALE",
-    "STARFLEET_SECRETS_TIMEOUT",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-];
+/// The managed variables (`tests/vectors/managed-env.json`), unset before every vector.
+fn managed_env() -> Vec<String> {
+    let text = std::fs::read_to_string(vectors_dir().join("managed-env.json")).unwrap();
+    serde_json::from_str::<Value>(&text).unwrap()["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
 
 fn vectors_dir() -> PathBuf {
     FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors")
@@ -118,12 +118,13 @@ struct EnvGuard(Vec<(String, Option<String>)>);
 
 impl EnvGuard {
     fn set(env: Option<&Value>) -> EnvGuard {
-        let mut keys: Vec<String> = MANAGED_ENV.iter().map(|s| s.to_string()).collect();
+        let managed = managed_env();
+        let mut keys = managed.clone();
         if let Some(Value::Object(e)) = env {
             keys.extend(e.keys().cloned());
         }
         let saved = keys.iter().map(|k| (k.clone(), std::env::var(k).ok())).collect();
-        for k in MANAGED_ENV {
+        for k in &managed {
             std::env::remove_var(k);
         }
         if let Some(Value::Object(e)) = env {
@@ -414,4 +415,23 @@ fn fault_vectors() {
         vectors.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn the_managed_variables_include_every_one_the_core_reads() {
+    use starfleet_secrets::settings::*;
+    let managed = managed_env();
+    for var in [
+        ENV_SECRET_ID,
+        ENV_SECRET_REGION,
+        ENV_CONFIG,
+        ENV_TTL,
+        ENV_MAX_STALE,
+        ENV_TIMEOUT,
+    ] {
+        assert!(
+            managed.iter().any(|m| m == var),
+            "{var} missing from tests/vectors/managed-env.json"
+        );
+    }
 }

@@ -1,5 +1,12 @@
 """The exception hierarchy: one class per stable core error code.
 
+Naming rule: ``Secrets`` + the code in CamelCase + ``Error``, with a leading ``SECRET_``
+dropped and ``CONFIG`` spelled ``Configuration`` (``SECRET_NOT_FOUND`` ->
+``SecretsNotFoundError``, ``CONFIG_MISSING`` -> Starfleet's own
+``SecretsConfigurationMissingError``). The names of earlier releases (``SecretNotFoundError``,
+``SecretAccessDeniedError``, ``SecretDecryptionError``, ``SecretFormatError``,
+``SecretKeyNotFoundError``) stay as aliases of the same classes.
+
 Every error the library raises is a :class:`StarfleetSecretsError`. Each subclass stands for
 one code of the core (the same codes Node's ``err.code``, the C enum and Go's sentinel errors
 use) and has it as the class attribute ``code``, with ``number`` (the C enum value) and
@@ -19,18 +26,24 @@ __all__ = [
     "StarfleetSecretsError",
     "SecretsConfigurationMissingError",
     "SecretsConfigurationInvalidError",
-    "SecretNotFoundError",
-    "SecretAccessDeniedError",
-    "SecretDecryptionError",
+    "SecretsNotFoundError",
+    "SecretsAccessDeniedError",
+    "SecretsDecryptionFailedError",
     "SecretsCredentialsError",
     "SecretsThrottledError",
     "SecretsTimeoutError",
     "SecretsNetworkError",
     "SecretsServiceError",
-    "SecretFormatError",
-    "SecretKeyNotFoundError",
+    "SecretsFormatError",
+    "SecretsKeyNotFoundError",
     "SecretsInvalidArgumentError",
     "SecretsInternalError",
+    # earlier names (aliases)
+    "SecretNotFoundError",
+    "SecretAccessDeniedError",
+    "SecretDecryptionError",
+    "SecretFormatError",
+    "SecretKeyNotFoundError",
 ]
 
 
@@ -72,19 +85,19 @@ class SecretsConfigurationInvalidError(StarfleetSecretsError):
     code = "CONFIG_INVALID"
 
 
-class SecretNotFoundError(StarfleetSecretsError):
+class SecretsNotFoundError(StarfleetSecretsError):
     """SECRET_NOT_FOUND: the secret (or the requested version or stage) does not exist."""
 
     code = "SECRET_NOT_FOUND"
 
 
-class SecretAccessDeniedError(StarfleetSecretsError):
+class SecretsAccessDeniedError(StarfleetSecretsError):
     """ACCESS_DENIED: the credentials are valid but not allowed to read the secret."""
 
     code = "ACCESS_DENIED"
 
 
-class SecretDecryptionError(StarfleetSecretsError):
+class SecretsDecryptionFailedError(StarfleetSecretsError):
     """DECRYPTION_FAILED: Secrets Manager could not decrypt the secret with its KMS key."""
 
     code = "DECRYPTION_FAILED"
@@ -120,7 +133,7 @@ class SecretsServiceError(StarfleetSecretsError):
     code = "SERVICE"
 
 
-class SecretFormatError(StarfleetSecretsError):
+class SecretsFormatError(StarfleetSecretsError):
     """SECRET_FORMAT: the secret is not the expected shape.
 
     For example a SecretString that is not a JSON object, or SecretBinary read as a dict.
@@ -129,7 +142,7 @@ class SecretFormatError(StarfleetSecretsError):
     code = "SECRET_FORMAT"
 
 
-class SecretKeyNotFoundError(StarfleetSecretsError, KeyError):
+class SecretsKeyNotFoundError(StarfleetSecretsError, KeyError):
     """KEY_NOT_FOUND: a key path does not exist in the document.
 
     Also a :class:`KeyError`, so ``except KeyError`` idioms keep working.
@@ -154,6 +167,15 @@ class SecretsInternalError(StarfleetSecretsError):
     """INTERNAL: a bug in this library."""
 
     code = "INTERNAL"
+
+
+# Earlier names, kept working (same class objects, so `except` and pickles agree).
+SecretNotFoundError = SecretsNotFoundError
+SecretAccessDeniedError = SecretsAccessDeniedError
+SecretDecryptionError = SecretsDecryptionFailedError
+SecretFormatError = SecretsFormatError
+SecretKeyNotFoundError = SecretsKeyNotFoundError
+
 
 
 _BY_CODE: Dict[str, Type[StarfleetSecretsError]] = {

@@ -17,19 +17,23 @@ use serde_json::{json, Value};
 pub const REGION: &str = "us-east-2";
 pub const BIN: &str = env!("CARGO_BIN_EXE_starfleet-secrets");
 
-/// Variables that would steer the tool from the outer environment; every run starts without.
-const MANAGED: &[&str] = &[
-    "STARFLEET_SECRET_ID",
-    "STARFLEET_SECRET_REGION",
-    "STARFLEET_CONFIG",
-    "STARFLEET_SECRETS_TTL",
-    "STARFLEET_SECRETS_MAX_STALE",
-    "STARFLEET_SECRETS_TIMEOUT",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "NO_COLOR",
-    "CLICOLOR_FORCE",
-];
+/// Variables that would steer the tool from the outer environment; every run starts without:
+/// the conformance vectors' managed variables (`tests/vectors/managed-env.json`) and colour.
+fn managed() -> &'static [String] {
+    static MANAGED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    MANAGED.get_or_init(|| {
+        let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/managed-env.json");
+        let table: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let mut vars: Vec<String> = table["variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        vars.extend(["NO_COLOR".to_owned(), "CLICOLOR_FORCE".to_owned()]);
+        vars
+    })
+}
 
 pub fn proxy_url() -> String {
     std::env::var("STARFLEET_TEST_PROXY").unwrap_or_else(|_| {
@@ -217,7 +221,7 @@ pub struct Cli {
 pub fn cli(args: &[&str]) -> Cli {
     let mut command = Command::new(BIN);
     command.args(args);
-    for var in MANAGED {
+    for var in managed() {
         command.env_remove(var);
     }
     Cli { command, stdin: None }
