@@ -58,9 +58,9 @@ pub struct Written {
 }
 
 impl Target {
-    pub async fn connect(settings: Settings) -> Target {
-        let client = source::sdk_client(&settings).await;
-        Target { settings, client }
+    pub async fn connect(settings: Settings) -> Result<Target, Error> {
+        let client = source::sdk_client(&settings).await?;
+        Ok(Target { settings, client })
     }
 
     pub fn id(&self) -> &str {

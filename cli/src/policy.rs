@@ -171,7 +171,7 @@ pub fn policy(g: &Global, account_id: Option<String>, no_lookup: bool, ui: &mut 
     let mut looked_up = false;
     if !no_lookup {
         let described = block_on(async {
-            let target = Target::connect(settings).await;
+            let target = Target::connect(settings).await?;
             Ok(target.describe().await)
         })?;
         match described {

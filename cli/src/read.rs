@@ -27,7 +27,7 @@ fn version_json(secret: &Secret) -> Value {
 pub fn keys(g: &Global, flat: bool, version: &VersionArgs, ui: &mut Ui) -> Result<(), Failure> {
     let settings = aws::settings_for(g)?;
     let secret = block_on(async {
-        let target = Target::connect(settings).await;
+        let target = Target::connect(settings).await?;
         Ok(target.read(aws::version_of(version)?).await?)
     })?;
     let doc = secret.document()?;
@@ -93,7 +93,7 @@ pub fn get(g: &Global, path: &str, version: &VersionArgs, ui: &mut Ui) -> Result
     let path = Path::parse_dotted(path)?;
     let settings = aws::settings_for(g)?;
     let secret = block_on(async {
-        let target = Target::connect(settings).await;
+        let target = Target::connect(settings).await?;
         Ok(target.read(aws::version_of(version)?).await?)
     })?;
     let value = secret.get(&path)?;
@@ -127,7 +127,7 @@ pub fn describe(g: &Global, ui: &mut Ui) -> Result<(), Failure> {
     let settings = aws::settings_for(g)?;
     let region = settings.location.region.clone();
     let (d, versions, list_error) = block_on(async {
-        let target = Target::connect(settings).await;
+        let target = Target::connect(settings).await?;
         let d = target.describe().await?;
         let (versions, list_error) = match list_versions(&target).await {
             Ok(v) => (v, None),
@@ -332,7 +332,7 @@ pub fn diff(
     let (from, to) = (pick(from)?, pick(to)?);
     let settings = aws::settings_for(g)?;
     let (old, new) = block_on(async {
-        let target = Target::connect(settings).await;
+        let target = Target::connect(settings).await?;
         let old = target.read(from.clone()).await?;
         let new = target.read(to.clone()).await?;
         Ok((old, new))

@@ -24,7 +24,7 @@ pub const INITIAL_DOCUMENT: &str = r#"{"STARFLEET":{}}"#;
 pub fn init(g: &Global, kms_key_id: Option<String>, tags: Vec<(String, String)>, ui: &mut Ui) -> Result<(), Failure> {
     let settings = aws::settings_for(g)?;
     let outcome = block_on(async {
-        let target = Target::connect(settings).await;
+        let target = Target::connect(settings).await?;
         match target.describe().await {
             Ok(d) => existing(&target, &d, kms_key_id.as_deref(), &tags).await,
             Err(e) if e.code() == Code::SecretNotFound => create(&target, kms_key_id.as_deref(), &tags).await,
@@ -298,7 +298,7 @@ fn edit_and_write(
     change: impl FnOnce(&Secret, &mut Doc) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
     block_on(async {
-        let target = Target::connect(settings).await;
+        let target = Target::connect(settings).await?;
         let secret = target
             .read(starfleet_secrets::Version::Stage(DEFAULT_STAGE.to_owned()))
             .await

@@ -6,6 +6,7 @@
 //! * [`yaml`]: YAML text → tree, bounded after alias expansion;
 //! * [`settings`]: arguments → environment → configuration precedence, TTL and deadlines;
 //! * [`source`]: `GetSecretValue` and the classification of its errors;
+//! * [`transport`]: the HTTP clients: TLS provider (rustls + ring), trusted roots, pooling;
 //! * [`cache`]: lazy load, single-flight, TTL, stale-if-error, stats;
 //! * [`document`]: the parsed secret, key paths, redaction, zeroization;
 //! * [`runtime`]: the process's one tokio runtime, fork-aware;
@@ -29,6 +30,7 @@ pub mod runtime;
 pub mod settings;
 pub mod source;
 pub mod stderr_log;
+pub mod transport;
 pub mod yaml;
 
 pub use cache::{SecretsManager, Stats};

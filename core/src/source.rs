@@ -7,7 +7,8 @@
 //! the credential chain is lazy: with credentials in the environment it never reaches IMDS
 //! (and it is not even built: see [`sdk_client`]).
 //!
-//! SDK errors are classified here, once, into the stable [`Code`]s.
+//! The HTTP clients (TLS provider, trusted roots, pooled connections) come from
+//! [`crate::transport`]. SDK errors are classified here, once, into the stable [`Code`]s.
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
@@ -27,6 +28,7 @@ use zeroize::Zeroizing;
 use crate::document::{Document, Payload, Secret};
 use crate::error::{Code, Error, Result};
 use crate::settings::{process_env, EnvLookup, Settings, Version};
+use crate::transport;
 
 /// Attempts per fetch (the first try plus retries of transient failures).
 const MAX_ATTEMPTS: u32 = 3;
@@ -36,6 +38,9 @@ const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Longest AWS error message kept in our messages.
 const MAX_AWS_MESSAGE: usize = 200;
+/// Added to a TLS verification failure: where the trusted roots come from (transport.rs).
+const UNTRUSTED_HINT: &str =
+    " (the server's certificate is not signed by a trusted root: see AWS_CA_BUNDLE, SSL_CERT_FILE, SSL_CERT_DIR)";
 
 /// Clients are shared per (region, endpoint, deadline) so a process pays for SDK config and
 /// the TLS connection pool once. Keyed by pid because a client's connections belong to the
@@ -57,7 +62,9 @@ static CLIENTS: Mutex<Option<HashMap<ClientKey, Client>>> = Mutex::new(None);
 ///
 /// Tools that make other calls on the same secret (the operator CLI: DescribeSecret,
 /// PutSecretValue, ...) use this so they follow exactly the library's connection rules.
-pub async fn sdk_client(settings: &Settings) -> Client {
+///
+/// Fails (CONFIG_INVALID) when the CA bundle named by `AWS_CA_BUNDLE` cannot be used.
+pub async fn sdk_client(settings: &Settings) -> Result<Client> {
     let key = ClientKey {
         pid: std::process::id(),
         region: settings.location.region.clone(),
@@ -71,9 +78,24 @@ pub async fn sdk_client(settings: &Settings) -> Client {
         map.get(&key).cloned()
     };
     if let Some(c) = cached {
-        return c;
+        return Ok(c);
     }
+    let plain_http = plain_http_endpoint(key.endpoint.as_deref(), &process_env);
+    let environment_credentials = access_keys_in_environment(&process_env);
+    let http_client = if plain_http {
+        transport::http_client()?
+    } else {
+        transport::https_client(&process_env)?
+    };
+    // Credential providers other than the environment's (STS web identity, SSO, IMDS, ECS)
+    // call AWS over HTTPS even when Secrets Manager is a plain-HTTP emulator.
+    let credentials_http_client = if plain_http && !environment_credentials {
+        transport::https_client(&process_env)?
+    } else {
+        http_client.clone()
+    };
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(credentials_http_client)
         .region(Region::new(key.region.clone()))
         .retry_config(
             RetryConfig::standard()
@@ -89,7 +111,7 @@ pub async fn sdk_client(settings: &Settings) -> Client {
     if let Some(url) = &key.endpoint {
         loader = loader.endpoint_url(url);
     }
-    if access_keys_in_environment(&process_env) {
+    if environment_credentials {
         // The default chain would choose these first anyway; naming the provider skips
         // building the rest of the chain, whose STS client (web identity) loads and parses
         // the system root store at once: milliseconds of every cold start on Lambda, where
@@ -97,17 +119,14 @@ pub async fn sdk_client(settings: &Settings) -> Client {
         loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
     }
     let sdk_config = loader.load().await;
-    let mut config = aws_sdk_secretsmanager::config::Builder::from(&sdk_config);
-    if plain_http_endpoint(key.endpoint.as_deref(), &process_env) {
-        config = config.http_client(aws_smithy_http_client::Builder::new().build_http());
-    }
+    let config = aws_sdk_secretsmanager::config::Builder::from(&sdk_config).http_client(http_client);
     let client = Client::from_conf(config.build());
     let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
-    clients
+    Ok(clients
         .get_or_insert_with(HashMap::new)
         .entry(key)
         .or_insert(client)
-        .clone()
+        .clone())
 }
 
 /// Both access-key variables set: the first source of the default chain.
@@ -118,9 +137,8 @@ fn access_keys_in_environment(env: EnvLookup<'_>) -> bool {
 /// Whether Secrets Manager will be called on a plain `http://` endpoint (a local emulator, a
 /// test harness): `endpoint` (the option), else `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else
 /// `AWS_ENDPOINT_URL`, as the SDK resolves them. Such a client gets a connector without TLS,
-/// because the default one loads and parses the system root store on its first request,
-/// about 4-6 ms of a cold start, for certificates an `http://` endpoint never shows. Only
-/// the Secrets Manager client: credential providers keep the default HTTPS client.
+/// because an HTTPS one reads and parses the root store, milliseconds of a cold start, for
+/// certificates an `http://` endpoint never shows.
 fn plain_http_endpoint(endpoint: Option<&str>, env: EnvLookup<'_>) -> bool {
     let configured = endpoint.map(str::to_owned).or_else(|| {
         let ignored = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true"));
@@ -139,7 +157,8 @@ pub async fn fetch(settings: &Settings) -> Result<Secret> {
     let loc = &settings.location;
     let what = format!("secret {} ({}) in {}", loc.secret_id, settings.version, loc.region);
     log::debug!("GetSecretValue {what}");
-    let request = sdk_client(settings).await.get_secret_value().secret_id(&loc.secret_id);
+    let client = sdk_client(settings).await.map_err(|e| e.context(&what))?;
+    let request = client.get_secret_value().secret_id(&loc.secret_id);
     let request = match &settings.version {
         Version::Stage(stage) => request.version_stage(stage),
         Version::Id(id) => request.version_id(id),
@@ -199,10 +218,11 @@ where
         SdkError::DispatchFailure(d) if d.is_timeout() => {
             Error::new(Code::Timeout, format!("no answer within {}s", timeout.as_secs_f64()))
         }
-        SdkError::DispatchFailure(_) => Error::new(
-            Code::Network,
-            format!("cannot reach Secrets Manager: {}", root_cause(err)),
-        ),
+        SdkError::DispatchFailure(_) => {
+            let cause = root_cause(err);
+            let hint = if cause.contains("certificate") { UNTRUSTED_HINT } else { "" };
+            Error::new(Code::Network, format!("cannot reach Secrets Manager: {cause}{hint}"))
+        }
         SdkError::ResponseError(_) => Error::new(
             Code::Network,
             format!("connection failed while reading the response: {}", root_cause(err)),

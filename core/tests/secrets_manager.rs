@@ -540,19 +540,6 @@ fn bad_configuration_is_reported_before_any_call() {
     });
 }
 
-/// The example worker, run as its own process with a chosen environment.
-fn worker(envs: &[(&str, &str)], remove: &[&str]) -> std::process::Output {
-    let exe = std::env::current_exe().unwrap();
-    let examples = exe.parent().unwrap().parent().unwrap().join("examples").join("worker");
-    let mut cmd = std::process::Command::new(&examples);
-    for k in remove {
-        cmd.env_remove(k);
-    }
-    cmd.envs(envs.iter().copied()).env_remove("STARFLEET_CONFIG");
-    cmd.output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", examples.display()))
-}
-
 #[test]
 fn missing_credentials_are_credentials_errors_without_stalling() {
     let started = Instant::now();

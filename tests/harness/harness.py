@@ -6,11 +6,17 @@ Every test suite (Rust, Python, Node, Go, C) talks to the same two processes-in-
 * moto (``moto.server.ThreadedMotoServer``): a real Secrets Manager API on 127.0.0.1.
 * a small HTTP/1.1 proxy in front of it that forwards requests verbatim and, on demand,
   injects the faults moto cannot produce (throttling, 5xx, connection resets, delays,
-  hangs). It is steered through a JSON control API under ``/__harness`` on the proxy.
+  hangs, black holes). It is steered through a JSON control API under ``/__harness``.
+  The proxy listens twice with one shared state: plain HTTP (also where the control API
+  is reached) and HTTPS with a certificate from a CA generated at start (``certs.py``),
+  because real Secrets Manager is HTTPS only. The SDKs are pointed at the HTTPS one unless
+  ``--transport http`` is given.
 
 When both listen, one JSON line is printed to stdout::
 
-    {"moto": "http://127.0.0.1:P", "proxy": "http://127.0.0.1:Q"}
+    {"moto": "http://127.0.0.1:P", "proxy": "http://127.0.0.1:Q",
+     "proxy_https": "https://127.0.0.1:S", "endpoint": "https://127.0.0.1:S",
+     "ca": "/tmp/.../ca.pem", ...}
 
 The harness then runs until stdin reaches EOF or it gets SIGTERM/SIGINT/SIGHUP. Tying
 its life to stdin means a parent that dies (even by SIGKILL) takes the harness with it.
@@ -29,18 +35,24 @@ import json
 import logging
 import os
 import shlex
+import shutil
 import signal
 import socket
+import ssl
 import struct
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import certs
 
 CONTROL_PREFIX = "/__harness"
 
@@ -80,7 +92,14 @@ ACTION_PARAMS: dict[str, dict[str, Any]] = {
     "delay": {"delay_ms": REQUIRED},
     "hang": {"hang_ms": DEFAULT_HANG_MS},
 }
-RULE_KEYS = frozenset({"secret_id", "operation", "action", "times"})
+RULE_KEYS = frozenset({"secret_id", "operation", "action", "times", "connection"})
+#: Which requests a rule applies to by the connection they arrive on: any, only the first
+#: request of a connection, or only later ones (a reused keep-alive connection, which is
+#: what a NAT gateway or a Lambda freeze silently kills).
+CONNECTION_KINDS = ("any", "new", "reused")
+#: A client that opens a TLS connection and never finishes the handshake holds one thread.
+HANDSHAKE_TIMEOUT_S = 10
+TRANSPORTS = ("https", "http")
 
 log = logging.getLogger("starfleet.harness")
 
@@ -106,10 +125,13 @@ class FaultRule:
     action: str
     remaining: int | None
     params: dict[str, Any] = field(default_factory=dict)
+    connection: str = "any"
 
-    def matches(self, secret_id: str | None, operation: str) -> bool:
+    def matches(self, secret_id: str | None, operation: str, reused: bool) -> bool:
         """A rule with no secret_id matches any request; "*" matches any operation."""
         if self.secret_id is not None and self.secret_id != secret_id:
+            return False
+        if self.connection != "any" and (self.connection == "reused") != reused:
             return False
         return self.operation in (ANY_OPERATION, operation)
 
@@ -120,6 +142,7 @@ class FaultRule:
             "operation": self.operation,
             "action": self.action,
             "remaining": self.remaining,
+            "connection": self.connection,
             **self.params,
         }
 
@@ -158,6 +181,9 @@ def parse_rule(rule_id: int, spec: Any) -> FaultRule:
     times = spec.get("times", 1)
     if not _is_int(times):
         raise ControlError(400, "times must be an integer")
+    connection = spec.get("connection", "any")
+    if connection not in CONNECTION_KINDS:
+        raise ControlError(400, f"connection must be one of {list(CONNECTION_KINDS)}")
 
     params = {}
     for key, default in ACTION_PARAMS[action].items():
@@ -172,6 +198,7 @@ def parse_rule(rule_id: int, spec: Any) -> FaultRule:
         action=action,
         remaining=times if times > 0 else None,
         params=params,
+        connection=connection,
     )
 
 
@@ -217,7 +244,7 @@ class HarnessState:
             self._rules = keep
             return cleared
 
-    def record(self, secret_id: str | None, operation: str) -> FaultRule | None:
+    def record(self, secret_id: str | None, operation: str, reused: bool) -> FaultRule | None:
         """Count one proxied request and claim the fault to apply to it, if any.
 
         Counting and claiming happen under the same lock so that concurrent requests
@@ -227,7 +254,7 @@ class HarnessState:
             key = (secret_id, operation)
             self._counts[key] = self._counts.get(key, 0) + 1
             for index, rule in enumerate(self._rules):
-                if rule.matches(secret_id, operation):
+                if rule.matches(secret_id, operation, reused):
                     if rule.remaining is not None:
                         rule.remaining -= 1
                         if rule.remaining == 0:
@@ -291,18 +318,42 @@ class ProxyServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128  # parallel tests open many connections at once
 
-    def __init__(self, address: tuple[str, int], moto_address: tuple[str, int], verbose: bool):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        moto_address: tuple[str, int],
+        verbose: bool,
+        tls: ssl.SSLContext | None = None,
+        shared_with: ProxyServer | None = None,
+    ):
         super().__init__(address, ProxyHandler)
         self.moto_address = moto_address
         self.verbose = verbose
-        self.state = HarnessState()
+        self.tls = tls
+        # The HTTPS listener shares the HTTP one's rules, counts and stop signal, so a fault
+        # set through the control API applies whichever transport the client uses.
+        self.state = shared_with.state if shared_with else HarnessState()
         # Set at shutdown: releases "hang" and "delay" faults immediately.
-        self.stopping = threading.Event()
+        self.stopping = shared_with.stopping if shared_with else threading.Event()
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        """Accept with TCP_NODELAY, wrapping in TLS when this is the HTTPS listener.
+
+        Without TCP_NODELAY a response written as headers then body meets the client's
+        delayed ACK (Nagle): ~40 ms per response, which would swamp cold-start figures.
+        The TLS handshake itself runs on the connection's own thread (``ProxyHandler.setup``)
+        so a slow or failing client never blocks the accept loop.
+        """
+        sock, address = super().get_request()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients dropping connections (timeouts, resets) are normal in fault tests."""
+        """Clients dropping connections (timeouts, resets, refused certificates) are normal in fault tests."""
         exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError)) or self.stopping.is_set():
+        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)) or self.stopping.is_set():
             return
         super().handle_error(request, client_address)
 
@@ -314,9 +365,15 @@ class ProxyHandler(BaseHTTPRequestHandler):
     server: ProxyServer
 
     def setup(self) -> None:
-        super().setup()
         # One persistent connection to moto per client connection (= per thread).
         self._upstream: http.client.HTTPConnection | None = None
+        # Proxied requests seen on this connection (faults can target reused connections).
+        self._proxied = 0
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(HANDSHAKE_TIMEOUT_S)
+            self.request.do_handshake()
+            self.request.settimeout(None)
+        super().setup()
 
     def finish(self) -> None:
         try:
@@ -465,7 +522,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
 
     def handle_proxied(self, body: bytes) -> None:
         operation, secret_id = identify(self.headers, body)
-        rule = self.server.state.record(secret_id, operation)
+        reused = self._proxied > 0
+        self._proxied += 1
+        rule = self.server.state.record(secret_id, operation, reused)
         if rule is not None:
             log.debug("fault %s for %s %s", rule.action, operation, secret_id)
             if not self.apply_fault(rule):
@@ -554,10 +613,13 @@ class ProxyHandler(BaseHTTPRequestHandler):
         """
         headers = self.upstream_headers(body)
         for attempt in range(2):
+            reused = self._upstream is not None
             if self._upstream is None:
                 host, port = self.server.moto_address
-                self._upstream = http.client.HTTPConnection(host, port, timeout=UPSTREAM_TIMEOUT_S)
-            reused = self._upstream.sock is not None
+                connection = http.client.HTTPConnection(host, port, timeout=UPSTREAM_TIMEOUT_S)
+                connection.connect()
+                connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self._upstream = connection
             try:
                 self._upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
                 for name, value in headers:
@@ -587,25 +649,39 @@ def start_moto(verbose: bool) -> Any:
     return server
 
 
-def start_proxy(moto_address: tuple[str, int], verbose: bool) -> tuple[ProxyServer, threading.Thread]:
-    proxy = ProxyServer(("127.0.0.1", 0), moto_address, verbose)
-    thread = threading.Thread(
-        target=proxy.serve_forever, kwargs={"poll_interval": 0.1}, name="harness-proxy", daemon=True
-    )
+def start_proxy(
+    moto_address: tuple[str, int],
+    verbose: bool,
+    tls: ssl.SSLContext | None = None,
+    shared_with: ProxyServer | None = None,
+) -> ProxyServer:
+    proxy = ProxyServer(("127.0.0.1", 0), moto_address, verbose, tls, shared_with)
+    name = "harness-proxy-https" if tls else "harness-proxy"
+    thread = threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True)
     thread.start()
-    return proxy, thread
+    return proxy
 
 
 def env_lines(urls: dict[str, str]) -> list[str]:
     """The environment every suite runs under (scripts/with-harness sources this).
 
     Dummy credentials and no config files, so no test can pick up a developer's real
-    AWS identity; AWS_REGION is deliberately left to each test.
+    AWS identity; AWS_REGION is deliberately left to each test. The trust variables are
+    the ones each ecosystem reads: ``SSL_CERT_FILE`` (OpenSSL, so Python's ``ssl``, Go's
+    crypto/x509 and rustls-native-certs), ``AWS_CA_BUNDLE`` (botocore, aws-sdk-go-v2, this
+    package's core) and ``NODE_EXTRA_CA_CERTS`` (Node, added to its built-in roots).
     """
     exports = {
         "STARFLEET_TEST_MOTO": urls["moto"],
         "STARFLEET_TEST_PROXY": urls["proxy"],
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER": urls["proxy"],
+        "STARFLEET_TEST_PROXY_HTTPS": urls["proxy_https"],
+        "STARFLEET_TEST_ENDPOINT": urls["endpoint"],
+        "STARFLEET_TEST_CA": urls["ca"],
+        "STARFLEET_TEST_WRONG_CA": urls["wrong_ca"],
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": urls["endpoint"],
+        "SSL_CERT_FILE": urls["bundle"],
+        "AWS_CA_BUNDLE": urls["bundle"],
+        "NODE_EXTRA_CA_CERTS": urls["ca"],
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_EC2_METADATA_DISABLED": "true",
@@ -613,7 +689,8 @@ def env_lines(urls: dict[str, str]) -> list[str]:
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
     }
     lines = [f"export {name}={shlex.quote(value)}" for name, value in exports.items()]
-    lines.append("unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE")
+    # SSL_CERT_DIR would add every file of a directory to the roots; the bundle says it all.
+    lines.append("unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE SSL_CERT_DIR")
     return lines
 
 
@@ -650,20 +727,30 @@ def wait_for_stop() -> None:
         pass
 
 
-def shutdown(proxy: ProxyServer, moto: Any) -> None:
-    """Stop both servers; a watchdog guarantees exit even if something is wedged."""
+def shutdown(proxies: list[ProxyServer], moto: Any) -> None:
+    """Stop the servers; a watchdog guarantees exit even if something is wedged."""
     watchdog = threading.Timer(5.0, os._exit, args=(3,))
     watchdog.daemon = True
     watchdog.start()
-    proxy.stopping.set()  # release hung / delayed handlers first
-    proxy.shutdown()
-    proxy.server_close()
+    proxies[0].stopping.set()  # release hung / delayed handlers first (shared by all)
+    for proxy in proxies:
+        proxy.shutdown()
+        proxy.server_close()
     moto.stop()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--env-file", help="also write shell export lines for the test environment here")
+    parser.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        default="https",
+        help="which listener AWS_ENDPOINT_URL_SECRETS_MANAGER names (both always run); default https",
+    )
+    parser.add_argument(
+        "--cert-dir", help="write the generated certificates here (default: a temporary directory, removed at exit)"
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser.parse_args(argv)
 
@@ -675,21 +762,34 @@ def main(argv: list[str] | None = None) -> int:
     ready_out, sys.stdout = sys.stdout, sys.stderr
 
     started = time.monotonic()
-    moto = start_moto(args.verbose)
-    moto_host, moto_port = moto.get_host_and_port()
-    proxy, _ = start_proxy((moto_host, moto_port), args.verbose)
-    urls = {
-        "moto": f"http://{moto_host}:{moto_port}",
-        "proxy": "http://{}:{}".format(*proxy.server_address[:2]),
-    }
-    if args.env_file:
-        write_env_file(args.env_file, urls)
-    ready_out.write(json.dumps(urls) + "\n")
-    ready_out.flush()
-    log.debug("ready in %.2fs: %s", time.monotonic() - started, urls)
+    own_cert_dir = args.cert_dir is None
+    cert_dir = tempfile.mkdtemp(prefix="starfleet-harness-certs.") if own_cert_dir else args.cert_dir
+    try:
+        files = certs.generate(Path(cert_dir))
+        moto = start_moto(args.verbose)
+        moto_host, moto_port = moto.get_host_and_port()
+        proxy = start_proxy((moto_host, moto_port), args.verbose)
+        proxy_https = start_proxy((moto_host, moto_port), args.verbose, files.server_context(), proxy)
+        urls = {
+            "moto": f"http://{moto_host}:{moto_port}",
+            "proxy": "http://{}:{}".format(*proxy.server_address[:2]),
+            "proxy_https": "https://{}:{}".format(*proxy_https.server_address[:2]),
+            "ca": str(files.ca),
+            "wrong_ca": str(files.wrong_ca),
+            "bundle": str(files.bundle),
+        }
+        urls["endpoint"] = urls["proxy_https"] if args.transport == "https" else urls["proxy"]
+        if args.env_file:
+            write_env_file(args.env_file, urls)
+        ready_out.write(json.dumps(urls) + "\n")
+        ready_out.flush()
+        log.debug("ready in %.2fs: %s", time.monotonic() - started, urls)
 
-    wait_for_stop()
-    shutdown(proxy, moto)
+        wait_for_stop()
+        shutdown([proxy, proxy_https], moto)
+    finally:
+        if own_cert_dir:
+            shutil.rmtree(cert_dir, ignore_errors=True)
     return 0
 
 

@@ -14,6 +14,7 @@ import os
 import selectors
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -46,7 +47,9 @@ class Harness:
         self.urls = urls
         self.moto = urls["moto"]
         self.proxy = urls["proxy"]
+        self.proxy_https = urls["proxy_https"]
         self.proxy_address = (urlsplit(self.proxy).hostname, urlsplit(self.proxy).port)
+        self.https_address = (urlsplit(self.proxy_https).hostname, urlsplit(self.proxy_https).port)
 
     @classmethod
     def start(cls, *args: str) -> Harness:
@@ -95,8 +98,13 @@ class Harness:
         query = f"?secret_id={secret_id}" if secret_id else ""
         return self.control("GET", f"/__harness/counts{query}")[1]
 
-    def client(self, endpoint: str | None = None, read_timeout: float = 10, pool: int = 10) -> Any:
-        """A Secrets Manager client with retries off, so every injected fault surfaces."""
+    def client(
+        self, endpoint: str | None = None, read_timeout: float = 10, pool: int = 10, verify: str | None = None
+    ) -> Any:
+        """A Secrets Manager client with retries off, so every injected fault surfaces.
+
+        ``verify`` is the CA file for an HTTPS endpoint (default: the harness's own CA).
+        """
         config = Config(
             retries={"mode": "standard", "total_max_attempts": 1},
             connect_timeout=5,
@@ -106,6 +114,7 @@ class Harness:
         return boto3.client(
             "secretsmanager",
             endpoint_url=endpoint or self.proxy,
+            verify=verify or self.urls["ca"],
             region_name=REGION,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
@@ -202,17 +211,64 @@ def secret(harness: Harness) -> str:
 def test_ready_line_and_env_file(harness: Harness, env_file: Path):
     for url in (harness.moto, harness.proxy):
         assert url.startswith("http://127.0.0.1:")
-    assert harness.moto != harness.proxy
+    assert harness.proxy_https.startswith("https://127.0.0.1:")
+    assert len({harness.moto, harness.proxy, harness.proxy_https}) == 3
+    assert harness.urls["endpoint"] == harness.proxy_https, "SDKs use HTTPS by default"
     script = (
-        f'source "{env_file}"; echo "$STARFLEET_TEST_PROXY $AWS_ENDPOINT_URL_SECRETS_MANAGER ${{AWS_PROFILE-unset}}"'
+        f'source "{env_file}"; echo "$STARFLEET_TEST_PROXY $AWS_ENDPOINT_URL_SECRETS_MANAGER ${{AWS_PROFILE-unset}}'
+        ' $SSL_CERT_FILE $AWS_CA_BUNDLE $NODE_EXTRA_CA_CERTS $STARFLEET_TEST_CA ${SSL_CERT_DIR-unset}"'
     )
     out = subprocess.run(
-        ["bash", "-c", script], env={**os.environ, "AWS_PROFILE": "real"}, capture_output=True, text=True, check=True
+        ["bash", "-c", script],
+        env={**os.environ, "AWS_PROFILE": "real", "SSL_CERT_DIR": "/etc/ssl/certs"},
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
-    assert out == [harness.proxy, harness.proxy, "unset"]
+    bundle, ca = harness.urls["bundle"], harness.urls["ca"]
+    assert out == [harness.proxy, harness.proxy_https, "unset", bundle, bundle, ca, ca, "unset"]
+    # The bundle is the test CA followed by the system roots (when the host has some).
+    assert Path(bundle).read_text().startswith(Path(ca).read_text())
     text = env_file.read_text()
     assert "export AWS_ACCESS_KEY_ID=testing" in text
     assert "AWS_REGION" not in text
+
+
+def test_https_shares_rules_and_counts_with_http(harness: Harness, secret: str):
+    """One proxy state behind both listeners; TLS verified against the generated CA."""
+    harness.add_fault(secret_id=secret, action="throttle")
+    with pytest.raises(ClientError) as excinfo:
+        harness.client(endpoint=harness.proxy_https).get_secret_value(SecretId=secret)
+    assert error_of(excinfo)[1] == "ThrottlingException"
+    assert harness.client(endpoint=harness.proxy_https).get_secret_value(SecretId=secret)["SecretString"]
+    assert harness.client(endpoint=harness.proxy).get_secret_value(SecretId=secret)["SecretString"]
+    assert harness.counts(secret) == {"GetSecretValue": 3}
+
+
+def test_https_certificate_names_and_wrong_ca(harness: Harness):
+    """The server certificate is valid for 127.0.0.1 and localhost under the test CA only."""
+    context = ssl.create_default_context(cafile=harness.urls["ca"])
+    for host in ("127.0.0.1", "localhost"):
+        with socket.create_connection(harness.https_address, timeout=10) as raw:
+            with context.wrap_socket(raw, server_hostname=host) as tls:
+                assert tls.version() in ("TLSv1.2", "TLSv1.3")
+                assert tls.selected_alpn_protocol() in (None, "http/1.1")
+    wrong = ssl.create_default_context(cafile=harness.urls["wrong_ca"])
+    with socket.create_connection(harness.https_address, timeout=10) as raw:
+        with pytest.raises(ssl.SSLCertVerificationError):
+            wrong.wrap_socket(raw, server_hostname="127.0.0.1")
+    # The proxy survives a refused handshake.
+    assert harness.control("GET", "/__harness/faults")[0] == 200
+
+
+def test_https_handshake_does_not_block_other_clients(harness: Harness):
+    """A client that connects and never speaks TLS holds its own thread, not the listener."""
+    with socket.create_connection(harness.https_address, timeout=10):
+        context = ssl.create_default_context(cafile=harness.urls["ca"])
+        with socket.create_connection(harness.https_address, timeout=10) as raw:
+            with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                tls.sendall(b"GET /__harness/faults HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                assert tls.recv(12) == b"HTTP/1.1 200"
 
 
 def test_passthrough_create_and_get(harness: Harness):
@@ -384,6 +440,60 @@ def test_hang_closes_after_hang_ms(harness: Harness):
         assert 0.25 <= time.monotonic() - started < 3
 
 
+def read_response(sock: socket.socket) -> bytes:
+    """One complete proxied response (the proxy always sends Content-Length)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed before a response"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+@pytest.mark.parametrize("listener", ["http", "https"])
+def test_black_hole_on_reused_connections_only(harness: Harness, listener: str):
+    """connection=reused: what a NAT gateway that forgot the flow does to a pooled connection."""
+    secret_id = f"raw-{uuid.uuid4().hex}"
+    harness.add_fault(secret_id=secret_id, action="hang", hang_ms=300, connection="reused", times=0)
+    address = harness.proxy_address if listener == "http" else harness.https_address
+
+    def connect() -> socket.socket:
+        sock = socket.create_connection(address, timeout=5)
+        if listener == "https":
+            context = ssl.create_default_context(cafile=harness.urls["ca"])
+            sock = context.wrap_socket(sock, server_hostname="127.0.0.1")
+        return sock
+
+    with connect() as sock:
+        sock.sendall(raw_aws_request("GetSecretValue", secret_id))
+        assert read_response(sock).startswith(b"HTTP/1.1 ")  # first request: served (moto's answer)
+        sock.sendall(raw_aws_request("GetSecretValue", secret_id))
+        started = time.monotonic()
+        assert sock.recv(1024) == b""  # second on the same connection: no answer, then closed
+        assert time.monotonic() - started >= 0.25
+    with connect() as sock:  # a fresh connection is served again
+        sock.sendall(raw_aws_request("GetSecretValue", secret_id))
+        assert read_response(sock).startswith(b"HTTP/1.1 ")
+    assert harness.counts(secret_id) == {"GetSecretValue": 3}
+    [rule] = [r for r in harness.control("GET", "/__harness/faults")[1]["faults"] if r["secret_id"] == secret_id]
+    assert rule["connection"] == "reused" and rule["remaining"] is None
+
+
+def test_transport_http_and_cert_dir_cleanup(aws_env: None):
+    own = Harness.start("--transport", "http")
+    try:
+        assert own.urls["endpoint"] == own.proxy
+        ca = Path(own.urls["ca"])
+        assert ca.is_file()
+    finally:
+        own.stop()
+    assert not ca.parent.exists(), "the generated certificates are removed at exit"
+
+
 @pytest.mark.parametrize("how", ["eof", "SIGTERM", "SIGINT"])
 def test_shutdown_is_prompt_with_a_hung_connection(aws_env: None, how: str):
     own = Harness.start()
@@ -481,6 +591,7 @@ def test_parallel_requests(harness: Harness):
         ("POST", "/__harness/faults", {"action": "error", "status": "500"}, 400),
         ("POST", "/__harness/faults", {"action": "throttle", "times": True}, 400),
         ("POST", "/__harness/faults", {"action": "throttle", "secret_id": 7}, 400),
+        ("POST", "/__harness/faults", {"action": "hang", "connection": "old"}, 400),
         ("POST", "/__harness/faults", None, 400),
     ],
 )
@@ -551,7 +662,7 @@ def test_with_harness_script(aws_env: None):
     )
     assert result.returncode == 7, result.stderr
     moto, proxy, endpoint, *rest = result.stdout.split("\n")[:11]
-    assert proxy == endpoint and proxy.startswith("http://127.0.0.1:") and moto != proxy
+    assert endpoint.startswith("https://127.0.0.1:") and proxy.startswith("http://127.0.0.1:") and moto != proxy
     assert rest == ["testing", "testing", "true", "/dev/null", "/dev/null", "unset", "unset", "unset"]
     # The harness is gone once the script has returned.
     with pytest.raises(ConnectionRefusedError):

@@ -69,6 +69,8 @@ pub fn capture_logs() {
 /// A client straight to moto, for setting secrets up (not counted by the proxy).
 pub async fn admin() -> Client {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        // moto itself is plain HTTP; the library's own client is what the tests exercise.
+        .http_client(starfleet_secrets::transport::http_client().unwrap())
         .region(aws_config::Region::new(REGION))
         .endpoint_url(moto_url())
         .load()
@@ -163,4 +165,18 @@ pub async fn get_count(secret: &str) -> u64 {
     control("GET", &format!("counts?secret_id={secret}"), None).await["GetSecretValue"]
         .as_u64()
         .unwrap_or(0)
+}
+
+/// The example worker (`cargo build --example worker`), run as its own process with a
+/// chosen environment.
+pub fn worker(envs: &[(&str, &str)], remove: &[&str]) -> std::process::Output {
+    let exe = std::env::current_exe().unwrap();
+    let examples = exe.parent().unwrap().parent().unwrap().join("examples").join("worker");
+    let mut cmd = std::process::Command::new(&examples);
+    for k in remove {
+        cmd.env_remove(k);
+    }
+    cmd.envs(envs.iter().copied()).env_remove("STARFLEET_CONFIG");
+    cmd.output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", examples.display()))
 }

@@ -1,0 +1,92 @@
+//! HTTPS to Secrets Manager: the harness's TLS listener with certificate verification on,
+//! the trusted-roots variables, and refusal (never a fallback) when the roots are wrong.
+//! Each case runs the example worker as its own process, since the roots are read once per
+//! process. Run through `scripts/with-harness cargo test`.
+
+mod support;
+
+use serde_json::json;
+use starfleet_secrets::runtime;
+use support::*;
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run through scripts/with-harness"))
+}
+
+/// A fresh secret holding a Starfleet document; returns its name.
+fn seeded(prefix: &str) -> String {
+    let name = unique(prefix);
+    runtime::get().unwrap().block_on(create_json(
+        &name,
+        &json!({"STARFLEET": {"SlackToken": "xoxb-tls"}}),
+    ));
+    name
+}
+
+fn proxied_gets(name: &str) -> u64 {
+    runtime::get().unwrap().block_on(get_count(name))
+}
+
+/// The worker reading `name` over `endpoint`, with `extra` variables and without `remove`d ones.
+fn read(name: &str, endpoint: &str, extra: &[(&str, &str)], remove: &[&str]) -> (bool, String) {
+    let mut envs = vec![
+        ("STARFLEET_SECRET_ID", name),
+        ("STARFLEET_SECRET_REGION", REGION),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint),
+    ];
+    envs.extend_from_slice(extra);
+    let out = worker(&envs, remove);
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn https_with_the_ca_in_aws_ca_bundle() {
+    let name = seeded("tls-bundle");
+    let ca = var("STARFLEET_TEST_CA");
+    let (ok, stderr) = read(&name, &var("STARFLEET_TEST_PROXY_HTTPS"), &[("AWS_CA_BUNDLE", &ca)], &["SSL_CERT_FILE"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(proxied_gets(&name), 1);
+}
+
+#[test]
+fn https_with_the_ca_in_ssl_cert_file() {
+    let name = seeded("tls-certfile");
+    let ca = var("STARFLEET_TEST_CA");
+    let (ok, stderr) = read(&name, &var("STARFLEET_TEST_PROXY_HTTPS"), &[("SSL_CERT_FILE", &ca)], &["AWS_CA_BUNDLE"]);
+    assert!(ok, "{stderr}");
+}
+
+#[test]
+fn wrong_roots_are_a_network_error_and_no_request_is_sent() {
+    let name = seeded("tls-wrong");
+    let https = var("STARFLEET_TEST_PROXY_HTTPS");
+    let wrong = var("STARFLEET_TEST_WRONG_CA");
+    for (set, remove) in [("AWS_CA_BUNDLE", "SSL_CERT_FILE"), ("SSL_CERT_FILE", "AWS_CA_BUNDLE")] {
+        let (ok, stderr) = read(&name, &https, &[(set, &wrong)], &[remove]);
+        assert!(!ok, "{set}: a server the roots do not vouch for was accepted");
+        assert!(stderr.contains("NETWORK"), "{set}: {stderr}");
+        assert!(stderr.contains("certificate"), "{set}: the message says why: {stderr}");
+    }
+    // The system roots alone (no test CA anywhere) are refused the same way.
+    let (ok, stderr) = read(&name, &https, &[], &["AWS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"]);
+    assert!(!ok && stderr.contains("NETWORK"), "{stderr}");
+    // Verification failed before any request reached the proxy: no unverified fallback.
+    assert_eq!(proxied_gets(&name), 0);
+}
+
+#[test]
+fn an_unusable_ca_bundle_is_a_config_error_naming_the_variable() {
+    let name = seeded("tls-missing");
+    let https = var("STARFLEET_TEST_PROXY_HTTPS");
+    let (ok, stderr) = read(&name, &https, &[("AWS_CA_BUNDLE", "/nonexistent/ca.pem")], &[]);
+    assert!(!ok);
+    assert!(stderr.contains("CONFIG_INVALID") && stderr.contains("AWS_CA_BUNDLE (/nonexistent/ca.pem)"), "{stderr}");
+    assert_eq!(proxied_gets(&name), 0);
+}
+
+#[test]
+fn plain_http_endpoint_still_works() {
+    let name = seeded("plain-http");
+    let (ok, stderr) = read(&name, &var("STARFLEET_TEST_PROXY"), &[], &[]);
+    assert!(ok, "{stderr}");
+}
