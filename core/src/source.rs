@@ -10,7 +10,6 @@
 //! The HTTP clients (TLS provider, trusted roots, pooled connections) come from
 //! [`crate::transport`]. SDK errors are classified here, once, into the stable [`Code`]s.
 
-use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -36,6 +35,16 @@ const MAX_ATTEMPTS: u32 = 3;
 /// is waiting, and bounded overall by the fetch deadline.
 const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long one GetSecretValue attempt may wait for the response once sent (on a new or a
+/// pooled connection). The request and its answer are small and Secrets Manager answers in
+/// tens of milliseconds, so a second of silence means a dead connection: a pooled one that a
+/// NAT gateway or a Lambda freeze dropped without telling either end. The attempt is then
+/// abandoned (its connection with it) and retried on a fresh connection, instead of the whole
+/// fetch deadline being spent waiting. Credential look-ups are not cut by it: they run
+/// before the request is sent, with their providers' own timeouts.
+pub const ATTEMPT_READ_TIMEOUT: Duration = Duration::from_secs(1);
+/// Most SDK clients kept at once (see [`sdk_client`]).
+const MAX_CLIENTS: usize = 8;
 /// Longest AWS error message kept in our messages.
 const MAX_AWS_MESSAGE: usize = 200;
 /// Added to a TLS verification failure: where the trusted roots come from (transport.rs).
@@ -45,7 +54,7 @@ const UNTRUSTED_HINT: &str =
 /// Clients are shared per (region, endpoint, deadline) so a process pays for SDK config and
 /// the TLS connection pool once. Keyed by pid because a client's connections belong to the
 /// runtime it was built on, which a forked child does not have.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq)]
 struct ClientKey {
     pid: u32,
     region: String,
@@ -53,7 +62,11 @@ struct ClientKey {
     timeout: Duration,
 }
 
-static CLIENTS: Mutex<Option<HashMap<ClientKey, Client>>> = Mutex::new(None);
+/// The shared clients, least recently used first. A process normally needs one; a program
+/// that makes managers with ever new deadlines, regions or endpoints keeps the last
+/// [`MAX_CLIENTS`] (an evicted client serves the calls already using it, then closes its
+/// connections).
+static CLIENTS: Mutex<Vec<(ClientKey, Client)>> = Mutex::new(Vec::new());
 
 /// The Secrets Manager client for `settings`: the region of its location, its endpoint
 /// override (else the standard endpoint variables), the default credential chain, the
@@ -73,9 +86,15 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
     };
     let cached = {
         let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
-        let map = clients.get_or_insert_with(HashMap::new);
-        map.retain(|k, _| k.pid == key.pid);
-        map.get(&key).cloned()
+        if clients.iter().any(|(k, _)| k.pid != key.pid) {
+            // Inherited through fork(): their connections belong to the parent's runtime,
+            // which does not run here, so they are leaked rather than dropped (as the runtime
+            // itself is, see `runtime`).
+            for inherited in std::mem::take(&mut *clients) {
+                std::mem::forget(inherited);
+            }
+        }
+        most_recent(&mut clients, &key)
     };
     if let Some(c) = cached {
         return Ok(c);
@@ -102,12 +121,7 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
                 .with_max_attempts(MAX_ATTEMPTS)
                 .with_initial_backoff(INITIAL_BACKOFF),
         )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT.min(key.timeout))
-                .operation_timeout(key.timeout)
-                .build(),
-        );
+        .timeout_config(timeouts(key.timeout, None));
     if let Some(url) = &key.endpoint {
         loader = loader.endpoint_url(url);
     }
@@ -121,12 +135,46 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
     let sdk_config = loader.load().await;
     let config = aws_sdk_secretsmanager::config::Builder::from(&sdk_config).http_client(http_client);
     let client = Client::from_conf(config.build());
-    let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
-    Ok(clients
-        .get_or_insert_with(HashMap::new)
-        .entry(key)
-        .or_insert(client)
-        .clone())
+    let (client, evicted) = {
+        let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
+        keep(&mut clients, key, client, MAX_CLIENTS)
+    };
+    drop(evicted); // outside the lock: it may close connections
+    Ok(client)
+}
+
+/// `key`'s value, now marked most recently used (moved to the back).
+fn most_recent<K: PartialEq, V: Clone>(entries: &mut Vec<(K, V)>, key: &K) -> Option<V> {
+    let index = entries.iter().position(|(k, _)| k == key)?;
+    let entry = entries.remove(index);
+    let value = entry.1.clone();
+    entries.push(entry);
+    Some(value)
+}
+
+/// Keep `value` under `key` as the most recently used, unless a concurrent caller already
+/// did (its value wins, so everyone shares one); beyond `max` entries the least recently used
+/// is returned to be dropped.
+fn keep<K: PartialEq, V: Clone>(entries: &mut Vec<(K, V)>, key: K, value: V, max: usize) -> (V, Option<(K, V)>) {
+    if let Some(existing) = most_recent(entries, &key) {
+        return (existing, None);
+    }
+    let evicted = (entries.len() >= max).then(|| entries.remove(0));
+    entries.push((key, value.clone()));
+    (value, evicted)
+}
+
+/// Connect, overall and read timeouts for a client with this fetch `deadline`; `read` is the
+/// per-attempt read timeout of GetSecretValue ([`ATTEMPT_READ_TIMEOUT`]), none for the
+/// client's other operations.
+fn timeouts(deadline: Duration, read: Option<Duration>) -> TimeoutConfig {
+    let mut timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT.min(deadline))
+        .operation_timeout(deadline);
+    if let Some(read) = read {
+        timeouts = timeouts.read_timeout(read.min(deadline));
+    }
+    timeouts.build()
 }
 
 /// Both access-key variables set: the first source of the default chain.
@@ -163,7 +211,11 @@ pub async fn fetch(settings: &Settings) -> Result<Secret> {
         Version::Stage(stage) => request.version_stage(stage),
         Version::Id(id) => request.version_id(id),
     };
+    let read_timeout = aws_sdk_secretsmanager::config::Builder::default()
+        .timeout_config(timeouts(settings.timeout, Some(ATTEMPT_READ_TIMEOUT)));
     let output = request
+        .customize()
+        .config_override(read_timeout)
         .send()
         .await
         .map_err(|e| classify(&e, settings.timeout).context(&what))?;
@@ -220,7 +272,11 @@ where
         }
         SdkError::DispatchFailure(_) => {
             let cause = root_cause(err);
-            let hint = if cause.contains("certificate") { UNTRUSTED_HINT } else { "" };
+            let hint = if cause.contains("certificate") {
+                UNTRUSTED_HINT
+            } else {
+                ""
+            };
             Error::new(Code::Network, format!("cannot reach Secrets Manager: {cause}{hint}"))
         }
         SdkError::ResponseError(_) => Error::new(
@@ -332,6 +388,41 @@ mod tests {
             ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
         ]);
         assert!(!plain_http_endpoint(None, &ignored));
+    }
+
+    #[test]
+    fn client_map_is_bounded_and_least_recently_used_goes_first() {
+        let mut entries = Vec::new();
+        for k in 0..3 {
+            assert_eq!(keep(&mut entries, k, k * 10, 3), (k * 10, None));
+        }
+        assert_eq!(most_recent(&mut entries, &0), Some(0), "0 is now the most recent");
+        assert_eq!(keep(&mut entries, 1, 99, 3), (10, None), "an existing entry wins");
+        // Full: a new key evicts the least recently used (2), not 0 or 1.
+        assert_eq!(keep(&mut entries, 3, 30, 3), (30, Some((2, 20))));
+        assert_eq!(entries.len(), 3);
+        assert_eq!(most_recent(&mut entries, &2), None);
+        for k in 4..100 {
+            keep(&mut entries, k, k, 3);
+        }
+        assert_eq!(entries.len(), 3, "never grows past the bound");
+    }
+
+    #[test]
+    fn only_get_secret_value_gets_the_short_read_timeout() {
+        let deadline = Duration::from_secs(10);
+        let client = timeouts(deadline, None);
+        assert_eq!(client.read_timeout(), None);
+        assert_eq!(client.operation_timeout(), Some(deadline));
+        let get = timeouts(deadline, Some(ATTEMPT_READ_TIMEOUT));
+        assert_eq!(get.read_timeout(), Some(ATTEMPT_READ_TIMEOUT));
+        assert_eq!(get.operation_timeout(), Some(deadline));
+        let short = timeouts(Duration::from_millis(300), Some(ATTEMPT_READ_TIMEOUT));
+        assert_eq!(
+            short.read_timeout(),
+            Some(Duration::from_millis(300)),
+            "never past the deadline"
+        );
     }
 
     #[test]

@@ -117,7 +117,9 @@ fn trusted_roots(pem: &[u8]) -> (TrustStore, usize) {
     let mut usable = 0;
     let mut rest = pem;
     while let Some(start) = find(rest, PEM_BEGIN) {
-        let Some(len) = find(&rest[start..], PEM_END) else { break };
+        let Some(len) = find(&rest[start..], PEM_END) else {
+            break;
+        };
         let block = &rest[start..start + len + PEM_END.len()];
         rest = &rest[start + len + PEM_END.len()..];
         let anchor = CertificateDer::from_pem_slice(block)
@@ -160,7 +162,11 @@ mod tests {
     fn ca_bundle_errors_name_the_variable_and_path() {
         let err = trust_store(&env(&[("AWS_CA_BUNDLE", "/nonexistent/ca.pem")])).unwrap_err();
         assert_eq!(err.code(), Code::ConfigInvalid);
-        assert!(err.to_string().contains("AWS_CA_BUNDLE (/nonexistent/ca.pem): cannot read"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("AWS_CA_BUNDLE (/nonexistent/ca.pem): cannot read"),
+            "{err}"
+        );
 
         let dir = std::env::temp_dir().join(format!("starfleet-empty-bundle-{}", std::process::id()));
         std::fs::write(&dir, "no certificates here").unwrap();

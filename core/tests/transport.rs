@@ -16,10 +16,9 @@ fn var(name: &str) -> String {
 /// A fresh secret holding a Starfleet document; returns its name.
 fn seeded(prefix: &str) -> String {
     let name = unique(prefix);
-    runtime::get().unwrap().block_on(create_json(
-        &name,
-        &json!({"STARFLEET": {"SlackToken": "xoxb-tls"}}),
-    ));
+    runtime::get()
+        .unwrap()
+        .block_on(create_json(&name, &json!({"STARFLEET": {"SlackToken": "xoxb-tls"}})));
     name
 }
 
@@ -43,7 +42,12 @@ fn read(name: &str, endpoint: &str, extra: &[(&str, &str)], remove: &[&str]) -> 
 fn https_with_the_ca_in_aws_ca_bundle() {
     let name = seeded("tls-bundle");
     let ca = var("STARFLEET_TEST_CA");
-    let (ok, stderr) = read(&name, &var("STARFLEET_TEST_PROXY_HTTPS"), &[("AWS_CA_BUNDLE", &ca)], &["SSL_CERT_FILE"]);
+    let (ok, stderr) = read(
+        &name,
+        &var("STARFLEET_TEST_PROXY_HTTPS"),
+        &[("AWS_CA_BUNDLE", &ca)],
+        &["SSL_CERT_FILE"],
+    );
     assert!(ok, "{stderr}");
     assert_eq!(proxied_gets(&name), 1);
 }
@@ -52,7 +56,12 @@ fn https_with_the_ca_in_aws_ca_bundle() {
 fn https_with_the_ca_in_ssl_cert_file() {
     let name = seeded("tls-certfile");
     let ca = var("STARFLEET_TEST_CA");
-    let (ok, stderr) = read(&name, &var("STARFLEET_TEST_PROXY_HTTPS"), &[("SSL_CERT_FILE", &ca)], &["AWS_CA_BUNDLE"]);
+    let (ok, stderr) = read(
+        &name,
+        &var("STARFLEET_TEST_PROXY_HTTPS"),
+        &[("SSL_CERT_FILE", &ca)],
+        &["AWS_CA_BUNDLE"],
+    );
     assert!(ok, "{stderr}");
 }
 
@@ -80,7 +89,10 @@ fn an_unusable_ca_bundle_is_a_config_error_naming_the_variable() {
     let https = var("STARFLEET_TEST_PROXY_HTTPS");
     let (ok, stderr) = read(&name, &https, &[("AWS_CA_BUNDLE", "/nonexistent/ca.pem")], &[]);
     assert!(!ok);
-    assert!(stderr.contains("CONFIG_INVALID") && stderr.contains("AWS_CA_BUNDLE (/nonexistent/ca.pem)"), "{stderr}");
+    assert!(
+        stderr.contains("CONFIG_INVALID") && stderr.contains("AWS_CA_BUNDLE (/nonexistent/ca.pem)"),
+        "{stderr}"
+    );
     assert_eq!(proxied_gets(&name), 0);
 }
 
