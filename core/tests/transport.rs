@@ -39,30 +39,14 @@ fn read(name: &str, endpoint: &str, extra: &[(&str, &str)], remove: &[&str]) -> 
 }
 
 #[test]
-fn https_with_the_ca_in_aws_ca_bundle() {
-    let name = seeded("tls-bundle");
+fn https_verified_with_the_ca_in_aws_ca_bundle_or_ssl_cert_file() {
+    let name = seeded("tls-roots");
     let ca = var("STARFLEET_TEST_CA");
-    let (ok, stderr) = read(
-        &name,
-        &var("STARFLEET_TEST_PROXY_HTTPS"),
-        &[("AWS_CA_BUNDLE", &ca)],
-        &["SSL_CERT_FILE"],
-    );
-    assert!(ok, "{stderr}");
-    assert_eq!(proxied_gets(&name), 1);
-}
-
-#[test]
-fn https_with_the_ca_in_ssl_cert_file() {
-    let name = seeded("tls-certfile");
-    let ca = var("STARFLEET_TEST_CA");
-    let (ok, stderr) = read(
-        &name,
-        &var("STARFLEET_TEST_PROXY_HTTPS"),
-        &[("SSL_CERT_FILE", &ca)],
-        &["AWS_CA_BUNDLE"],
-    );
-    assert!(ok, "{stderr}");
+    for (set, remove) in [("AWS_CA_BUNDLE", "SSL_CERT_FILE"), ("SSL_CERT_FILE", "AWS_CA_BUNDLE")] {
+        let (ok, stderr) = read(&name, &var("STARFLEET_TEST_PROXY_HTTPS"), &[(set, &ca)], &[remove]);
+        assert!(ok, "{set}: {stderr}");
+    }
+    assert_eq!(proxied_gets(&name), 2);
 }
 
 #[test]
