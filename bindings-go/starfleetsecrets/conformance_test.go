@@ -32,17 +32,6 @@ import (
 var (
 	vectorReadGroups = []string{"config", "precedence", "documents", "paths", "stages"}
 	vectorFaultGroup = "faults"
-	// vectorManagedEnv is unset before every vector (tests/vectors/README.md, step 4).
-	vectorManagedEnv = []string{
-		"STARFLEET_SECRET_ID",
-		"STARFLEET_SECRET_REGION",
-		"STARFLEET_CONFIG",
-		"STARFLEET_SECRETS_TTL",
-		"STARFLEET_SECRETS_MAX_STALE",
-		"STARFLEET_SECRETS_TIMEOUT",
-		"AWS_REGION",
-		"AWS_DEFAULT_REGION",
-	}
 	vectorVersionRef = regexp.MustCompile(`\$version:(\d+)`)
 )
 
@@ -53,6 +42,23 @@ const (
 	// with the vector's name instead of hanging.
 	vectorWatchdog = 90 * time.Second
 )
+
+// vectorManagedEnv is the list of variables unset before every vector
+// (tests/vectors/managed-env.json; tests/vectors/README.md, step 4).
+func vectorManagedEnv(t *testing.T) []string {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(vectorsDir(t), "managed-env.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Variables []string `json:"variables"`
+	}
+	if err := json.Unmarshal(text, &file); err != nil || len(file.Variables) == 0 {
+		t.Fatalf("managed-env.json: %v", err)
+	}
+	return file.Variables
+}
 
 // vectorsDir is tests/vectors; go test runs in the package directory, bindings-go/starfleetsecrets.
 func vectorsDir(t *testing.T) string {
@@ -418,7 +424,7 @@ func vectorPrepare(t *testing.T, path, group string) vectorCase {
 			t.Fatalf("unknown config_via %v", via)
 		}
 	}
-	for _, k := range vectorManagedEnv {
+	for _, k := range vectorManagedEnv(t) {
 		vectorUnsetenv(t, k)
 	}
 	for k, v := range env {

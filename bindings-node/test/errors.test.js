@@ -235,3 +235,22 @@ test('errors serialise without values', async () => {
   assert.ok(!JSON.stringify(e).includes('secret-value-xyz'))
   assert.ok(!require('node:util').inspect(e).includes('secret-value-xyz'))
 })
+
+test('the code list (index.d.ts and the runtime codes) matches the shared table', () => {
+  // tests/vectors/error-codes.json is checked against core/src/error.rs by the Rust suite;
+  // here Node's lists are checked against it: the `Code` union that TypeScript users see,
+  // the runtime `codes` object, and each error's `number`.
+  const fs = require('node:fs')
+  const path = require('node:path')
+  const { codes } = require('..')
+  const table = JSON.parse(fs.readFileSync(path.join(__dirname, '../../tests/vectors/error-codes.json'), 'utf8')).codes
+  const dts = fs.readFileSync(path.join(__dirname, '../index.d.ts'), 'utf8')
+  const union = dts.match(/export type Code =([^]*?)\n\n/)
+  assert.ok(union, 'index.d.ts declares `export type Code`')
+  const declared = [...union[1].matchAll(/'([A-Z_]+)'/g)].map((m) => m[1])
+  assert.deepEqual(declared, table.map((e) => e.code), 'index.d.ts Code union')
+  assert.deepEqual(Object.keys(codes), table.map((e) => e.code), 'runtime codes')
+  for (const e of table) {
+    assert.equal(new StarfleetSecretsError(e.code, 'x').number, e.number, e.code)
+  }
+})
