@@ -34,12 +34,29 @@ pub fn get() -> Result<Arc<Runtime>> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("starfleet-secrets")
+        .on_thread_start(ignore_sigpipe_on_this_thread)
         .enable_all()
         .build()
         .map_err(|e| Error::new(Code::Internal, format!("cannot start the I/O runtime: {e}")))?;
     let rt = Arc::new(rt);
     *slot = Some((pid, rt.clone()));
     Ok(rt)
+}
+
+/// Block SIGPIPE on the runtime's threads, where every socket write happens. A TLS or HTTP
+/// write to a connection the peer has closed raises SIGPIPE, whose default action ends the
+/// process: Rust programs ignore it, but a C or Go host does not, and a library must not kill
+/// its host. Blocked, the signal stays pending on this thread and the write fails with EPIPE,
+/// which the HTTP client handles (the connection is dropped, the request retried).
+fn ignore_sigpipe_on_this_thread() {
+    // SAFETY: sigemptyset/sigaddset initialise a local set; pthread_sigmask changes only the
+    // calling thread's mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
 }
 
 /// Run a future to completion from a plain (non-async) thread: Python, C and Go calls.

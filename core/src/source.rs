@@ -42,7 +42,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// abandoned (its connection with it) and retried on a fresh connection, instead of the whole
 /// fetch deadline being spent waiting. Credential look-ups are not cut by it: they run
 /// before the request is sent, with their providers' own timeouts.
+/// `STARFLEET_SECRETS_ATTEMPT_TIMEOUT` (seconds) overrides it, for hosts where a second is too
+/// short (e.g. under valgrind, which runs code ~50 times slower).
 pub const ATTEMPT_READ_TIMEOUT: Duration = Duration::from_secs(1);
+const ATTEMPT_TIMEOUT_VAR: &str = "STARFLEET_SECRETS_ATTEMPT_TIMEOUT";
 /// Most SDK clients kept at once (see [`sdk_client`]).
 const MAX_CLIENTS: usize = 8;
 /// Longest AWS error message kept in our messages.
@@ -143,6 +146,22 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
     Ok(client)
 }
 
+/// [`ATTEMPT_READ_TIMEOUT`], or `STARFLEET_SECRETS_ATTEMPT_TIMEOUT` when set.
+fn attempt_read_timeout(env: EnvLookup<'_>) -> Result<Duration> {
+    match env(ATTEMPT_TIMEOUT_VAR) {
+        None => Ok(ATTEMPT_READ_TIMEOUT),
+        Some(text) => crate::settings::parse_seconds(&text)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                Error::new(
+                    Code::ConfigInvalid,
+                    format!("{ATTEMPT_TIMEOUT_VAR}={text:?} is not a positive number of seconds"),
+                )
+            }),
+    }
+}
+
 /// `key`'s value, now marked most recently used (moved to the back).
 fn most_recent<K: PartialEq, V: Clone>(entries: &mut Vec<(K, V)>, key: &K) -> Option<V> {
     let index = entries.iter().position(|(k, _)| k == key)?;
@@ -211,8 +230,9 @@ pub async fn fetch(settings: &Settings) -> Result<Secret> {
         Version::Stage(stage) => request.version_stage(stage),
         Version::Id(id) => request.version_id(id),
     };
-    let read_timeout = aws_sdk_secretsmanager::config::Builder::default()
-        .timeout_config(timeouts(settings.timeout, Some(ATTEMPT_READ_TIMEOUT)));
+    let attempt = attempt_read_timeout(&process_env).map_err(|e| e.context(&what))?;
+    let read_timeout =
+        aws_sdk_secretsmanager::config::Builder::default().timeout_config(timeouts(settings.timeout, Some(attempt)));
     let output = request
         .customize()
         .config_override(read_timeout)
@@ -388,6 +408,20 @@ mod tests {
             ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
         ]);
         assert!(!plain_http_endpoint(None, &ignored));
+    }
+
+    #[test]
+    fn attempt_timeout_from_the_environment() {
+        assert_eq!(attempt_read_timeout(&env(&[])).unwrap(), ATTEMPT_READ_TIMEOUT);
+        let set = env(&[("STARFLEET_SECRETS_ATTEMPT_TIMEOUT", "2.5")]);
+        assert_eq!(attempt_read_timeout(&set).unwrap(), Duration::from_millis(2500));
+        for bad in ["0", "-1", "soon"] {
+            let vars: &'static [(&'static str, &'static str)] =
+                Box::leak(Box::new([("STARFLEET_SECRETS_ATTEMPT_TIMEOUT", bad)]));
+            let err = attempt_read_timeout(&env(vars)).unwrap_err();
+            assert_eq!(err.code(), Code::ConfigInvalid, "{bad}");
+            assert!(err.to_string().contains("STARFLEET_SECRETS_ATTEMPT_TIMEOUT"), "{err}");
+        }
     }
 
     #[test]
