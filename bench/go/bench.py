@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Summarise cold-start samples from bench/go/measure as a Markdown table.
 
-    measure RUNS NAME=PROGRAM ... | python bench/go/bench.py --baseline aws-sdk-go-v2
+    measure RUNS "NAME TRANSPORT=PROGRAM ..." ... | python bench/go/bench.py --baseline aws-sdk-go-v2
 
-Input lines are "NAME<TAB>wall_ms<TAB>peak_rss_kib" (one per run). Prints, per program,
-the median wall time and peak RSS with their min–max, and the ratio of the medians to
-the baseline's.
+Input lines are "NAME TRANSPORT<TAB>wall_ms<TAB>peak_rss_kib" (one per run; TRANSPORT is
+HTTPS or HTTP, or absent for context rows such as /bin/true). Prints one row per program:
+per transport the median wall time (min–max) and peak RSS, with the ratios of the medians to
+the baseline's over the same transport; then this library's HTTPS − HTTP difference.
 """
 
 from __future__ import annotations
@@ -15,32 +16,47 @@ import statistics
 import sys
 from collections import defaultdict
 
+TRANSPORTS = ("HTTPS", "HTTP")
+
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--baseline", required=True)
     args = parser.parse_args()
-    wall: dict[str, list[float]] = defaultdict(list)
-    rss: dict[str, list[float]] = defaultdict(list)
+    wall: dict[tuple[str, str], list[float]] = defaultdict(list)
+    rss: dict[tuple[str, str], list[float]] = defaultdict(list)
+    programs: dict[str, None] = {}
     for line in sys.stdin:
-        name, w, r = line.rstrip("\n").split("\t")
-        wall[name].append(float(w))
-        rss[name].append(int(r) / 1024)
-    if args.baseline not in wall:
-        sys.exit(f"no samples for baseline {args.baseline}")
-    base_w = statistics.median(wall[args.baseline])
-    base_r = statistics.median(rss[args.baseline])
-    runs = len(wall[args.baseline])
-    print(f"{runs} runs per program, interleaved; medians; ratios against {args.baseline}\n")
-    print("| program | wall median (ms) | wall min–max | × wall | peak RSS median (MiB) | RSS min–max | × RSS |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name in wall:
-        w, r = wall[name], rss[name]
-        wm, rm = statistics.median(w), statistics.median(r)
-        print(
-            f"| {name} | {wm:.1f} | {min(w):.1f}–{max(w):.1f} | {wm / base_w:.2f} "
-            f"| {rm:.1f} | {min(r):.1f}–{max(r):.1f} | {rm / base_r:.2f} |"
-        )
+        label, w, r = line.rstrip("\n").split("\t")
+        name, _, transport = label.partition(" ")
+        programs[name] = None
+        wall[(name, transport)].append(float(w))
+        rss[(name, transport)].append(int(r) / 1024)
+    if (args.baseline, "HTTPS") not in wall:
+        sys.exit(f"no HTTPS samples for baseline {args.baseline}")
+    runs = len(wall[(args.baseline, "HTTPS")])
+    print(f"{runs} runs per program and transport, interleaved; medians; ratios against {args.baseline} "
+          "over the same transport\n")
+    print("| program | HTTPS wall ms (min–max) | × wall | HTTPS peak RSS MiB | × RSS "
+          "| HTTP wall ms (min–max) | × wall | HTTP peak RSS MiB | × RSS |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name in programs:
+        cells = []
+        for transport in TRANSPORTS:
+            key = (name, transport) if (name, transport) in wall else (name, "")
+            w, r = wall[key], rss[key]
+            wm, rm = statistics.median(w), statistics.median(r)
+            bw = statistics.median(wall[(args.baseline, transport)])
+            br = statistics.median(rss[(args.baseline, transport)])
+            cells.append(f"{wm:.1f} ({min(w):.1f}–{max(w):.1f}) | {wm / bw:.2f} | {rm:.1f} | {rm / br:.2f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print()
+    for name in programs:
+        if (name, "HTTPS") in wall and (name, "HTTP") in wall and name != args.baseline:
+            diff = statistics.median(wall[(name, "HTTPS")]) - statistics.median(wall[(name, "HTTP")])
+            print(f"- {name}: HTTPS − HTTP = {diff:+.1f} ms wall (medians)")
+    diff = statistics.median(wall[(args.baseline, "HTTPS")]) - statistics.median(wall[(args.baseline, "HTTP")])
+    print(f"- {args.baseline}: HTTPS − HTTP = {diff:+.1f} ms wall (medians)")
     return 0
 
 

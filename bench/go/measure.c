@@ -2,7 +2,10 @@
  * Cold-start sampler for bench/go: runs each program RUNS times, interleaved, and prints
  * one line per run: "NAME<TAB>wall_ms<TAB>peak_rss_kib".
  *
- *     measure RUNS NAME=PROGRAM [NAME=PROGRAM ...]
+ *     measure RUNS NAME=PROGRAM[ VAR=VALUE...] [NAME=PROGRAM ...]
+ *
+ * A spec may add environment assignments after the program, separated by spaces, set in the
+ * child just before exec (e.g. the endpoint, so one run interleaves HTTPS and HTTP).
  *
  * Wall time is fork() to wait4() on CLOCK_MONOTONIC; peak RSS is the child's ru_maxrss
  * from wait4(). A small C launcher matters for the RSS: Linux carries the pre-exec
@@ -27,10 +30,16 @@ static double now_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static int run(const char *program, double *wall_ms, long *rss_kib) {
+/* Run "PROGRAM[ VAR=VALUE...]" once. */
+static int run(const char *spec, double *wall_ms, long *rss_kib) {
     double started = now_ms();
     pid_t pid = fork();
     if (pid == 0) {
+        char *copy = strdup(spec);
+        char *program = strtok(copy, " ");
+        for (char *assignment = strtok(NULL, " "); assignment; assignment = strtok(NULL, " ")) {
+            putenv(assignment);
+        }
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1);
         execl(program, program, (char *)NULL);

@@ -61,6 +61,9 @@ function runOnce(script, env) {
   return { ms, rssMiB: rss / 1024, chars }
 }
 
+// The harness's two listeners; HTTPS is what deployments see (the headline), HTTP beside it.
+const TRANSPORTS = { HTTPS: 'STARFLEET_TEST_PROXY_HTTPS', HTTP: 'STARFLEET_TEST_PROXY' }
+
 const VARIANTS = [
   { key: 'baseline', script: 'baseline.js', label: '`node` doing nothing (floor)', calls: 0 },
   { key: 'load', script: 'starfleet-secrets-load.js', label: 'starfleet-secrets, `require()` only (no read)', calls: 0 },
@@ -86,32 +89,43 @@ async function main() {
     BENCH_STARFLEET_PKG: PKG,
   }
   delete env.STARFLEET_CONFIG
-
-  // Warm-up round (unmeasured), which also checks that every variant reads the right value
-  // through the proxy: one GetSecretValue each.
-  for (const v of VARIANTS) {
-    const before = await getCount(secretId)
-    const r = runOnce(v.script, env)
-    const calls = (await getCount(secretId)) - before
-    if (v.calls && (r.chars !== expectedChars || calls !== v.calls)) {
-      throw new Error(`${v.script}: read ${r.chars} chars with ${calls} calls`)
-    }
-  }
-  const samples = Object.fromEntries(VARIANTS.map((v) => [v.key, []]))
-  for (let i = 0; i < RUNS; i++) {
-    for (const v of VARIANTS) samples[v.key].push(runOnce(v.script, env))
-  }
-  const cold = Object.fromEntries(
-    VARIANTS.map((v) => [
-      v.key,
-      {
-        ms: median(samples[v.key].map((s) => s.ms)),
-        rss: median(samples[v.key].map((s) => s.rssMiB)),
-        msMin: Math.min(...samples[v.key].map((s) => s.ms)),
-        msMax: Math.max(...samples[v.key].map((s) => s.ms)),
-      },
+  // Both listeners of the harness: HTTPS (private CA, verification on; the headline) and HTTP.
+  const envs = Object.fromEntries(
+    Object.entries(TRANSPORTS).map(([t, variable]) => [
+      t,
+      { ...env, AWS_ENDPOINT_URL_SECRETS_MANAGER: process.env[variable] },
     ]),
   )
+
+  // Warm-up round (unmeasured), which also checks that every variant reads the right value
+  // through the proxy: one GetSecretValue each, over each transport.
+  for (const v of VARIANTS) {
+    for (const t of Object.keys(TRANSPORTS)) {
+      const before = await getCount(secretId)
+      const r = runOnce(v.script, envs[t])
+      const calls = (await getCount(secretId)) - before
+      if (v.calls && (r.chars !== expectedChars || calls !== v.calls)) {
+        throw new Error(`${v.script} over ${t}: read ${r.chars} chars with ${calls} calls`)
+      }
+    }
+  }
+  const samples = {}
+  for (const t of Object.keys(TRANSPORTS)) samples[t] = Object.fromEntries(VARIANTS.map((v) => [v.key, []]))
+  for (let i = 0; i < RUNS; i++) {
+    for (const v of VARIANTS) {
+      for (const t of Object.keys(TRANSPORTS)) samples[t][v.key].push(runOnce(v.script, envs[t]))
+    }
+  }
+  const summary = (xs) => ({
+    ms: median(xs.map((s) => s.ms)),
+    rss: median(xs.map((s) => s.rssMiB)),
+    msMin: Math.min(...xs.map((s) => s.ms)),
+    msMax: Math.max(...xs.map((s) => s.ms)),
+  })
+  const byTransport = Object.fromEntries(
+    Object.keys(TRANSPORTS).map((t) => [t, Object.fromEntries(VARIANTS.map((v) => [v.key, summary(samples[t][v.key])]))]),
+  )
+  const cold = byTransport.HTTPS
 
   const warmRun = spawnSync(process.execPath, [path.join(HERE, 'warm.js')], { env, cwd: HERE, encoding: 'utf8' })
   if (warmRun.status !== 0) throw new Error(`warm.js failed: ${warmRun.stderr}`)
@@ -141,19 +155,31 @@ async function main() {
   lines.push('')
   lines.push('## Cold start: a whole `node` process reading `STARFLEET.SlackToken`')
   lines.push('')
-  lines.push('| variant | wall, median (min–max) | vs JS SDK | peak RSS, median | vs JS SDK |')
-  lines.push('| --- | --- | --- | --- | --- |')
+  lines.push(
+    '**HTTPS** is the harness\'s TLS listener (private CA in `NODE_EXTRA_CA_CERTS`/`AWS_CA_BUNDLE`, ' +
+      'verification on), as every deployment sees it; **HTTP** is the same proxy without TLS. Every ' +
+      '(variant, transport) pair runs in each round; ratios are against the JS SDK over the same transport.',
+  )
+  lines.push('')
+  lines.push(
+    '| variant | HTTPS wall, median (min–max) | vs JS SDK | HTTPS peak RSS | vs JS SDK | HTTP wall | vs JS SDK | HTTP peak RSS | vs JS SDK |',
+  )
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
   for (const v of VARIANTS) {
     const c = cold[v.key]
+    const p = byTransport.HTTP[v.key]
+    const ps = byTransport.HTTP.sdk
     lines.push(
       `| ${v.label} | ${fmt(c.ms)} ms (${fmt(c.msMin)}–${fmt(c.msMax)}) | ${fmt(c.ms / sdk.ms, 2)}× | ` +
-        `${fmt(c.rss)} MiB | ${fmt(c.rss / sdk.rss, 2)}× |`,
+        `${fmt(c.rss)} MiB | ${fmt(c.rss / sdk.rss, 2)}× | ${fmt(p.ms)} ms | ${fmt(p.ms / ps.ms, 2)}× | ` +
+        `${fmt(p.rss)} MiB | ${fmt(p.rss / ps.rss, 2)}× |`,
     )
   }
   lines.push('')
   lines.push(
-    `Targets: wall ≤ 0.6× the JS SDK's: **${wallRatio <= 0.6 ? 'met' : 'not met'}** (${fmt(wallRatio, 3)}×); ` +
-      `peak RSS ≤ 0.85× the JS SDK's: **${rssRatio <= 0.85 ? 'met' : 'not met'}** (${fmt(rssRatio, 3)}×).`,
+    `Targets (HTTPS): wall ≤ 0.6× the JS SDK's: **${wallRatio <= 0.6 ? 'met' : 'not met'}** (${fmt(wallRatio, 3)}×); ` +
+      `peak RSS ≤ 0.85× the JS SDK's: **${rssRatio <= 0.85 ? 'met' : 'not met'}** (${fmt(rssRatio, 3)}×). ` +
+      `starfleet-secrets over HTTPS − over HTTP: ${fmt(cold.starfleet.ms - byTransport.HTTP.starfleet.ms)} ms wall.`,
   )
   lines.push('')
   lines.push('Wall time is spawn to exit as seen by the parent; peak RSS is the child\'s own')
