@@ -123,6 +123,7 @@ static starfleet_secrets_result sfs_invalidate(const starfleet_secrets_manager *
 import "C"
 
 import (
+	"fmt"
 	"strings"
 	"unsafe"
 )
@@ -213,8 +214,33 @@ func newCOptions() (*cOptions, error) {
 
 func freeCOptions(o *cOptions) { C.starfleet_secrets_options_free(o) }
 
+// fieldNames name the option fields in errors (Go spellings).
+var fieldNames = [...]string{
+	fieldSecretID:     "Options.SecretID",
+	fieldRegion:       "Options.Region",
+	fieldConfig:       "Options.Config",
+	fieldTTL:          "Options.TTL",
+	fieldVersionStage: "Options.VersionStage",
+	fieldVersionID:    "Options.VersionID",
+	fieldEndpointURL:  "Options.EndpointURL",
+}
+
+// cString copies s for C, refusing a NUL inside: C would see the string cut short there
+// ("Starfleet\x00-staging" read as "Starfleet"), so it is ErrInvalidArgument before any C
+// call. The message names the argument and the position, never the text. Free the result
+// with C.free.
+func cString(name, s string) (*C.char, error) {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return nil, &Error{Code: ErrInvalidArgument, Message: fmt.Sprintf("%s contains a NUL byte (at byte %d)", name, i)}
+	}
+	return C.CString(s), nil
+}
+
 func setString(o *cOptions, field int, value string) error {
-	cs := C.CString(value)
+	cs, err := cString(fieldNames[field], value)
+	if err != nil {
+		return err
+	}
 	defer C.free(unsafe.Pointer(cs))
 	var msg *C.char
 	r := C.sfs_options_set_str(o, C.int(field), cs, &msg)
@@ -261,12 +287,16 @@ const (
 func cText(m *cManager, kind int, path []string) ([]byte, error) {
 	var keys **C.char
 	if len(path) > 0 {
-		array := C.malloc(C.size_t(len(path)) * C.size_t(unsafe.Sizeof((*C.char)(nil))))
+		array := C.calloc(C.size_t(len(path)), C.size_t(unsafe.Sizeof((*C.char)(nil))))
 		defer C.free(array)
 		elems := unsafe.Slice((**C.char)(array), len(path))
 		for i, key := range path {
-			elems[i] = C.CString(key)
-			defer C.free(unsafe.Pointer(elems[i]))
+			cs, err := cString(fmt.Sprintf("key path element %d", i), key)
+			if err != nil {
+				return nil, err
+			}
+			elems[i] = cs
+			defer C.free(unsafe.Pointer(cs))
 		}
 		keys = (**C.char)(array)
 	}

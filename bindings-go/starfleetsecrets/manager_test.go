@@ -3,6 +3,7 @@ package starfleetsecrets_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -264,6 +265,52 @@ func TestInvalidOptionsFailInNew(t *testing.T) {
 	m := newManager(t, sfs.Options{SecretID: "x"})
 	if _, err := m.Get(context.Background()); !errors.Is(err, sfs.ErrInvalidArgument) {
 		t.Errorf("Get() with no path = %v", err)
+	}
+}
+
+// A NUL inside any string is ErrInvalidArgument before the C call: C would read the string
+// only up to the NUL (a SecretID "Starfleet\x00-staging" would read the secret Starfleet, a
+// path "STARFLEET.SlackToken\x00x" the token). The messages name the argument, not the text.
+func TestNULInAnyStringIsInvalidArgument(t *testing.T) {
+	for _, opts := range []sfs.Options{
+		{SecretID: "Starfleet\x00-staging"},
+		{SecretID: "x", Region: "us-east-2\x00"},
+		{SecretID: "x", Config: "/etc/starfleet\x00.yaml"},
+		{SecretID: "x", VersionStage: "AWSCURRENT\x00x"},
+		{SecretID: "x", VersionID: "\x00"},
+		{SecretID: "x", EndpointURL: "http://127.0.0.1:1\x00"},
+	} {
+		_, err := sfs.New(opts)
+		if !errors.Is(err, sfs.ErrInvalidArgument) || !strings.Contains(err.Error(), "NUL") {
+			t.Errorf("New(%q) = %v, want ErrInvalidArgument naming the NUL", fmt.Sprintf("%+v", opts), err)
+		}
+		if err != nil && strings.Contains(err.Error(), "staging") {
+			t.Errorf("the error shows the text: %v", err)
+		}
+	}
+	name := uniqueName("nul")
+	createJSON(t, name, starfleetDoc("xoxb-nul-canary"))
+	m := newManager(t, sfs.Options{SecretID: name})
+	ctx := context.Background()
+	for _, path := range [][]string{
+		{"STARFLEET.SlackToken\x00x"},
+		{"STARFLEET", "SlackToken\x00"},
+		{"\x00"},
+	} {
+		v, err := m.Get(ctx, path...)
+		if !errors.Is(err, sfs.ErrInvalidArgument) || v != "" {
+			t.Errorf("Get(%q) = %q, %v; want ErrInvalidArgument", path, v, err)
+		}
+		if _, err := m.GetJSON(ctx, path...); !errors.Is(err, sfs.ErrInvalidArgument) {
+			t.Errorf("GetJSON(%q) = %v; want ErrInvalidArgument", path, err)
+		}
+	}
+	// Nothing was fetched for the refused calls; the same manager still reads the token.
+	if st, err := m.Stats(); err != nil || st.Fetches != 0 {
+		t.Errorf("Stats() = %+v, %v; want no fetch", st, err)
+	}
+	if v, err := m.Get(ctx, "STARFLEET.SlackToken"); err != nil || v != "xoxb-nul-canary" {
+		t.Errorf("Get = %v", err)
 	}
 }
 

@@ -23,10 +23,17 @@ use crate::error::{Code, Error, Result};
 ///
 /// [`Path::from_args`] picks the spelling: one argument is dotted, several are literal.
 /// An empty path, or an empty segment in a dotted string (`"a..b"`), is INVALID_ARGUMENT.
+///
+/// A NUL character anywhere in a key is INVALID_ARGUMENT too, in every language: C and Go
+/// strings end at a NUL, so there it would silently name a shorter key
+/// (`"STARFLEET.SlackToken\0x"` read as the token); refusing it here keeps all front doors alike.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Path {
     keys: Vec<String>,
 }
+
+/// Why a NUL is refused, for the message.
+const NUL_WHY: &str = "C and Go strings end at a NUL, so no key path may hold one";
 
 impl Path {
     /// Literal keys, one per level.
@@ -42,6 +49,12 @@ impl Path {
                 "empty key path: name at least one key",
             ));
         }
+        if let Some(i) = keys.iter().position(|k| k.contains('\0')) {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                format!("key path: key {i} contains a NUL character ({NUL_WHY})"),
+            ));
+        }
         Ok(Path { keys })
     }
 
@@ -53,6 +66,9 @@ impl Path {
                 Code::InvalidArgument,
                 "empty key path: name at least one key",
             ));
+        }
+        if text.contains('\0') {
+            return Err(invalid(&format!("contains a NUL character ({NUL_WHY})")));
         }
         let mut keys = Vec::new();
         let mut current = String::new();
@@ -434,6 +450,11 @@ mod tests {
         assert_eq!(Path::from_args(&["a.b"]).unwrap().keys(), ["a", "b"]);
         assert_eq!(Path::from_args(&["a.b", "c"]).unwrap().keys(), ["a.b", "c"]);
         assert_eq!(Path::from_args::<&str>(&[]).unwrap_err().code(), Code::InvalidArgument);
+        for nul in [&["A.B\0x"][..], &["A", "B\0"][..], &["\0"][..]] {
+            let error = Path::from_args(nul).unwrap_err();
+            assert_eq!(error.code(), Code::InvalidArgument, "{nul:?}");
+            assert!(error.to_string().contains("NUL"), "{error}");
+        }
     }
 
     #[test]
