@@ -46,8 +46,9 @@
  *    Calls that fetch block the calling thread (bounded by the timeout option). Free a handle
  *    only when no call on it is in progress.
  *  - Nothing aborts. Every function runs inside a panic boundary: a bug in the library
- *    becomes STARFLEET_SECRETS_RESULT_INTERNAL, never an unwind into C or an abort. (Running
- *    out of memory is the one exception: like any Rust program, the library then aborts.)
+ *    becomes STARFLEET_SECRETS_RESULT_INTERNAL, never an unwind into C or an abort. (The
+ *    exceptions: running out of memory, where like any Rust program the library aborts, and
+ *    freeing a string or byte buffer twice, which aborts as the C allocator's check does.)
  *  - Fork. A child process after fork() gets its own I/O runtime; a manager from the parent
  *    keeps working in the child.
  *
@@ -441,13 +442,15 @@ starfleet_secrets_result starfleet_secrets_manager_stats_json(const struct starf
 /**
  * Overwrite a string returned by this library with zeros and free it. NULL is ignored.
  * Only pass strings that this library returned (never `starfleet_secrets_version()` or
- * `starfleet_secrets_result_name()`, which are static), and each only once.
+ * `starfleet_secrets_result_name()`, which are static), and each only once: a second free
+ * of the same string aborts the process, as the C allocator's own check would.
  */
 void starfleet_secrets_string_free(char *s);
 
 /**
  * Overwrite bytes returned by this library (`starfleet_secrets_manager_get_binary`) with
- * zeros and free them. NULL is ignored. Each buffer is freed only once.
+ * zeros and free them. NULL is ignored. Each buffer is freed only once (a second free
+ * aborts the process, as the C allocator's own check would).
  */
 void starfleet_secrets_bytes_free(uint8_t *b);
 

@@ -1,11 +1,17 @@
 //! Strings and bytes handed to C, and the library's own free functions for them.
 //!
-//! Each buffer is one C heap block (`malloc`) holding the data and a trailing NUL, and the
-//! caller gets the block's start. The free functions overwrite the whole block with zeros
-//! (its usable size, from `malloc_usable_size`, so a value containing NUL bytes is erased
-//! entirely) and only then `free` it. Handing out the start of the block, rather than a
-//! pointer past a hidden header, also means a buffer the caller forgets to free is reported
-//! by valgrind as "definitely lost", not merely "possibly lost".
+//! Each buffer is one C heap block (`malloc`): a 16-byte header (a magic word and the data
+//! length), the data, and a trailing NUL. The caller gets the address of the data. The free
+//! functions check the magic word, overwrite exactly the header, the data and the NUL with
+//! zeros (the length is the header's, so a value containing NUL bytes is erased entirely),
+//! and only then `free` the block.
+//!
+//! Zeroing only our own bytes matters for a caller's double free: the allocator keeps its
+//! own marker inside a freed block (glibc's tcache key), which is how it detects a second
+//! `free` and aborts. Zeroing the block's whole usable size on that second call would wipe
+//! the marker and turn the abort into silent heap corruption. Here the second call finds no
+//! magic word (it was zeroed, and the allocator has since written its own data there),
+//! writes nothing, and aborts with a message, as the allocator itself would.
 //!
 //! JSON is serialised straight into the final buffer (sized by a first, counting pass), so
 //! no intermediate copy of secret text is ever left behind in freed memory.
@@ -17,16 +23,17 @@ use zeroize::Zeroize;
 
 use starfleet_secrets::error::{Code, Error, Result};
 
-/// The usable size of a live `malloc` block.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-unsafe fn usable_size(p: *mut c_void) -> usize {
-    libc::malloc_usable_size(p)
+/// The header in front of the data: 16 bytes, so the data keeps malloc's 16-byte alignment.
+#[repr(C)]
+struct Header {
+    magic: u64,
+    len: u64,
 }
 
-#[cfg(target_vendor = "apple")]
-unsafe fn usable_size(p: *mut c_void) -> usize {
-    libc::malloc_size(p)
-}
+const HEADER: usize = std::mem::size_of::<Header>();
+const _: () = assert!(HEADER == 16);
+/// "SFSBUFv1": marks a live block handed out by this library.
+const MAGIC: u64 = u64::from_be_bytes(*b"SFSBUFv1");
 
 /// A C heap block of `len` data bytes plus a NUL, not yet handed out.
 pub(crate) struct OutBuffer {
@@ -37,16 +44,26 @@ pub(crate) struct OutBuffer {
 impl OutBuffer {
     fn with_len(len: usize) -> Result<OutBuffer> {
         let size = len
-            .checked_add(1)
+            .checked_add(HEADER + 1)
             .ok_or_else(|| Error::new(Code::Internal, "value too large to hand out"))?;
-        // SAFETY: size >= 1; the block is initialised below before anything reads it.
-        let ptr = unsafe { libc::malloc(size) }.cast::<u8>();
-        if ptr.is_null() {
+        // SAFETY: size >= HEADER + 1; the block is initialised below before anything reads it.
+        let block = unsafe { libc::malloc(size) }.cast::<u8>();
+        if block.is_null() {
             return Err(Error::new(Code::Internal, format!("out of memory ({size} bytes)")));
         }
-        // SAFETY: `ptr` is a fresh block of `size` bytes.
-        unsafe { ptr.write_bytes(0, size) };
-        Ok(OutBuffer { ptr, len })
+        // SAFETY: `block` is a fresh block of `size` bytes, aligned for `Header` by malloc.
+        unsafe {
+            block.write_bytes(0, size);
+            block.cast::<Header>().write(Header {
+                magic: MAGIC,
+                len: len as u64,
+            });
+        }
+        Ok(OutBuffer {
+            // SAFETY: within the block.
+            ptr: unsafe { block.add(HEADER) },
+            len,
+        })
     }
 
     /// A copy of `bytes`.
@@ -109,28 +126,41 @@ impl Write for Counter {
     }
 }
 
-/// Zeroize and free a block made by `OutBuffer`.
+/// Zeroize and free a buffer made by `OutBuffer` (`data` is what the caller was given).
 ///
 /// # Safety
-/// `block` is NULL or a live block from `OutBuffer`, freed only once.
-unsafe fn release(block: *mut c_void) {
-    if block.is_null() {
+/// `data` is NULL or a pointer this library handed out; a second call for the same pointer
+/// (or a pointer from elsewhere) is caught by the magic word only as far as reading 16
+/// bytes before it is possible, as with any allocator's checks.
+unsafe fn release(data: *mut c_void) {
+    if data.is_null() {
         return;
     }
-    std::slice::from_raw_parts_mut(block.cast::<u8>(), usable_size(block)).zeroize();
-    libc::free(block);
+    let block = data.cast::<u8>().sub(HEADER);
+    let header = block.cast::<Header>().read();
+    if header.magic != MAGIC {
+        // Freed before, or never ours: touch nothing and stop, as the allocator would.
+        const MESSAGE: &[u8] = b"starfleet-secrets: a string or bytes buffer was freed twice, or was not returned by this library; aborting\n";
+        libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len());
+        std::process::abort();
+    }
+    let size = HEADER + header.len as usize + 1;
+    std::slice::from_raw_parts_mut(block, size).zeroize();
+    libc::free(block.cast());
 }
 
 /// Overwrite a string returned by this library with zeros and free it. NULL is ignored.
 /// Only pass strings that this library returned (never `starfleet_secrets_version()` or
-/// `starfleet_secrets_result_name()`, which are static), and each only once.
+/// `starfleet_secrets_result_name()`, which are static), and each only once: a second free
+/// of the same string aborts the process, as the C allocator's own check would.
 #[no_mangle]
 pub unsafe extern "C" fn starfleet_secrets_string_free(s: *mut c_char) {
     super::ffi::boundary_void(|| release(s.cast()));
 }
 
 /// Overwrite bytes returned by this library (`starfleet_secrets_manager_get_binary`) with
-/// zeros and free them. NULL is ignored. Each buffer is freed only once.
+/// zeros and free them. NULL is ignored. Each buffer is freed only once (a second free
+/// aborts the process, as the C allocator's own check would).
 #[no_mangle]
 pub unsafe extern "C" fn starfleet_secrets_bytes_free(b: *mut u8) {
     super::ffi::boundary_void(|| release(b.cast()));

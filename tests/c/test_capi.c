@@ -20,6 +20,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -859,10 +860,11 @@ static int run_child(const char *mode, const char *const *drop, const char *cons
         return -1;
     }
     int status = 0;
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+    if (waitpid(pid, &status, 0) != pid) {
         return -1;
     }
-    return WEXITSTATUS(status);
+    /* Killed by a signal: 128 + its number, as a shell reports it. */
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* Child: the default manager reads STARFLEET.SlackToken; exit status = the result. */
@@ -910,6 +912,31 @@ static int child_fork(void) {
     }
     starfleet_secrets_manager_free(m);
     return WEXITSTATUS(status);
+}
+
+/* Child: free one string twice, as a buggy caller would. With glibc's malloc (the child
+ * runs without valgrind), the second free must abort, as free() itself aborts on a double
+ * free: the library must not have wiped the allocator's marker inside the freed block.
+ * Returning at all means the double free went unnoticed (silent heap corruption). */
+static int child_double_free(void) {
+    starfleet_secrets_options *o = NULL;
+    starfleet_secrets_manager *m = NULL;
+    char *id = NULL, *region = NULL;
+    if (starfleet_secrets_options_new(&o) != OK ||
+        starfleet_secrets_options_set_secret_id(o, "double-free") != OK ||
+        starfleet_secrets_options_set_region(o, REGION) != OK ||
+        starfleet_secrets_manager_new(o, &m) != OK ||
+        starfleet_secrets_manager_location(m, &id, &region) != OK) {
+        return 2;
+    }
+    starfleet_secrets_string_free(region);
+    starfleet_secrets_string_free(id);
+    starfleet_secrets_string_free(id); /* the bug under test */
+    return 0;
+}
+
+static void test_double_free_aborts(void) {
+    CHECK(run_child("double-free", NULL, NULL) == 128 + SIGABRT);
 }
 
 static void test_default_location_and_process_environment(void) {
@@ -964,6 +991,9 @@ int main(int argc, char **argv) {
         if (strcmp(argv[2], "fork") == 0) {
             return child_fork();
         }
+        if (strcmp(argv[2], "double-free") == 0) {
+            return child_double_free();
+        }
         return child_default();
     }
     if (!realpath(argv[0], g_self)) {
@@ -987,6 +1017,7 @@ int main(int argc, char **argv) {
         {"leak canary: no value in error messages", test_canary_never_in_error_messages},
         {"16 threads on a cold cache make one call", test_sixteen_threads_on_a_cold_cache_make_one_call},
         {"default location and process environment", test_default_location_and_process_environment},
+        {"a double free aborts instead of corrupting the heap", test_double_free_aborts},
     };
     int passed = 0, failed = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
