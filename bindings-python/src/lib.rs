@@ -6,6 +6,9 @@
 //! * converts types (the parsed document becomes a `dict`, once per VersionId: [`manager`]);
 //! * maps core errors to the exception classes of `starfleet_secrets._errors` ([`errors`]);
 //! * releases the GIL around every call that can wait ([`gil`]);
+//! * hands a host application's configuration (a mapping or a callable) to the core before
+//!   each load ([`host_config`]), and fetches through moto's in-process mock while one is
+//!   active ([`mock`]);
 //! * wakes asyncio without ever touching Python from a runtime thread ([`pending`]);
 //! * forwards the core's `log` records to Python `logging` without ever blocking on the GIL
 //!   inside the core ([`logbridge`]).
@@ -16,8 +19,10 @@
 mod convert;
 mod errors;
 mod gil;
+mod host_config;
 mod logbridge;
 mod manager;
+mod mock;
 #[cfg(unix)]
 mod pending;
 

@@ -13,13 +13,17 @@
 //! `stats()` stays exact). Anything else (expired, never vouched, stale-if-error, TTL `0`)
 //! goes through the core, which decides.
 //!
+//! Host configuration and Starfleet's test hooks: a `config=` mapping or callable is
+//! consulted before each load ([`host_config`]); `_secrets` (Starfleet's own attribute, which
+//! its test fixtures assign) serves the assigned dict itself; while moto's in-process mock is
+//! active, loads go through it ([`mock`]).
+//!
 //! Locking: `inner` is only ever locked while attached to the interpreter and never held
 //! across a call that waits (fetches run inside [`gil::blocking`], with the GIL released
 //! and `inner` unlocked), and nothing that can run Python code (dict conversion, dropping
 //! a dict) happens under it. A cache hit is answered under the GIL without releasing it:
 //! it does no I/O and takes only short locks.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -31,13 +35,18 @@ use starfleet_secrets::{Code, ConfigSource, Document, Options, Path, Payload, Se
 use zeroize::Zeroizing;
 
 use crate::errors::{self, IntoPy};
-use crate::{convert, gil};
+use crate::host_config::{Config, Host};
+use crate::{convert, gil, mock};
 
-/// A value served in place of AWS by `starfleet_secrets.testing` (kept so it can be pinned
-/// again on a new core after `configure()`).
+/// A value served in place of AWS (kept so it can be pinned again on a new core after
+/// `configure()`).
 enum Pin {
+    /// `starfleet_secrets.testing`: a document or bytes.
     Json(Zeroizing<String>),
     Binary(Zeroizing<Vec<u8>>),
+    /// Starfleet's `_secrets = d`: the dict itself is served, and its current content is
+    /// handed to the core again at each access that reads through the core.
+    Assigned(Py<PyDict>),
 }
 
 /// The dict built from one value of the core, and whether the core vouched for it.
@@ -63,17 +72,19 @@ struct Inner {
     core: Arc<Core>,
     /// The dict built from the core's current value.
     converted: Option<Converted>,
-    /// Whether the core's settings are resolved. Until then a "hit" check could read the
-    /// Starfleet configuration files, which is I/O, so it goes the blocking (GIL-released) way.
-    resolved: bool,
-    /// Testing overrides, innermost last.
+    /// `config=` as a mapping or callable of the host application, consulted before each load.
+    host: Option<Host>,
+    /// Testing overrides and the `_secrets` assignment, innermost last.
     pins: Vec<Pin>,
 }
 
 impl Inner {
-    /// Whether the GIL-holding fast path may ask the core for a hit.
-    fn fast_path(&self) -> bool {
-        self.resolved || !self.pins.is_empty()
+    /// The dict assigned to `_secrets`, when it is what is served.
+    fn assigned(&self) -> Option<&Py<PyDict>> {
+        match self.pins.last() {
+            Some(Pin::Assigned(d)) => Some(d),
+            _ => None,
+        }
     }
 
     /// The kept dict if it was built from this very value, with the core's word on how
@@ -107,7 +118,7 @@ pub struct SecretsManager {
 struct Args<'py> {
     secret_id: Option<String>,
     region: Option<String>,
-    config: Option<PathBuf>,
+    config: Option<Bound<'py, PyAny>>,
     ttl: Option<Bound<'py, PyAny>>,
     version_stage: Option<String>,
     version_id: Option<String>,
@@ -117,18 +128,25 @@ struct Args<'py> {
 }
 
 impl Args<'_> {
-    fn options(self, py: Python<'_>) -> PyResult<Options> {
-        Ok(Options {
+    /// The core's options, and the host's configuration when `config` is one.
+    fn options(self, py: Python<'_>) -> PyResult<(Options, Option<Host>)> {
+        let (config, host) = match self.config.map(|c| Config::from_arg(py, &c)).transpose()? {
+            None => (None, None),
+            Some(Config::Path(path)) => (Some(ConfigSource::Path(path)), None),
+            Some(Config::Host(host)) => (None, Some(host)),
+        };
+        let options = Options {
             secret_id: self.secret_id,
             region: self.region,
-            config: self.config.map(ConfigSource::Path),
+            config,
             ttl: self.ttl.map(|t| ttl(py, &t)).transpose()?,
             version_stage: self.version_stage,
             version_id: self.version_id,
             max_stale: self.max_stale.map(|s| seconds(py, "max_stale", &s)).transpose()?,
             timeout: self.timeout.map(|s| seconds(py, "timeout", &s)).transpose()?,
             endpoint_url: self.endpoint_url,
-        })
+        };
+        Ok((options, host))
     }
 }
 
@@ -207,14 +225,33 @@ fn path_args<'py>(
     Ok((Path::from_args(&keys).py_err(py)?, default))
 }
 
-fn pinned_secret(options: &Options, pin: &Pin) -> starfleet_secrets::Result<Secret> {
+fn pinned_secret(py: Python<'_>, options: &Options, pin: &Pin) -> PyResult<Secret> {
+    let what = match pin {
+        Pin::Assigned(_) => "_secrets",
+        _ => "testing override",
+    };
     let name = format!(
-        "{} (testing override)",
+        "{} ({what})",
         options.secret_id.as_deref().unwrap_or("Starfleet secret")
     );
     let payload = match pin {
-        Pin::Json(text) => Payload::Json(Document::parse(text.clone())?),
+        Pin::Json(text) => Payload::Json(Document::parse(text.clone()).py_err(py)?),
         Pin::Binary(bytes) => Payload::Binary(bytes.clone()),
+        Pin::Assigned(dict) => {
+            let text: String = py
+                .import("json")?
+                .call_method1("dumps", (dict.bind(py),))
+                .map_err(|e| {
+                    let kind = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
+                    errors::new(
+                        py,
+                        Code::InvalidArgument,
+                        format!("_secrets must hold JSON values only (json.dumps raised {kind})"),
+                    )
+                })?
+                .extract()?;
+            Payload::Json(Document::parse(Zeroizing::new(text)).py_err(py)?)
+        }
     };
     Ok(Secret::new(name, None, payload))
 }
@@ -232,49 +269,94 @@ impl SecretsManager {
             inner.core.record_hit();
             return Ok(c.secret.clone());
         }
-        if inner.fast_path() {
-            if let Some(secret) = inner.core.try_hit() {
-                return Ok(secret);
-            }
+        if let Some(secret) = inner.core.try_hit() {
+            return Ok(secret);
         }
         Err(inner.core.clone())
     }
 
     /// The current value: a hit, or a (GIL-released) load.
     pub fn access(&self, py: Python<'_>) -> PyResult<Arc<Secret>> {
+        self.rehand_assigned(py)?;
         match self.try_hit() {
             Ok(secret) => Ok(secret),
             Err(core) => self.load(py, core, false),
         }
     }
 
-    /// `core.secret()` or `core.refresh()` with the GIL released.
+    /// `core.secret()` or `core.refresh()` with the GIL released, after handing the core the
+    /// host's configuration; through moto's mock while one is active. Nothing is consulted
+    /// while a value is pinned (it is served whatever the configuration says).
     fn load(&self, py: Python<'_>, core: Arc<Core>, refresh: bool) -> PyResult<Arc<Secret>> {
+        let pinned = !self.lock().pins.is_empty();
+        let mocked = !pinned && {
+            self.consult_host(py, &core)?;
+            mock::active(py)
+        };
         let worker = core.clone();
-        let (result, resolved) = gil::blocking(py, move || {
-            let result = if refresh {
-                worker.refresh_blocking()
-            } else {
-                worker.secret_blocking()
-            };
-            (result, worker.settings().is_ok())
+        let result = gil::blocking(py, move || {
+            let mut through_mock = mock::fetch;
+            match (refresh, mocked) {
+                (false, false) => worker.secret_blocking(),
+                (true, false) => worker.refresh_blocking(),
+                (false, true) => worker.secret_blocking_with(&mut through_mock),
+                (true, true) => worker.refresh_blocking_with(&mut through_mock),
+            }
         });
-        {
+        if refresh {
             let mut inner = self.lock();
             if Arc::ptr_eq(&inner.core, &core) {
-                inner.resolved |= resolved;
-                if refresh {
-                    inner.unvouch();
-                }
+                inner.unvouch();
             }
         }
         result.py_err(py)
     }
 
-    /// The dict for `secret`: the kept one if it was built from this very value.
+    /// Hand the core the host's configuration as it is now (nothing without one). When the
+    /// settings change (or stop resolving) the kept dict goes with the core's value.
+    fn consult_host(&self, py: Python<'_>, core: &Arc<Core>) -> PyResult<()> {
+        let Some(host) = self.lock().host.as_ref().map(|h| h.clone_ref(py)) else {
+            return Ok(());
+        };
+        let source = host.source(py)?; // runs the host's code: outside our lock
+        let worker = core.clone();
+        let result = gil::blocking(py, move || worker.use_config(source)); // a path is read
+        if !matches!(result, Ok(false)) {
+            let dropped = {
+                let mut inner = self.lock();
+                if Arc::ptr_eq(&inner.core, core) {
+                    inner.converted.take()
+                } else {
+                    None
+                }
+            };
+            drop(dropped); // outside the lock: freeing a dict may run arbitrary code
+        }
+        result.py_err(py).map(drop)
+    }
+
+    /// While `_secrets` is assigned, give the core its current content (the caller may have
+    /// changed the dict in place since).
+    fn rehand_assigned(&self, py: Python<'_>) -> PyResult<()> {
+        let (core, dict) = {
+            let inner = self.lock();
+            match inner.assigned() {
+                Some(d) => (inner.core.clone(), d.clone_ref(py)),
+                None => return Ok(()),
+            }
+        };
+        core.pin(pinned_secret(py, core.options(), &Pin::Assigned(dict))?);
+        Ok(())
+    }
+
+    /// The dict for `secret`: the kept one if it was built from this very value (the dict
+    /// assigned to `_secrets` while that is what is served).
     pub fn dict<'py>(&self, py: Python<'py>, secret: &Arc<Secret>) -> PyResult<Bound<'py, PyDict>> {
         let core = {
             let mut inner = self.lock();
+            if let Some(d) = inner.assigned() {
+                return Ok(d.bind(py).clone());
+            }
             if let Some(d) = inner.dict_for(secret) {
                 return Ok(d.bind(py).clone());
             }
@@ -350,18 +432,27 @@ impl SecretsManager {
         self.lock().core.clone()
     }
 
-    fn new_core(options: Options, pins: &[Pin]) -> starfleet_secrets::Result<Core> {
+    fn new_core(py: Python<'_>, options: Options, pin: Option<Pin>) -> PyResult<Core> {
         let core = Core::new(options);
-        if let Some(pin) = pins.last() {
-            core.pin(pinned_secret(core.options(), pin)?);
+        if let Some(pin) = pin {
+            core.pin(pinned_secret(py, core.options(), &pin)?);
         }
         Ok(core)
+    }
+
+    /// A copy of the innermost pin, to build its value without holding our lock.
+    fn top_pin(&self, py: Python<'_>) -> Option<Pin> {
+        self.lock().pins.last().map(|pin| match pin {
+            Pin::Json(text) => Pin::Json(text.clone()),
+            Pin::Binary(bytes) => Pin::Binary(bytes.clone()),
+            Pin::Assigned(d) => Pin::Assigned(d.clone_ref(py)),
+        })
     }
 
     fn push_pin(&self, py: Python<'_>, pin: Pin) -> PyResult<()> {
         let replaced = {
             let mut inner = self.lock();
-            let secret = pinned_secret(inner.core.options(), &pin).py_err(py)?;
+            let secret = pinned_secret(py, inner.core.options(), &pin)?;
             inner.core.pin(secret);
             inner.pins.push(pin);
             inner.converted.take()
@@ -369,48 +460,35 @@ impl SecretsManager {
         drop(replaced); // outside the lock: freeing a dict may run arbitrary code
         Ok(())
     }
+
+    /// Serve the innermost remaining pin again (or AWS) after one was removed. Called
+    /// without our lock: building an assigned dict's value runs `json.dumps`.
+    fn repin(&self, py: Python<'_>) -> PyResult<()> {
+        let core = self.core();
+        match self.top_pin(py) {
+            Some(pin) => core.pin(pinned_secret(py, core.options(), &pin)?),
+            None => core.unpin(),
+        }
+        Ok(())
+    }
 }
 
 #[pymethods]
 impl SecretsManager {
+    /// An unconfigured manager: the package's `SecretsManager.__init__` takes the options
+    /// (Python's convention, so a subclass may define its own `__init__` and call
+    /// `super().__init__(**options)`). Arguments are accepted here and left to `__init__`.
     #[new]
-    #[pyo3(signature = (
-        secret_id=None, region=None, config=None, ttl=None, version_stage=None, version_id=None,
-        *, max_stale=None, timeout=None, endpoint_url=None
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn new<'py>(
-        py: Python<'py>,
-        secret_id: Option<String>,
-        region: Option<String>,
-        config: Option<PathBuf>,
-        ttl: Option<Bound<'py, PyAny>>,
-        version_stage: Option<String>,
-        version_id: Option<String>,
-        max_stale: Option<Bound<'py, PyAny>>,
-        timeout: Option<Bound<'py, PyAny>>,
-        endpoint_url: Option<String>,
-    ) -> PyResult<Self> {
-        let options = Args {
-            secret_id,
-            region,
-            config,
-            ttl,
-            version_stage,
-            version_id,
-            max_stale,
-            timeout,
-            endpoint_url,
-        }
-        .options(py)?;
-        Ok(SecretsManager {
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        SecretsManager {
             inner: Mutex::new(Inner {
-                core: Arc::new(Core::new(options)),
+                core: Arc::new(Core::new(Options::default())),
                 converted: None,
-                resolved: false,
+                host: None,
                 pins: Vec::new(),
             }),
-        })
+        }
     }
 
     /// Point this manager somewhere else (or change its TTL, stage, ...). Every option is
@@ -426,7 +504,7 @@ impl SecretsManager {
         py: Python<'py>,
         secret_id: Option<String>,
         region: Option<String>,
-        config: Option<PathBuf>,
+        config: Option<Bound<'py, PyAny>>,
         ttl: Option<Bound<'py, PyAny>>,
         version_stage: Option<String>,
         version_id: Option<String>,
@@ -446,11 +524,12 @@ impl SecretsManager {
             endpoint_url,
         }
         .options(py)?;
+        let core = Arc::new(Self::new_core(py, options.0, self.top_pin(py))?);
         let replaced = {
             let mut inner = self.lock();
-            inner.core = Arc::new(Self::new_core(options, &inner.pins).py_err(py)?);
-            inner.resolved = false;
-            inner.converted.take()
+            inner.core = core;
+            let host = std::mem::replace(&mut inner.host, options.1);
+            (inner.converted.take(), host)
         };
         drop(replaced);
         Ok(())
@@ -462,6 +541,10 @@ impl SecretsManager {
     fn secrets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         {
             let inner = self.lock();
+            if let Some(d) = inner.assigned() {
+                inner.core.record_hit();
+                return Ok(d.bind(py).clone());
+            }
             if let Some(c) = inner.converted.as_ref().filter(|c| c.fresh_now()) {
                 inner.core.record_hit();
                 return Ok(c.dict.bind(py).clone());
@@ -503,7 +586,8 @@ impl SecretsManager {
         self.lookup(py, &secret, &path, None)
     }
 
-    /// Fetch now (Starfleet's API): whatever the cache holds, one GetSecretValue.
+    /// Fetch now (Starfleet's API): whatever the cache holds, one GetSecretValue (the dict
+    /// assigned to `_secrets`, while there is one, is served instead).
     fn load_secrets(&self, py: Python<'_>) -> PyResult<()> {
         self.refresh(py)
     }
@@ -511,8 +595,72 @@ impl SecretsManager {
     /// Fetch now, whatever the cache holds. On failure the error is raised and the last good
     /// value stays cached.
     fn refresh(&self, py: Python<'_>) -> PyResult<()> {
+        self.rehand_assigned(py)?;
         let core = self.core();
         self.load(py, core, true).map(drop)
+    }
+
+    /// Starfleet's own attribute, kept for its test fixtures: the document being served (the
+    /// dict assigned here, else the dict of the cached value), or None. Never fetches.
+    #[getter(_secrets)]
+    fn get_assigned<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyDict>> {
+        let inner = self.lock();
+        if let Some(d) = inner.assigned() {
+            return Some(d.bind(py).clone());
+        }
+        inner
+            .converted
+            .as_ref()
+            .filter(|c| inner.core.holds(&c.secret))
+            .map(|c| c.dict.bind(py).clone())
+    }
+
+    /// `_secrets = d` serves the dict `d` itself (`.secrets is d`, so changes made to it in
+    /// place are seen) until `_secrets = None`, which also forgets the cached value and any
+    /// failure backoff. Overrides of `starfleet_secrets.testing` are left as they are.
+    #[setter(_secrets)]
+    fn set_assigned(&self, py: Python<'_>, value: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+        let dict = match value.as_ref().filter(|v| !v.is_none()) {
+            None => None,
+            Some(v) => Some(v.cast::<PyDict>().map_err(|_| {
+                errors::new(
+                    py,
+                    Code::InvalidArgument,
+                    format!(
+                        "_secrets takes a dict (the document to serve) or None, got {}",
+                        v.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                    ),
+                )
+            })?),
+        };
+        // Checked before anything changes: a dict that cannot be served is refused as a whole.
+        let assigned = match dict {
+            Some(d) => {
+                let pin = Pin::Assigned(d.clone().unbind());
+                let secret = pinned_secret(py, self.core().options(), &pin)?;
+                Some((pin, secret))
+            }
+            None => None,
+        };
+        let replaced = {
+            let mut inner = self.lock();
+            let at = inner.pins.iter().position(|p| matches!(p, Pin::Assigned(_)));
+            let removed = at.map(|i| inner.pins.remove(i));
+            let unassigned = assigned.is_none();
+            if let Some((pin, secret)) = assigned {
+                inner.core.pin(secret);
+                inner.pins.push(pin);
+            } else {
+                inner.core.invalidate();
+            }
+            (removed, inner.converted.take(), unassigned)
+        };
+        let unassigned = replaced.2;
+        drop(replaced); // outside the lock: freeing a dict may run arbitrary code
+        if unassigned {
+            self.repin(py)?;
+        }
+        Ok(())
     }
 
     /// Forget the cached value (and any failure backoff): the next access fetches.
@@ -535,8 +683,9 @@ impl SecretsManager {
     /// the environment and the Starfleet configuration (raises the configuration errors).
     fn settings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let core = self.core();
+        self.consult_host(py, &core)?;
         let worker = core.clone();
-        let resolved = gil::blocking(py, move || worker.settings().cloned());
+        let resolved = gil::blocking(py, move || worker.settings());
         let s = resolved.py_err(py)?;
         let d = PyDict::new(py);
         d.set_item("secret_id", &s.location.secret_id)?;
@@ -565,32 +714,35 @@ impl SecretsManager {
         self.push_pin(py, Pin::Binary(Zeroizing::new(data.to_vec())))
     }
 
-    /// Undo the innermost `_pin_*`: the one before it is served again, or AWS.
+    /// Undo the innermost `_pin_*` (an assigned `_secrets` is not one): what was served
+    /// before it is served again, or AWS.
     fn _unpin(&self, py: Python<'_>) -> PyResult<()> {
         let replaced = {
             let mut inner = self.lock();
-            inner.pins.pop();
-            match inner.pins.last() {
-                Some(pin) => {
-                    let secret = pinned_secret(inner.core.options(), pin).py_err(py)?;
-                    inner.core.pin(secret);
-                }
-                None => inner.core.unpin(),
-            }
-            inner.converted.take()
+            let at = inner.pins.iter().rposition(|p| !matches!(p, Pin::Assigned(_)));
+            let removed = at.map(|i| inner.pins.remove(i));
+            (removed, inner.converted.take())
         };
         drop(replaced);
-        Ok(())
+        self.repin(py)
     }
 
     /// A cache hit as an already finished fetch, or None (asyncio fast path; no I/O).
     #[cfg(unix)]
-    fn _hit(&self) -> Option<crate::pending::Pending> {
-        self.try_hit().ok().map(crate::pending::Pending::ready)
+    fn _hit(&self, py: Python<'_>) -> PyResult<Option<crate::pending::Pending>> {
+        self.rehand_assigned(py)?;
+        Ok(self.try_hit().ok().map(crate::pending::Pending::ready))
     }
 
-    /// Start an access (or a refresh) on the library's runtime, for asyncio; `wakeup` (the
-    /// running loop's) is rung when it has finished.
+    /// Whether loads go through moto's in-process mock now (asyncio then uses the executor,
+    /// so the mock's Python code runs on a thread of the application's own).
+    fn _mocked(&self, py: Python<'_>) -> bool {
+        mock::active(py)
+    }
+
+    /// Start an access (or a refresh) on the library's runtime, for asyncio, after handing
+    /// the core the host's configuration; `wakeup` (the running loop's) is rung when it has
+    /// finished.
     #[cfg(unix)]
     fn _start(
         &self,
@@ -598,7 +750,11 @@ impl SecretsManager {
         refresh: bool,
         wakeup: &crate::pending::Wakeup,
     ) -> PyResult<crate::pending::Pending> {
-        crate::pending::Pending::start(self.core(), refresh, wakeup).py_err(py)
+        let core = self.core();
+        if self.lock().pins.is_empty() {
+            self.consult_host(py, &core)?;
+        }
+        crate::pending::Pending::start(core, refresh, wakeup).py_err(py)
     }
 
     /// The dict from a finished fetch (raises its error).

@@ -17,12 +17,21 @@
 //!    (stale-if-error) and the failure is counted; a first load that fails is an error.
 //!
 //! `refresh()` skips 1 and 3 (the caller asked for a call) and reports failure as an error,
-//! keeping the last good value cached. `invalidate()` forgets the entry and any backoff.
+//! keeping the last good value cached; a refresh that waited while another fetch ended
+//! shares that fetch's outcome, so concurrent refreshes make one call and none waits longer
+//! than one fetch. `invalidate()` forgets the entry and any backoff, and a fetch already in
+//! flight when it ran is not kept (a generation count says so).
+//!
+//! Settings are resolved outside the state lock (they may read configuration files) and
+//! only read under it, so `stats()`, `invalidate()` and hits never wait on file I/O. A host
+//! application that holds the Starfleet configuration itself hands it over before each load
+//! ([`SecretsManager::use_config`]); when the settings change, the cached value is forgotten.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::config::ConfigSource;
 use crate::document::Secret;
 use crate::error::{Code, Error, Result};
 use crate::settings::{self, Options, Settings, Ttl};
@@ -85,6 +94,8 @@ struct Entry {
 
 struct Failure {
     error: Error,
+    /// When the failed fetch ended (a refresh waiting meanwhile shares this outcome).
+    at: Instant,
     retry_at: Instant,
     consecutive: u32,
 }
@@ -93,9 +104,28 @@ struct Failure {
 struct State {
     /// A value served in place of AWS (tests of code that uses the library).
     pinned: Option<Arc<Secret>>,
+    /// The resolved settings; `None` until resolved, and again after a host's configuration
+    /// stopped resolving. Resolved outside this lock (it can read files), read under it.
+    settings: Option<Arc<Settings>>,
+    /// The configuration last handed over by [`SecretsManager::use_config`], which replaces
+    /// `options.config` from then on.
+    host_config: Option<ConfigSource>,
     entry: Option<Entry>,
     failure: Option<Failure>,
     last_refresh: Option<SystemTime>,
+    /// Bumped whenever the outcome of a fetch already in flight must not be kept:
+    /// `invalidate()`, and a change of settings (a value fetched for an old location is
+    /// never cached for the new one).
+    generation: u64,
+}
+
+impl State {
+    /// Forget the value, the backoff, and whatever a fetch in flight will bring back.
+    fn forget(&mut self) {
+        self.entry = None;
+        self.failure = None;
+        self.generation += 1;
+    }
 }
 
 #[derive(Default)]
@@ -107,10 +137,31 @@ struct Counters {
     stale_served: AtomicU64,
 }
 
+/// A fetch supplied by the caller in place of `GetSecretValue` (see
+/// [`SecretsManager::secret_blocking_with`]).
+pub type CallerFetch<'a> = &'a mut (dyn FnMut(&Settings) -> Result<Secret> + Send);
+
+/// Who makes the call of a load.
+enum Fetcher<'a> {
+    /// `GetSecretValue` through the SDK, on the library's runtime.
+    Sdk,
+    /// The caller's own fetch, on the caller's thread.
+    Caller(CallerFetch<'a>),
+}
+
+/// How many times a load starts over because the settings changed during its fetch.
+const MAX_SUPERSEDED: u32 = 3;
+
+/// What one fetch brought back, and whether it still answers the current settings.
+enum Fetched {
+    Done(Result<Arc<Secret>>),
+    /// The settings changed while it was in flight: its outcome is for an old location.
+    Superseded,
+}
+
 /// Reads one secret and keeps it, per the rules in the module doc.
 pub struct SecretsManager {
     options: Options,
-    settings: OnceLock<Settings>,
     state: Mutex<State>,
     /// The single-flight lock, tagged with the pid that made it: a lock held by a thread
     /// of the parent at `fork()` time would otherwise stay held forever in the child.
@@ -122,7 +173,7 @@ impl std::fmt::Debug for SecretsManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = self.lock_state();
         f.debug_struct("SecretsManager")
-            .field("settings", &self.settings.get())
+            .field("settings", &state.settings)
             .field("cached", &state.entry.as_ref().map(|e| &e.secret))
             .finish()
     }
@@ -133,7 +184,6 @@ impl SecretsManager {
     pub fn new(options: Options) -> SecretsManager {
         SecretsManager {
             options,
-            settings: OnceLock::new(),
             state: Mutex::new(State::default()),
             fetch_lock: Mutex::new((std::process::id(), Arc::default())),
             counters: Counters::default(),
@@ -145,64 +195,142 @@ impl SecretsManager {
     }
 
     /// The resolved settings (location, TTL, ...). Resolved on first use from the process
-    /// environment; an error is not remembered, so fixing the environment fixes the manager.
-    pub fn settings(&self) -> Result<&Settings> {
-        if let Some(s) = self.settings.get() {
-            return Ok(s);
+    /// environment and the configuration, outside the state lock (it may read files); an
+    /// error is not remembered, so fixing the environment fixes the manager.
+    pub fn settings(&self) -> Result<Arc<Settings>> {
+        let host_config = {
+            let state = self.lock_state();
+            if let Some(s) = &state.settings {
+                return Ok(s.clone());
+            }
+            state.host_config.clone()
+        };
+        let options = self.options_with(host_config);
+        let resolved = Arc::new(settings::resolve(&options, &settings::process_env)?);
+        Ok(self.lock_state().settings.get_or_insert(resolved).clone())
+    }
+
+    /// Take the Starfleet configuration from the host application (an already-loaded mapping,
+    /// or what a host's callable returned): bindings call this before every load (first
+    /// access, refresh, the access after `invalidate()`), so a host whose configuration changes
+    /// is followed. From then on `config` replaces `options.config`.
+    ///
+    /// The settings are resolved again (outside the state lock: a path is read from disk).
+    /// When they differ from the current ones, the cached value, the failure backoff and the
+    /// outcome of any fetch in flight are forgotten, so a value fetched for an old location is
+    /// never served for the new one; the same happens when they no longer resolve, and the
+    /// error is returned. Returns whether the settings were replaced.
+    pub fn use_config(&self, config: ConfigSource) -> Result<bool> {
+        let resolved = settings::resolve(&self.options_with(Some(config.clone())), &settings::process_env);
+        let mut state = self.lock_state();
+        state.host_config = Some(config);
+        match resolved {
+            Ok(new) if state.settings.as_deref() == Some(&new) => Ok(false),
+            Ok(new) => {
+                state.settings = Some(Arc::new(new));
+                state.forget();
+                Ok(true)
+            }
+            Err(error) => {
+                state.settings = None;
+                state.forget();
+                Err(error)
+            }
         }
-        let resolved = settings::resolve(&self.options, &settings::process_env)?;
-        Ok(self.settings.get_or_init(|| resolved))
+    }
+
+    fn options_with(&self, host_config: Option<ConfigSource>) -> Options {
+        match host_config {
+            Some(config) => Options {
+                config: Some(config),
+                ..self.options.clone()
+            },
+            None => self.options.clone(),
+        }
     }
 
     /// The secret, from the cache or fetched (see the module doc).
     pub async fn secret(&self) -> Result<Arc<Secret>> {
+        self.access(&mut Fetcher::Sdk).await
+    }
+
+    /// Fetch now, whatever the cache holds. Concurrent refreshes share one call, so none
+    /// waits longer than one fetch. On failure the error is returned and the last good value
+    /// stays cached.
+    pub async fn refresh(&self) -> Result<Arc<Secret>> {
+        self.force(&mut Fetcher::Sdk).await
+    }
+
+    async fn access(&self, fetcher: &mut Fetcher<'_>) -> Result<Arc<Secret>> {
         let started = Instant::now();
-        if let Some(secret) = self.hit(started)? {
+        if let Some(secret) = self.hit(started) {
             self.counters.hits.fetch_add(1, Relaxed);
             return Ok(secret);
         }
-        let settings = self.settings()?;
+        self.settings()?;
         self.counters.misses.fetch_add(1, Relaxed);
         let lock = self.fetch_lock();
         let _flight = lock.lock().await;
-        {
-            let state = self.lock_state();
-            let now = Instant::now();
-            if let Some(e) = &state.entry {
-                if e.fetched_at >= started || is_fresh(e, settings.ttl, now) {
-                    return Ok(e.secret.clone());
+        for _ in 0..MAX_SUPERSEDED {
+            let settings = self.settings()?;
+            {
+                let state = self.lock_state();
+                if let Some(pinned) = &state.pinned {
+                    return Ok(pinned.clone());
+                }
+                let now = Instant::now();
+                if let Some(e) = &state.entry {
+                    if e.fetched_at >= started || is_fresh(e, settings.ttl, now) {
+                        return Ok(e.secret.clone());
+                    }
+                }
+                if let Some(f) = state.failure.as_ref().filter(|f| now < f.retry_at) {
+                    let error = f.error.clone();
+                    return self.stale_or(&state, &settings, now, error);
                 }
             }
-            if let Some(f) = state.failure.as_ref().filter(|f| now < f.retry_at) {
-                let error = f.error.clone();
-                return self.stale_or(&state, settings, now, error);
+            if let Fetched::Done(result) = self.fetch(&settings, fetcher).await {
+                return result.or_else(|error| {
+                    let state = self.lock_state();
+                    self.stale_or(&state, &settings, Instant::now(), error)
+                });
             }
         }
-        self.fetch(settings).await.or_else(|error| {
-            let state = self.lock_state();
-            self.stale_or(&state, settings, Instant::now(), error)
-        })
+        Err(superseded())
     }
 
-    /// Fetch now, whatever the cache holds. Concurrent refreshes share one call. On failure
-    /// the error is returned and the last good value stays cached.
-    pub async fn refresh(&self) -> Result<Arc<Secret>> {
+    async fn force(&self, fetcher: &mut Fetcher<'_>) -> Result<Arc<Secret>> {
         if let Some(pinned) = self.pinned() {
             return Ok(pinned);
         }
-        let settings = self.settings()?;
+        self.settings()?;
         let started = Instant::now();
         let lock = self.fetch_lock();
         let _flight = lock.lock().await;
-        if let Some(e) = self.lock_state().entry.as_ref().filter(|e| e.fetched_at >= started) {
-            return Ok(e.secret.clone());
+        {
+            // A fetch that ended while this call waited for the lock was in flight when it was
+            // made, or started after: its outcome answers this call too. This is what makes
+            // concurrent refreshes share one call instead of queueing one each.
+            let state = self.lock_state();
+            if let Some(e) = state.entry.as_ref().filter(|e| e.fetched_at >= started) {
+                return Ok(e.secret.clone());
+            }
+            if let Some(f) = state.failure.as_ref().filter(|f| f.at >= started) {
+                return Err(f.error.clone());
+            }
         }
-        self.fetch(settings).await
+        for _ in 0..MAX_SUPERSEDED {
+            let settings = self.settings()?;
+            if let Fetched::Done(result) = self.fetch(&settings, fetcher).await {
+                return result;
+            }
+        }
+        Err(superseded())
     }
 
     /// The cached value if it is fresh. Never does I/O.
     pub fn cached(&self) -> Option<Arc<Secret>> {
-        let found = self.hit(Instant::now()).ok().flatten();
+        let found = self.hit(Instant::now());
         let counter = if found.is_some() {
             &self.counters.hits
         } else {
@@ -220,7 +348,7 @@ impl SecretsManager {
     /// access itself) without the access being counted twice, as it would be with
     /// [`cached`](Self::cached).
     pub fn try_hit(&self) -> Option<Arc<Secret>> {
-        let found = self.hit(Instant::now()).ok().flatten();
+        let found = self.hit(Instant::now());
         if found.is_some() {
             self.counters.hits.fetch_add(1, Relaxed);
         }
@@ -235,13 +363,14 @@ impl SecretsManager {
     /// With [`record_hit`](Self::record_hit) this lets a binding keep the object it converted
     /// `secret` into and answer hits from it, comparing the clock with the instant the cache
     /// computed, without locking the cache on every access. The binding must ask again after
-    /// anything it does that replaces the value (`refresh`, `invalidate`, `pin`, `unpin`).
+    /// anything it does that replaces the value (`refresh`, `invalidate`, `pin`, `unpin`,
+    /// `use_config`).
     pub fn fresh_until(&self, secret: &Arc<Secret>) -> Option<Option<Instant>> {
         let state = self.lock_state();
         if let Some(pinned) = &state.pinned {
             return Arc::ptr_eq(pinned, secret).then_some(None);
         }
-        let ttl = self.settings.get()?.ttl;
+        let ttl = state.settings.as_ref()?.ttl;
         let entry = state.entry.as_ref().filter(|e| Arc::ptr_eq(&e.secret, secret))?;
         match ttl.duration() {
             None => Some(None),
@@ -252,17 +381,26 @@ impl SecretsManager {
         }
     }
 
+    /// Whether `secret` is what this manager holds now (pinned, or the cached entry, fresh or
+    /// not). Never does I/O and counts nothing.
+    pub fn holds(&self, secret: &Arc<Secret>) -> bool {
+        let state = self.lock_state();
+        match &state.pinned {
+            Some(pinned) => Arc::ptr_eq(pinned, secret),
+            None => state.entry.as_ref().is_some_and(|e| Arc::ptr_eq(&e.secret, secret)),
+        }
+    }
+
     /// Count a hit that the caller answered itself from a value
     /// [`fresh_until`](Self::fresh_until) vouched for, so `stats()` stays exact.
     pub fn record_hit(&self) {
         self.counters.hits.fetch_add(1, Relaxed);
     }
 
-    /// Forget the cached value and any failure backoff; the next access fetches.
+    /// Forget the cached value and any failure backoff; the next access fetches. A fetch
+    /// already in flight still answers its callers, but its outcome is not kept.
     pub fn invalidate(&self) {
-        let mut state = self.lock_state();
-        state.entry = None;
-        state.failure = None;
+        self.lock_state().forget();
     }
 
     /// Serve `secret` in place of AWS until [`unpin`](Self::unpin): no location is resolved
@@ -302,8 +440,7 @@ impl SecretsManager {
     /// [`secret`](Self::secret) for callers on a plain thread (Python, C, Go).
     pub fn secret_blocking(&self) -> Result<Arc<Secret>> {
         // The hit path needs no runtime: answer it here, and pay for block_on only on a miss.
-        if let Some(secret) = self.hit(Instant::now())? {
-            self.counters.hits.fetch_add(1, Relaxed);
+        if let Some(secret) = self.try_hit() {
             return Ok(secret);
         }
         runtime::block_on(self.secret())
@@ -314,26 +451,68 @@ impl SecretsManager {
         runtime::block_on(self.refresh())
     }
 
-    /// The hot path: the pinned value, or a fresh entry, under one lock.
-    fn hit(&self, now: Instant) -> Result<Option<Arc<Secret>>> {
+    /// [`secret_blocking`](Self::secret_blocking) with `fetch` making the call in place of
+    /// `GetSecretValue`: run on the calling thread, under the fetch lock, with the resolved
+    /// settings. Everything else is this cache's: hits, single-flight, TTL, stale-if-error,
+    /// backoff, `stats()`.
+    ///
+    /// For hosts whose tests intercept AWS inside their own runtime (Python's moto mock
+    /// patches botocore in-process), so their code must run on their own thread, never on
+    /// the library's runtime.
+    pub fn secret_blocking_with(&self, fetch: CallerFetch<'_>) -> Result<Arc<Secret>> {
+        if let Some(secret) = self.try_hit() {
+            return Ok(secret);
+        }
+        runtime::block_on(self.access(&mut Fetcher::Caller(fetch)))
+    }
+
+    /// [`refresh_blocking`](Self::refresh_blocking) with a caller-supplied fetch, as
+    /// [`secret_blocking_with`](Self::secret_blocking_with).
+    pub fn refresh_blocking_with(&self, fetch: CallerFetch<'_>) -> Result<Arc<Secret>> {
+        runtime::block_on(self.force(&mut Fetcher::Caller(fetch)))
+    }
+
+    /// The hot path: the pinned value, or a fresh entry, under one lock. No I/O: unresolved
+    /// settings are a miss (the caller resolves them outside the lock).
+    fn hit(&self, now: Instant) -> Option<Arc<Secret>> {
         let state = self.lock_state();
         if let Some(pinned) = &state.pinned {
-            return Ok(Some(pinned.clone()));
+            return Some(pinned.clone());
         }
-        let ttl = self.settings()?.ttl;
-        Ok(state
+        let ttl = state.settings.as_ref()?.ttl;
+        state
             .entry
             .as_ref()
             .filter(|e| is_fresh(e, ttl, now))
-            .map(|e| e.secret.clone()))
+            .map(|e| e.secret.clone())
     }
 
-    /// One call to the source, with the outcome recorded. Caller holds the fetch lock.
-    async fn fetch(&self, settings: &Settings) -> Result<Arc<Secret>> {
+    /// One call, with the outcome recorded unless something made it unwanted meanwhile.
+    /// Caller holds the fetch lock.
+    async fn fetch(&self, settings: &Arc<Settings>, fetcher: &mut Fetcher<'_>) -> Fetched {
+        let generation = self.lock_state().generation;
         self.counters.fetches.fetch_add(1, Relaxed);
-        let result = fetch_on_runtime(settings.clone()).await;
+        let result = match fetcher {
+            Fetcher::Sdk => fetch_on_runtime((**settings).clone()).await,
+            Fetcher::Caller(fetch) => fetch(settings),
+        };
         let mut state = self.lock_state();
         let now = Instant::now();
+        if result.is_err() {
+            self.counters.failures.fetch_add(1, Relaxed);
+        }
+        if state.generation != generation {
+            if !state.settings.as_ref().is_some_and(|s| Arc::ptr_eq(s, settings)) {
+                log::debug!(
+                    "settings changed while secret {} was fetched; fetching again",
+                    settings.location.secret_id
+                );
+                return Fetched::Superseded;
+            }
+            // invalidate() ran meanwhile: this outcome may predate what it asked to forget.
+            // It answers the callers that were waiting for it, and is not kept.
+            return Fetched::Done(result.map(Arc::new));
+        }
         match result {
             Ok(secret) => {
                 let unchanged = state
@@ -355,10 +534,9 @@ impl SecretsManager {
                 });
                 state.failure = None;
                 state.last_refresh = Some(SystemTime::now());
-                Ok(secret)
+                Fetched::Done(Ok(secret))
             }
             Err(error) => {
-                self.counters.failures.fetch_add(1, Relaxed);
                 let consecutive = state.failure.as_ref().map_or(1, |f| f.consecutive + 1);
                 let backoff = INITIAL_BACKOFF
                     .saturating_mul(1 << (consecutive - 1).min(16))
@@ -366,10 +544,11 @@ impl SecretsManager {
                 log::warn!("{error} (next attempt in {}s)", backoff.as_secs_f64());
                 state.failure = Some(Failure {
                     error: error.clone(),
+                    at: now,
                     retry_at: now + backoff,
                     consecutive,
                 });
-                Err(error)
+                Fetched::Done(Err(error))
             }
         }
     }
@@ -405,6 +584,13 @@ impl SecretsManager {
     }
 }
 
+fn superseded() -> Error {
+    Error::new(
+        Code::ConfigInvalid,
+        format!("the configuration changed during each of {MAX_SUPERSEDED} fetches in a row; nothing was served"),
+    )
+}
+
 /// Fetch on the library's own runtime, under a hard deadline.
 ///
 /// SDK clients are shared across calls and their pooled connections belong to the runtime
@@ -414,14 +600,33 @@ impl SecretsManager {
 async fn fetch_on_runtime(settings: Settings) -> Result<Secret> {
     let deadline = settings.timeout + DEADLINE_SLACK;
     let what = format!("secret {} in {}", settings.location.secret_id, settings.location.region);
-    let task = runtime::spawn(async move { tokio::time::timeout(deadline, source::fetch(&settings)).await })?;
+    on_runtime(&what, deadline, async move { source::fetch(&settings).await }).await
+}
+
+/// Run `task` on the library's runtime, giving up after `deadline`.
+///
+/// A task that panics is INTERNAL with a fixed message: the panic's own text is never
+/// passed on, because it can quote anything the panicking code had in hand, and this
+/// message reaches Python and Node exceptions.
+async fn on_runtime<T: Send + 'static>(
+    what: &str,
+    deadline: Duration,
+    task: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    let task = runtime::spawn(async move { tokio::time::timeout(deadline, task).await })?;
     match task.await {
         Ok(Ok(result)) => result,
         Ok(Err(_elapsed)) => Err(Error::new(
             Code::Timeout,
             format!("{what}: no answer within {}s", deadline.as_secs_f64()),
         )),
-        Err(join) => Err(Error::new(Code::Internal, format!("{what}: fetch task failed: {join}"))),
+        Err(join) => Err(Error::new(
+            Code::Internal,
+            format!(
+                "{what}: the fetch task {} (a bug in starfleet-secrets)",
+                if join.is_panic() { "panicked" } else { "was cancelled" }
+            ),
+        )),
     }
 }
 
@@ -439,5 +644,26 @@ fn may_serve_stale(e: &Entry, settings: &Settings, now: Instant) -> bool {
     match settings.ttl.duration() {
         None => true,
         Some(ttl) => now.saturating_duration_since(e.fetched_at) <= ttl + settings.max_stale,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_task_is_internal_without_its_text() {
+        let e = runtime::block_on(on_runtime::<()>(
+            "secret S in us-east-2",
+            Duration::from_secs(5),
+            async { panic!("s3cr3t-value-in-panic") },
+        ))
+        .unwrap_err();
+        assert_eq!(e.code(), Code::Internal);
+        assert!(!e.message().contains("s3cr3t"), "{e}");
+        assert!(
+            e.message().contains("panicked") && e.message().contains("secret S"),
+            "{e}"
+        );
     }
 }

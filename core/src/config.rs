@@ -29,6 +29,9 @@ use crate::error::{Code, Error, Result};
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// Most YAML files read from one configuration directory.
 pub const MAX_DIR_FILES: usize = 512;
+/// Most entries of any kind listed in a configuration directory (a bound on the listing's
+/// time, whatever the directory holds besides YAML).
+pub const MAX_DIR_ENTRIES: usize = 16 * 1024;
 
 /// Where a Starfleet configuration comes from.
 #[derive(Clone, PartialEq, Eq)]
@@ -37,6 +40,12 @@ pub enum ConfigSource {
     Path(PathBuf),
     /// YAML text; `name` is used in error messages in place of a file name.
     Text { name: String, yaml: String },
+    /// A configuration the host application already loaded (Starfleet's own
+    /// `STARFLEET_CONFIGURATION.config`), as a JSON tree of its top-level mapping; `name`
+    /// stands for it in messages. Validated by the same rules as a file, except that the host
+    /// validated it by its own schema, so a missing `STARFLEET.SecretsManager` is only "not
+    /// configured" (CONFIG_MISSING) even when `SlackEnabled` is true.
+    Loaded { name: String, tree: serde_json::Value },
 }
 
 impl fmt::Debug for ConfigSource {
@@ -46,6 +55,7 @@ impl fmt::Debug for ConfigSource {
             ConfigSource::Text { name, yaml } => {
                 write!(f, "ConfigSource::Text({name}, {} bytes)", yaml.len())
             }
+            ConfigSource::Loaded { name, .. } => write!(f, "ConfigSource::Loaded({name})"),
         }
     }
 }
@@ -54,7 +64,7 @@ impl fmt::Display for ConfigSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConfigSource::Path(p) => write!(f, "{}", p.display()),
-            ConfigSource::Text { name, .. } => f.write_str(name),
+            ConfigSource::Text { name, .. } | ConfigSource::Loaded { name, .. } => f.write_str(name),
         }
     }
 }
@@ -156,8 +166,15 @@ fn examine(source: &ConfigSource, found: &mut Vec<Problem>) -> (StarfleetConfig,
     let mut merged = Mapping::new();
     // Which file supplied each top-level key, so errors point at the file that won.
     let mut owner: Vec<(String, String)> = Vec::new();
-    for (name, text) in &files {
-        let root = match parse_root(name, text) {
+    let roots: Vec<(String, std::result::Result<Mapping, Problem>)> = match source {
+        ConfigSource::Loaded { name, tree } => vec![(name.clone(), loaded_root(name, tree))],
+        _ => files
+            .iter()
+            .map(|(name, text)| (name.clone(), parse_root(name, text)))
+            .collect(),
+    };
+    for (name, root) in roots {
+        let root = match root {
             Ok(root) => root,
             Err(p) => {
                 found.push(p);
@@ -176,7 +193,8 @@ fn examine(source: &ConfigSource, found: &mut Vec<Problem>) -> (StarfleetConfig,
         .find(|(k, _)| k == "STARFLEET")
         .map(|(_, f)| f.clone())
         .unwrap_or_else(|| source.to_string());
-    let config = validate(&merged, &mut Findings { file: &origin, found });
+    let from_host = matches!(source, ConfigSource::Loaded { .. });
+    let config = validate(&merged, from_host, &mut Findings { file: &origin, found });
     (config, files)
 }
 
@@ -203,6 +221,42 @@ fn parse_root(name: &str, text: &str) -> std::result::Result<Mapping, Problem> {
     }
 }
 
+/// The top-level mapping of a host's already-loaded configuration. Only `STARFLEET` is
+/// taken: nothing else is read here, and a host's other stanzas may hold anything.
+fn loaded_root(name: &str, tree: &serde_json::Value) -> std::result::Result<Mapping, Problem> {
+    let Some(root) = tree.as_object() else {
+        return Err(Problem {
+            file: name.to_owned(),
+            key_path: String::new(),
+            line: None,
+            message: "the root must be a mapping of top-level keys".into(),
+        });
+    };
+    let mut mapping = Mapping::new();
+    if let Some(starfleet) = root.get("STARFLEET") {
+        mapping.insert(Value::String("STARFLEET".into()), from_json(starfleet));
+    }
+    Ok(mapping)
+}
+
+/// A JSON tree as the YAML tree the rules read (numbers as written, keys in order).
+fn from_json(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => Value::Number(n.to_string()),
+        serde_json::Value::String(s) => Value::String(s.clone()),
+        serde_json::Value::Array(items) => Value::Sequence(items.iter().map(from_json).collect()),
+        serde_json::Value::Object(map) => {
+            let mut mapping = Mapping::new();
+            for (k, v) in map {
+                mapping.insert(Value::String(k.clone()), from_json(v));
+            }
+            Value::Mapping(mapping)
+        }
+    }
+}
+
 /// The texts to merge, in order: one for a file or text, the sorted `*.yaml`/`*.yml` files
 /// of a directory. A file that cannot be read is a problem and is left out of the merge.
 fn read_sources(source: &ConfigSource, found: &mut Vec<Problem>) -> Vec<(String, String)> {
@@ -214,6 +268,7 @@ fn read_sources(source: &ConfigSource, found: &mut Vec<Problem>) -> Vec<(String,
             }
             vec![(name.clone(), yaml.clone())]
         }
+        ConfigSource::Loaded { .. } => Vec::new(),
         ConfigSource::Path(path) => match list_files(path) {
             Err(p) => {
                 found.push(p);
@@ -234,35 +289,49 @@ fn read_sources(source: &ConfigSource, found: &mut Vec<Problem>) -> Vec<(String,
 }
 
 /// The file itself, or a directory's `*.yaml`/`*.yml` files in file-name order.
+///
+/// The listing is bounded while it is read: more than [`MAX_DIR_FILES`] YAML names, or more
+/// than [`MAX_DIR_ENTRIES`] entries of any kind, is refused before anything is collected
+/// past the limit. Every YAML name is returned whatever its type; [`read_bounded`] refuses
+/// what is not a regular file.
 fn list_files(path: &FsPath) -> std::result::Result<Vec<PathBuf>, Problem> {
     let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e))?;
     if !meta.is_dir() {
         return Ok(vec![path.to_owned()]);
     }
+    let too_many = |what: String| Problem {
+        file: path.display().to_string(),
+        key_path: String::new(),
+        line: None,
+        message: what,
+    };
     let mut names = Vec::new();
-    for entry in std::fs::read_dir(path).map_err(|e| io_error(path, &e))? {
-        let entry = entry.map_err(|e| io_error(path, &e))?;
-        let file = entry.path();
-        let is_yaml = matches!(file.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
-        if is_yaml && file.is_file() {
+    for (seen, entry) in std::fs::read_dir(path).map_err(|e| io_error(path, &e))?.enumerate() {
+        if seen >= MAX_DIR_ENTRIES {
+            return Err(too_many(format!(
+                "more than {MAX_DIR_ENTRIES} directory entries, more than a configuration directory holds"
+            )));
+        }
+        let file = entry.map_err(|e| io_error(path, &e))?.path();
+        if matches!(file.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            if names.len() == MAX_DIR_FILES {
+                return Err(too_many(format!("more than the {MAX_DIR_FILES} YAML files read")));
+            }
             names.push(file);
         }
-    }
-    if names.len() > MAX_DIR_FILES {
-        return Err(Problem {
-            file: path.display().to_string(),
-            key_path: String::new(),
-            line: None,
-            message: format!("{} YAML files, more than the {MAX_DIR_FILES} read", names.len()),
-        });
     }
     // File-name order makes the merge deterministic whatever the filesystem returns.
     names.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
     Ok(names)
 }
 
+/// A configuration file's text, at most [`MAX_FILE_BYTES`].
+///
+/// Opened without blocking and checked with `fstat` before anything is read: only a regular
+/// file is read. A FIFO (whose open or read would wait for a writer forever), a device or a
+/// directory is refused with a problem naming the path.
 fn read_bounded(path: &FsPath) -> std::result::Result<String, Problem> {
-    let file = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
+    let file = open_regular(path)?;
     let mut bytes = Vec::new();
     // Read one byte past the limit so a file that grows after stat() is still caught.
     file.take(MAX_FILE_BYTES + 1)
@@ -280,6 +349,48 @@ fn read_bounded(path: &FsPath) -> std::result::Result<String, Problem> {
             e.utf8_error().valid_up_to()
         ),
     })
+}
+
+fn open_regular(path: &FsPath) -> std::result::Result<std::fs::File, Problem> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| io_error(path, &e))?;
+    let kind = file.metadata().map_err(|e| io_error(path, &e))?.file_type();
+    if !kind.is_file() {
+        return Err(Problem {
+            file: path.display().to_string(),
+            key_path: String::new(),
+            line: None,
+            message: format!("is {}, not a regular file", file_kind(kind)),
+        });
+    }
+    Ok(file)
+}
+
+fn file_kind(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
 }
 
 fn too_large(name: &str, size: u64) -> Problem {
@@ -322,7 +433,11 @@ impl Findings<'_> {
 
 /// Check the merged document and extract the stanza. Each rule is checked once, here, in a
 /// fixed order; a rule that cannot apply because of an earlier problem is skipped.
-fn validate(root: &Mapping, findings: &mut Findings<'_>) -> StarfleetConfig {
+///
+/// `from_host`: the configuration comes from the host application, which validated it by
+/// its own schema; `SlackEnabled` without `SecretsManager` is then not this library's error
+/// (the location is simply not configured).
+fn validate(root: &Mapping, from_host: bool, findings: &mut Findings<'_>) -> StarfleetConfig {
     let mut config = StarfleetConfig {
         secrets_manager: None,
         slack_enabled: false,
@@ -364,7 +479,7 @@ fn validate(root: &Mapping, findings: &mut Findings<'_>) -> StarfleetConfig {
             None
         }
     };
-    if config.slack_enabled && config.secrets_manager.is_none() && !stanza_present {
+    if config.slack_enabled && config.secrets_manager.is_none() && !stanza_present && !from_host {
         findings.add(
             "STARFLEET.SlackEnabled",
             "is true but STARFLEET.SecretsManager is not configured (the Slack token lives in the secret)".into(),

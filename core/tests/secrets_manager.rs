@@ -7,22 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use starfleet_secrets::{runtime, Code, ConfigSource, Options, Path, SecretsManager, Ttl};
+use starfleet_secrets::{Code, ConfigSource, Options, Path, SecretsManager, Ttl};
 use support::*;
-
-/// Run a test body on the library's runtime (where its SDK clients live).
-fn run<T>(fut: impl std::future::Future<Output = T>) -> T {
-    capture_logs();
-    runtime::get().unwrap().block_on(fut)
-}
-
-fn opts(name: &str) -> Options {
-    Options {
-        secret_id: Some(name.into()),
-        region: Some(REGION.into()),
-        ..Default::default()
-    }
-}
 
 fn path(p: &str) -> Path {
     Path::parse_dotted(p).unwrap()

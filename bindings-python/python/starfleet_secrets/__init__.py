@@ -79,7 +79,11 @@ __all__ = [
 # records to it only if the application imported it).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict
+    import os
+    from typing import Any, Callable, Dict, Mapping, Optional, Union
+
+    _ConfigPath = Union[str, "os.PathLike[str]"]
+    _Config = Union[_ConfigPath, Mapping[str, Any], Callable[[], Union[_ConfigPath, Mapping[str, Any]]]]
 
 __version__: str = _native.__version__
 
@@ -155,12 +159,8 @@ def _waiters() -> _LoopWaiters:
     return waiters
 
 
-async def _native_access(manager: Any, refresh: bool) -> Any:
-    """A finished native fetch: the cache hit, or a fetch started and awaited on this loop."""
-    if not refresh:
-        hit = manager._hit()
-        if hit is not None:
-            return hit
+async def _native_fetch(manager: Any, refresh: bool) -> Any:
+    """A native fetch (after a miss, or a refresh) started and awaited on this loop."""
     waiters = _waiters()
     return await waiters.finished(manager._start(refresh, waiters.wakeup))
 
@@ -175,19 +175,51 @@ async def _in_executor(call: Callable[[], Any]) -> Any:
 class SecretsManager(_native.SecretsManager):
     """A secret in AWS Secrets Manager, lazily loaded and cached per its TTL.
 
-    ``SecretsManager(secret_id=None, region=None, config=None, ttl=None, version_stage=None,
-    version_id=None, *, max_stale=None, timeout=None, endpoint_url=None)``: every argument is
-    optional and resolved by the core (argument, then environment, then the Starfleet
-    configuration). ``ttl`` is seconds (``0`` = no cache) or ``"never"``; durations are seconds.
-    Nothing is read or fetched until first use.
+    Every argument is optional and resolved by the core (argument, then environment, then the
+    Starfleet configuration). ``ttl`` is seconds (``0`` = no cache) or ``"never"``; durations
+    are seconds. ``config`` is a path (a YAML file or a directory of them), an already-loaded
+    Starfleet configuration mapping, or a zero-argument callable returning either; a mapping
+    or callable is consulted again at each load. Nothing is read or fetched until first use.
+
+    Options are taken here, so a subclass may define its own ``__init__`` and call
+    ``super().__init__(**options)`` (Starfleet's adapter does).
     """
+
+    def __init__(
+        self,
+        secret_id: Optional[str] = None,
+        region: Optional[str] = None,
+        config: Optional[_Config] = None,
+        ttl: Optional[Union[float, str]] = None,
+        version_stage: Optional[str] = None,
+        version_id: Optional[str] = None,
+        *,
+        max_stale: Optional[float] = None,
+        timeout: Optional[float] = None,
+        endpoint_url: Optional[str] = None,
+    ) -> None:
+        self.configure(
+            secret_id,
+            region,
+            config,
+            ttl,
+            version_stage,
+            version_id,
+            max_stale=max_stale,
+            timeout=timeout,
+            endpoint_url=endpoint_url,
+        )
 
     async def asecrets(self) -> Dict[str, Any]:
         """:attr:`secrets` for asyncio: the event loop keeps running while it fetches."""
         if not _NATIVE_ASYNC:
             secrets: Dict[str, Any] = await _in_executor(lambda: self.secrets)
             return secrets
-        pending = await _native_access(self, False)
+        hit = self._hit()
+        if hit is None and self._mocked():
+            mocked: Dict[str, Any] = await _in_executor(lambda: self.secrets)
+            return mocked
+        pending = hit or await _native_fetch(self, False)
         return self._secrets_from(pending)
 
     async def aget(self, *path: str, default: Any = _MISSING) -> Any:
@@ -195,7 +227,10 @@ class SecretsManager(_native.SecretsManager):
         kwargs = {} if default is _MISSING else {"default": default}
         if not _NATIVE_ASYNC:
             return await _in_executor(lambda: self.get(*path, **kwargs))
-        pending = await _native_access(self, False)
+        hit = self._hit()
+        if hit is None and self._mocked():
+            return await _in_executor(lambda: self.get(*path, **kwargs))
+        pending = hit or await _native_fetch(self, False)
         return self._get_from(pending, *path, **kwargs)
 
     async def asecret_binary(self) -> bytes:
@@ -203,15 +238,19 @@ class SecretsManager(_native.SecretsManager):
         if not _NATIVE_ASYNC:
             data: bytes = await _in_executor(lambda: self.secret_binary)
             return data
-        pending = await _native_access(self, False)
+        hit = self._hit()
+        if hit is None and self._mocked():
+            mocked: bytes = await _in_executor(lambda: self.secret_binary)
+            return mocked
+        pending = hit or await _native_fetch(self, False)
         return self._binary_from(pending)
 
     async def arefresh(self) -> None:
         """:meth:`refresh` for asyncio."""
-        if not _NATIVE_ASYNC:
+        if not _NATIVE_ASYNC or self._mocked():
             await _in_executor(self.refresh)
             return
-        pending = await _native_access(self, True)
+        pending = await _native_fetch(self, True)
         self._refreshed(pending)
 
 

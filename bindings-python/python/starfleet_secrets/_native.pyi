@@ -1,7 +1,7 @@
 # Stubs of the compiled module (bindings-python/src); checked against it by mypy.stubtest
 # in scripts/test-python, so they cannot drift.
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, final
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final
 
 from typing_extensions import disjoint_base
 
@@ -13,26 +13,17 @@ def flush_logs() -> None: ...
 def _at_exit() -> None: ...
 def cli_main(argv: Sequence[str]) -> int: ...
 
+_ConfigPath = Union[str, os.PathLike[str]]
+_Config = Union[_ConfigPath, Mapping[str, Any], Callable[[], Union[_ConfigPath, Mapping[str, Any]]]]
+
 @disjoint_base
 class SecretsManager:
-    def __new__(
-        cls,
-        secret_id: Optional[str] = None,
-        region: Optional[str] = None,
-        config: Optional[Union[str, os.PathLike[str]]] = None,
-        ttl: Optional[Union[float, str]] = None,
-        version_stage: Optional[str] = None,
-        version_id: Optional[str] = None,
-        *,
-        max_stale: Optional[float] = None,
-        timeout: Optional[float] = None,
-        endpoint_url: Optional[str] = None,
-    ) -> SecretsManager: ...
+    def __new__(cls, *_args: Any, **_kwargs: Any) -> SecretsManager: ...
     def configure(
         self,
         secret_id: Optional[str] = None,
         region: Optional[str] = None,
-        config: Optional[Union[str, os.PathLike[str]]] = None,
+        config: Optional[_Config] = None,
         ttl: Optional[Union[float, str]] = None,
         version_stage: Optional[str] = None,
         version_id: Optional[str] = None,
@@ -55,7 +46,12 @@ class SecretsManager:
     def _pin_json(self, text: str) -> None: ...
     def _pin_binary(self, data: bytes) -> None: ...
     def _unpin(self) -> None: ...
+    @property
+    def _secrets(self) -> Optional[Dict[str, Any]]: ...
+    @_secrets.setter
+    def _secrets(self, value: Optional[Dict[str, Any]]) -> None: ...
     def _hit(self) -> Optional[_Pending]: ...
+    def _mocked(self) -> bool: ...
     def _start(self, refresh: bool, wakeup: _Wakeup) -> _Pending: ...
     def _secrets_from(self, pending: _Pending) -> Dict[str, Any]: ...
     def _get_from(self, pending: _Pending, *path: str, default: Any = ...) -> Any: ...

@@ -40,6 +40,21 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// Run a test body on the library's runtime (where its SDK clients live).
+pub fn run<T>(fut: impl std::future::Future<Output = T>) -> T {
+    capture_logs();
+    starfleet_secrets::runtime::get().unwrap().block_on(fut)
+}
+
+/// Options for the secret `name` in the test region.
+pub fn opts(name: &str) -> starfleet_secrets::Options {
+    starfleet_secrets::Options {
+        secret_id: Some(name.into()),
+        region: Some(REGION.into()),
+        ..Default::default()
+    }
+}
+
 /// Every log record emitted by the library in this test process, for the leak canary.
 pub static LOGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 

@@ -1,0 +1,106 @@
+//! Fetches served by moto's in-process mock, for the tests of applications that use it.
+//!
+//! Starfleet's tests, like most Lambda projects', wrap AWS in moto's `mock_aws()`, which
+//! patches botocore inside the Python process. The Rust core's HTTP client is not botocore,
+//! so while such a mock is active the core's fetch is replaced by a call through a botocore
+//! client built as `boto3.client("secretsmanager", region_name=...)` would be
+//! (`starfleet_secrets._moto`), made on the calling thread under the core's fetch lock
+//! (`secret_blocking_with`): the cache, TTL, single-flight and `stats()` stay the core's, and
+//! Python never runs on the core's runtime threads.
+//!
+//! Detection only looks in `sys.modules`: this package never imports moto or botocore itself,
+//! so outside tests nothing changes, and a cache hit does not look at all.
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use starfleet_secrets::document::{Document, Payload};
+use starfleet_secrets::settings::{Settings, Version};
+use starfleet_secrets::source::classify_service_code;
+use starfleet_secrets::{Code, Error, Result, Secret};
+use zeroize::Zeroizing;
+
+/// Longest AWS error message kept in our messages (as for the SDK's).
+const MAX_AWS_MESSAGE: usize = 200;
+
+/// Whether a moto mock is active now. Never imports anything unless moto is loaded; any
+/// surprise in moto's private state counts as "no mock".
+pub fn active(py: Python<'_>) -> bool {
+    let look = || -> PyResult<bool> {
+        let modules = py.import("sys")?.getattr("modules")?;
+        let Some(models) = modules.cast::<PyDict>()?.get_item("moto.core.models")? else {
+            return Ok(false);
+        };
+        py.import("starfleet_secrets._moto")?
+            .call_method1("active", (models,))?
+            .is_truthy()
+    };
+    look().unwrap_or(false)
+}
+
+/// One GetSecretValue through moto's mock, as the core's caller-supplied fetch.
+pub fn fetch(settings: &Settings) -> Result<Secret> {
+    Python::attach(|py| fetch_attached(py, settings))
+}
+
+fn fetch_attached(py: Python<'_>, settings: &Settings) -> Result<Secret> {
+    let loc = &settings.location;
+    let what = format!(
+        "secret {} ({}) in {}, through the active moto mock",
+        loc.secret_id, settings.version, loc.region
+    );
+    let (stage, version_id) = match &settings.version {
+        Version::Stage(s) => (Some(s.as_str()), None),
+        Version::Id(id) => (None, Some(id.as_str())),
+    };
+    type Answer = (String, Option<String>, Option<String>, Option<String>, Option<Vec<u8>>);
+    let answer: Answer = py
+        .import("starfleet_secrets._moto")
+        .and_then(|m| m.call_method1("get_secret_value", (&loc.secret_id, &loc.region, stage, version_id)))
+        .and_then(|out| out.extract())
+        .map_err(|e| {
+            // The exception's type only: its text could quote anything.
+            let kind = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
+            Error::new(Code::Service, format!("{what}: the call raised {kind}"))
+        })?;
+    let short = |m: Option<String>| -> String { m.unwrap_or_default().chars().take(MAX_AWS_MESSAGE).collect() };
+    match answer {
+        (kind, name, version_id, text, binary) if kind == "ok" => {
+            let payload = match (text, binary) {
+                (Some(text), _) => Payload::Json(Document::parse(Zeroizing::new(text)).map_err(|e| e.context(&what))?),
+                (None, Some(bytes)) => Payload::Binary(Zeroizing::new(bytes)),
+                (None, None) => {
+                    return Err(Error::new(
+                        Code::SecretFormat,
+                        format!("{what}: the version has neither SecretString nor SecretBinary"),
+                    ))
+                }
+            };
+            Ok(Secret::new(
+                name.unwrap_or_else(|| loc.secret_id.clone()),
+                version_id,
+                payload,
+            ))
+        }
+        (kind, code, message, ..) if kind == "aws" => {
+            let code = code.unwrap_or_else(|| "Unknown".into());
+            let message = short(message);
+            let detail = if message.is_empty() {
+                String::new()
+            } else {
+                format!(" ({message})")
+            };
+            Err(Error::new(
+                classify_service_code(&code, &detail),
+                format!("{what}: {code}{detail}"),
+            ))
+        }
+        (kind, error, ..) if kind == "credentials" => Err(Error::new(
+            Code::Credentials,
+            format!("{what}: no usable AWS credentials ({})", short(error)),
+        )),
+        (_, error, ..) => Err(Error::new(
+            Code::Network,
+            format!("{what}: cannot reach Secrets Manager ({})", short(error)),
+        )),
+    }
+}
