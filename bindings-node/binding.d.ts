@@ -55,6 +55,33 @@ export declare function create(options?: ManagerOptions | undefined | null): Man
  */
 export declare function describe(manager: ManagerHandle): Record<string, unknown>
 
+/**
+ * What an access would get right now without waiting (pinned, or cached and fresh), as
+ * `secrets` (or `binary`) answers it, counted as a hit; `undefined`, counted as nothing,
+ * otherwise. The facade asks this first when the configuration comes from the host, so
+ * the host's configuration is consulted for loads only. Never does I/O.
+ */
+export declare function hit(manager: ManagerHandle, known: number, binary: boolean): number | [generation: number, payload: Record<string, unknown> | Buffer] | undefined
+
+/**
+ * A configuration the host application holds (the facade's `config` given as a parsed
+ * Starfleet configuration object or a function), as the facade hands it over before each
+ * load: one of `path`, `text` or `loadedJson`.
+ */
+export interface HostConfig {
+  /** A YAML file or directory (what a `config` function returned). */
+  path?: string
+  /** Inline YAML (what a `config` function returned). */
+  text?: ConfigText
+  /**
+   * The host's parsed configuration as JSON text (its `STARFLEET` stanza: nothing else is
+   * read), validated by core's rules.
+   */
+  loadedJson?: string
+  /** What messages call it. */
+  name?: string
+}
+
 /** Forget the cached value and any failure backoff. */
 export declare function invalidate(manager: ManagerHandle): void
 
@@ -81,7 +108,11 @@ export interface ManagerOptions {
   secretId?: string
   /** AWS region of the secret, e.g. `us-east-2`. */
   region?: string
-  /** A Starfleet configuration: a YAML file, a directory of `*.yaml` files, or inline YAML. */
+  /**
+   * A Starfleet configuration: a YAML file, a directory of `*.yaml` files, or inline YAML.
+   * (The facade also takes a parsed configuration object, or a function returning any of
+   * these, and hands those over with `useConfig` before each load.)
+   */
   config?: string | ConfigText
   /**
    * Seconds a fetched value is served (default 300, or `STARFLEET_SECRETS_TTL`);
@@ -145,3 +176,10 @@ export declare function stats(manager: ManagerHandle): { hits: number; misses: n
 
 /** Stop serving the pinned value. */
 export declare function unpin(manager: ManagerHandle): void
+
+/**
+ * Hand core the host's configuration as it is now (before a load): core resolves the
+ * settings again and, if they changed, forgets the cached value. Returns whether they did.
+ * Reads files when the configuration is a path (a function's answer): called only on loads.
+ */
+export declare function useConfig(manager: ManagerHandle, config: HostConfig): boolean

@@ -5,6 +5,20 @@ import type { ConfigText, ManagerOptions } from './binding'
 
 export type { ConfigText, ManagerOptions }
 
+/** A Starfleet configuration the host application already loaded (only `STARFLEET` is read). */
+export type StarfleetConfiguration = { readonly [key: string]: unknown }
+
+/** Every form of a Starfleet configuration `config` takes directly. */
+export type ConfigForm = string | ConfigText | StarfleetConfiguration
+
+/**
+ * The options of `new SecretsManager()` and `configure()`: `ManagerOptions`, with `config` also
+ * a parsed configuration object or a function returning any form (consulted at each load).
+ */
+export interface Options extends Omit<ManagerOptions, 'config'> {
+  config?: ConfigForm | (() => ConfigForm)
+}
+
 /** The stable error codes shared by every language. */
 export type Code =
   | 'CONFIG_MISSING'
@@ -69,7 +83,7 @@ export interface Stats {
  * block the event loop; synchronous methods only read the cache.
  */
 export declare class SecretsManager {
-  constructor(options?: ManagerOptions)
+  constructor(options?: Options)
   /** The whole document (fetched if needed); the same frozen object while the VersionId is unchanged. */
   secrets(): Promise<SecretDocument>
   /**
@@ -92,7 +106,7 @@ export declare class SecretsManager {
   /** Counters and cache state. */
   stats(): Stats
   /** Point this manager at another secret or change its caching; the cache starts empty. */
-  configure(options?: ManagerOptions): void
+  configure(options?: Options): void
   /** Serve this document (or Buffer) instead of AWS until `unpin()`: for unit tests. */
   pin(value: SecretDocument | Record<string, unknown> | Uint8Array): void
   /** Stop serving the pinned value. */

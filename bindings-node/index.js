@@ -62,8 +62,19 @@ function argumentError(message) {
   return new StarfleetSecretsError('INVALID_ARGUMENT', message)
 }
 
-/** Any error out of the addon as a StarfleetSecretsError (same code, same message). */
+/** An exception of the host's `config` function, carried to the caller unchanged. */
+class HostFailure {
+  constructor(error) {
+    this.error = error
+  }
+}
+
+/**
+ * Any error out of the addon as a StarfleetSecretsError (same code, same message); what the
+ * host's `config` function threw, as it was thrown.
+ */
 function wrap(e) {
+  if (e instanceof HostFailure) return e.error
   if (e instanceof StarfleetSecretsError) return e
   const message = e instanceof Error ? e.message : String(e)
   let code = 'INTERNAL'
@@ -81,14 +92,68 @@ function typeName(v) {
   return typeof v
 }
 
+/** Whether `v` is a plain object (`{...}`, `JSON.parse`, a YAML loader's mapping). */
+function isPlainObject(v) {
+  if (v === null || typeof v !== 'object') return false
+  const proto = Object.getPrototypeOf(v)
+  return proto === Object.prototype || proto === null
+}
+
+/** `{ yaml: string, name?: string }`: inline YAML (any other plain object is a parsed configuration). */
+function isConfigText(v) {
+  return (
+    isPlainObject(v) &&
+    typeof v.yaml === 'string' &&
+    (v.name === undefined || typeof v.name === 'string') &&
+    Object.keys(v).every((k) => k === 'yaml' || k === 'name')
+  )
+}
+
+const CONFIG_FORMS = 'a path string, { yaml: string, name?: string }, a parsed Starfleet configuration object'
+
+/** Whether `config` is given in a form the host keeps (consulted before each load). */
+function isHostConfig(v) {
+  return typeof v === 'function' || (isPlainObject(v) && !isConfigText(v))
+}
+
+/**
+ * The host's configuration as it is now, in the form `native.useConfig` takes: a function is
+ * called (its exceptions are the caller's and propagate unchanged), a parsed configuration
+ * object is handed over as JSON of its STARFLEET stanza (nothing else is read; core validates).
+ */
+function hostForm(config) {
+  const fromFunction = typeof config === 'function'
+  let value = config
+  if (fromFunction) {
+    try {
+      value = config()
+    } catch (e) {
+      throw new HostFailure(e)
+    }
+  }
+  const name = fromFunction
+    ? `the configuration returned by ${config.name || 'the config function'}() (option config)`
+    : 'the configuration object (option config)'
+  if (typeof value === 'string') return { path: value }
+  if (isConfigText(value)) return { text: value }
+  if (isPlainObject(value)) {
+    let json
+    try {
+      json = JSON.stringify(Object.hasOwn(value, 'STARFLEET') ? { STARFLEET: value.STARFLEET } : {})
+    } catch (e) {
+      throw argumentError(`${name}: its STARFLEET stanza cannot be read as JSON (${e instanceof Error ? e.name : typeof e})`)
+    }
+    return { loadedJson: json, name }
+  }
+  throw argumentError(`${name}: expected ${CONFIG_FORMS}, got ${typeName(value)}`)
+}
+
 const OPTION_CHECKS = {
   secretId: (v) => typeof v === 'string' || 'a string (secret name or ARN)',
   region: (v) => typeof v === 'string' || 'a string (an AWS region)',
   config: (v) =>
-    typeof v === 'string' ||
-    (v !== null && typeof v === 'object' && typeof v.yaml === 'string' &&
-      (v.name === undefined || typeof v.name === 'string')) ||
-    'a path string or { yaml: string, name?: string }',
+    typeof v === 'string' || typeof v === 'function' || isPlainObject(v) ||
+    `${CONFIG_FORMS} or a function returning one`,
   ttl: (v) => typeof v === 'number' || typeof v === 'string' || 'a number of seconds or "never"',
   versionStage: (v) => typeof v === 'string' || 'a string (a staging label)',
   versionId: (v) => typeof v === 'string' || 'a string (a VersionId)',
@@ -220,6 +285,8 @@ function walk(doc, keys) {
 class SecretsManager {
   #native
   #state
+  /** `config` as a parsed configuration object or a function: consulted before each load. */
+  #host
 
   /** @param {import('./index').ManagerOptions} [options] */
   constructor(options) {
@@ -228,6 +295,11 @@ class SecretsManager {
 
   #install(options) {
     const opts = nativeOptions(options)
+    let host
+    if (opts !== undefined && isHostConfig(opts.config)) {
+      host = opts.config
+      delete opts.config
+    }
     let manager
     try {
       manager = native.create(opts)
@@ -235,7 +307,45 @@ class SecretsManager {
       throw wrap(e)
     }
     this.#native = manager
+    this.#host = host
     this.#state = { manager, generation: 0, payload: undefined }
+  }
+
+  /**
+   * `call(manager, known)` (an access of the addon), after handing core the host's
+   * configuration when this is a load: with a host configuration, a hit is answered first
+   * without consulting it (as in every language: the configuration is re-read at each load,
+   * not at each access).
+   */
+  #load(state, known, call, binary, force) {
+    if (this.#host !== undefined) {
+      if (!force) {
+        let answer
+        try {
+          answer = native.hit(state.manager, known, binary)
+        } catch (e) {
+          throw wrap(e)
+        }
+        if (answer !== undefined) return answer
+      }
+      this.#consult(state)
+    }
+    try {
+      return call(state.manager, known)
+    } catch (e) {
+      throw wrap(e)
+    }
+  }
+
+  /** Hand core the host's configuration as it is now (see `hostForm`). */
+  #consult(state) {
+    if (this.#host === undefined) return
+    const form = hostForm(this.#host)
+    try {
+      native.useConfig(state.manager, form)
+    } catch (e) {
+      throw wrap(e)
+    }
   }
 
   /**
@@ -246,10 +356,10 @@ class SecretsManager {
     this.#install(options)
   }
 
-  async #versioned(call) {
+  async #versioned(call, binary = false, force = false) {
     const state = this.#state
     try {
-      let value = adopt(state, await call(state.manager, state.generation))
+      let value = adopt(state, await this.#load(state, state.generation, call, binary, force))
       if (value === MISSING) value = adopt(state, await call(state.manager, FORCE))
       return value
     } catch (e) {
@@ -264,12 +374,12 @@ class SecretsManager {
 
   /** A SecretBinary secret, as a Buffer (the same Buffer while unchanged: do not modify it). */
   secretBinary() {
-    return this.#versioned((m, known) => native.binary(m, known))
+    return this.#versioned((m, known) => native.binary(m, known), true)
   }
 
   /** Fetch now, whatever the cache holds; resolves to the document (or Buffer). */
   refresh() {
-    return this.#versioned((m, known) => native.refresh(m, known))
+    return this.#versioned((m, known) => native.refresh(m, known), false, true)
   }
 
   /**
@@ -281,7 +391,7 @@ class SecretsManager {
     try {
       const keys = keysOf(path)
       const state = this.#state
-      let answer = native.secrets(state.manager, state.generation)
+      let answer = this.#load(state, state.generation, native.secrets, false, false)
       if (answer instanceof Promise) answer = await answer
       let doc = adopt(state, answer)
       if (doc === MISSING) doc = adopt(state, await native.secrets(state.manager, FORCE))

@@ -27,7 +27,7 @@ use zeroize::Zeroizing;
 
 use convert::{Out, Seen};
 use error::{shield, to_js};
-pub use options::{ConfigText, ManagerOptions};
+pub use options::{ConfigText, HostConfig, ManagerOptions};
 use promise::{dispatch, Answer};
 
 /// Which payload an access wants.
@@ -129,6 +129,40 @@ pub fn cached_secrets(manager: &Handle, known: u32) -> napi::Result<Out, &'stati
                 seen: manager.seen.clone(),
             })
         }
+    })
+}
+
+/// What an access would get right now without waiting (pinned, or cached and fresh), as
+/// `secrets` (or `binary`) answers it, counted as a hit; `undefined`, counted as nothing,
+/// otherwise. The facade asks this first when the configuration comes from the host, so
+/// the host's configuration is consulted for loads only. Never does I/O.
+#[napi(
+    ts_return_type = "number | [generation: number, payload: Record<string, unknown> | Buffer] | undefined",
+    ts_args_type = "manager: ManagerHandle, known: number, binary: boolean"
+)]
+pub fn hit(manager: &Handle, known: u32, binary: bool) -> napi::Result<Out, &'static str> {
+    shield(|| match manager.core.try_hit() {
+        None => Ok(Out::Nothing),
+        Some(secret) => {
+            let want = if binary { Want::Binary } else { Want::Document };
+            want.check(&secret).map_err(to_js)?;
+            Ok(Out::Versioned {
+                secret,
+                known,
+                seen: manager.seen.clone(),
+            })
+        }
+    })
+}
+
+/// Hand core the host's configuration as it is now (before a load): core resolves the
+/// settings again and, if they changed, forgets the cached value. Returns whether they did.
+/// Reads files when the configuration is a path (a function's answer): called only on loads.
+#[napi(ts_args_type = "manager: ManagerHandle, config: HostConfig")]
+pub fn use_config(manager: &Handle, config: HostConfig) -> napi::Result<bool, &'static str> {
+    shield(|| {
+        let source = config.into_core().map_err(to_js)?;
+        manager.core.use_config(source).map_err(to_js)
     })
 }
 

@@ -17,6 +17,51 @@ pub struct ConfigText {
     pub name: Option<String>,
 }
 
+/// A configuration the host application holds (the facade's `config` given as a parsed
+/// Starfleet configuration object or a function), as the facade hands it over before each
+/// load: one of `path`, `text` or `loadedJson`.
+#[napi(object)]
+pub struct HostConfig {
+    /// A YAML file or directory (what a `config` function returned).
+    pub path: Option<String>,
+    /// Inline YAML (what a `config` function returned).
+    pub text: Option<ConfigText>,
+    /// The host's parsed configuration as JSON text (its `STARFLEET` stanza: nothing else is
+    /// read), validated by core's rules.
+    pub loaded_json: Option<String>,
+    /// What messages call it.
+    pub name: Option<String>,
+}
+
+impl HostConfig {
+    /// Core's configuration source, or INVALID_ARGUMENT.
+    pub fn into_core(self) -> Result<ConfigSource> {
+        let name = self
+            .name
+            .unwrap_or_else(|| "the configuration object (option config)".to_owned());
+        match (self.path, self.text, self.loaded_json) {
+            (Some(path), None, None) => Ok(ConfigSource::Path(path.into())),
+            (None, Some(text), None) => Ok(text_source(text)),
+            (None, None, Some(json)) => {
+                let tree = serde_json::from_str(&json)
+                    .map_err(|e| Error::new(Code::InvalidArgument, format!("{name}: not a JSON object ({e})")))?;
+                Ok(ConfigSource::Loaded { name, tree })
+            }
+            _ => Err(Error::new(
+                Code::InvalidArgument,
+                "a host configuration is one of path, text or loadedJson",
+            )),
+        }
+    }
+}
+
+fn text_source(text: ConfigText) -> ConfigSource {
+    ConfigSource::Text {
+        name: text.name.unwrap_or_else(|| "config".to_owned()),
+        yaml: text.yaml,
+    }
+}
+
 /// Where the secret is and how it is cached. Every option is optional: a missing location is
 /// taken from `STARFLEET_SECRET_ID` / `STARFLEET_SECRET_REGION`, then from the Starfleet
 /// configuration (`config`, else `STARFLEET_CONFIG`).
@@ -27,6 +72,8 @@ pub struct ManagerOptions {
     /// AWS region of the secret, e.g. `us-east-2`.
     pub region: Option<String>,
     /// A Starfleet configuration: a YAML file, a directory of `*.yaml` files, or inline YAML.
+    /// (The facade also takes a parsed configuration object, or a function returning any of
+    /// these, and hands those over with `useConfig` before each load.)
     pub config: Option<Either<String, ConfigText>>,
     /// Seconds a fetched value is served (default 300, or `STARFLEET_SECRETS_TTL`);
     /// `0` = fetch on every access, `"never"` = keep for the life of the process.
@@ -58,10 +105,7 @@ impl ManagerOptions {
         };
         let config = self.config.map(|c| match c {
             Either::A(path) => ConfigSource::Path(path.into()),
-            Either::B(text) => ConfigSource::Text {
-                name: text.name.unwrap_or_else(|| "config".to_owned()),
-                yaml: text.yaml,
-            },
+            Either::B(text) => text_source(text),
         });
         Ok(Options {
             secret_id: self.secret_id,

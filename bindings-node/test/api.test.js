@@ -260,6 +260,53 @@ describe('locating the secret', () => {
     }
   })
 
+  test('config: a parsed Starfleet configuration object or a function, consulted at each load', async () => {
+    const [a, b] = [h.unique('host-a'), h.unique('host-b')]
+    await h.createSecret(a, { v: 'a' })
+    await h.createSecret(b, { v: 'b' })
+    // The host's live configuration, as Starfleet keeps it (SlackEnabled as in Starfleet's).
+    const live = { STARFLEET: { SlackEnabled: true, SecretsManager: { SecretId: a, SecretRegion: h.REGION } }, Other: { x: 1 } }
+    const fromObject = new SecretsManager({ config: live, ttl: 'never' })
+    assert.equal(await fromObject.get('v'), 'a')
+    let consulted = 0
+    const fromFunction = new SecretsManager({
+      config: () => {
+        consulted += 1
+        return live
+      },
+      ttl: 'never',
+    })
+    assert.equal(await fromFunction.get('v'), 'a')
+    assert.equal(await fromFunction.get('v'), 'a')
+    assert.equal(fromFunction.cached('v'), 'a')
+    assert.equal(consulted, 1, 'a hit does not consult the configuration')
+    // The host changes its configuration: the next load follows, a hit does not.
+    live.STARFLEET.SecretsManager.SecretId = b
+    assert.equal(await fromFunction.get('v'), 'a', 'still cached (ttl never)')
+    fromFunction.invalidate()
+    assert.equal(await fromFunction.get('v'), 'b')
+    assert.equal(consulted, 2)
+    assert.equal((await fromObject.refresh()).v, 'b', 'refresh() reads the object again')
+    assert.equal(await fromObject.get('v'), 'b')
+    // Popping the stanza is CONFIG_MISSING (even with SlackEnabled), and nothing for the old
+    // location is served.
+    delete live.STARFLEET.SecretsManager
+    fromObject.invalidate()
+    const missing = await rejectsWith(fromObject.get('v'), 'CONFIG_MISSING')
+    assert.match(missing.message, /STARFLEET\.SecretsManager/)
+    await rejectsWith(fromObject.secrets(), 'CONFIG_MISSING')
+    // Wrong values: core's rules, naming the key path.
+    live.STARFLEET.SecretsManager = { SecretId: a, SecretRegion: 'Ohio' }
+    const invalid = await rejectsWith(fromObject.refresh(), 'CONFIG_INVALID')
+    assert.match(invalid.message, /STARFLEET\.SecretsManager\.SecretRegion/)
+    // A function may return any form: a path, inline YAML; its exceptions reject unchanged.
+    const yaml = `STARFLEET:\n  SecretsManager:\n    SecretId: ${a}\n    SecretRegion: ${h.REGION}\n`
+    assert.equal(await new SecretsManager({ config: () => ({ yaml }) }).get('v'), 'a')
+    const boom = new Error('host failure')
+    await assert.rejects(new SecretsManager({ config: () => { throw boom } }).get('v'), (e) => e === boom)
+    await rejectsWith(new SecretsManager({ config: () => 42 }).get('v'), 'INVALID_ARGUMENT')
+  })
+
   test('SECRETS_MANAGER locates the secret from the environment and STARFLEET_CONFIG', async () => {
     const name = h.unique('singleton')
     await h.createSecret(name, starfleetDoc('xoxb-singleton'))
@@ -313,7 +360,9 @@ describe('options', () => {
       { ttl: 'soon' },
       { maxStale: '5' },
       { timeout: -2 },
-      { config: { path: 'x' } },
+      { config: ['x'] },
+      { config: new Map([['STARFLEET', {}]]) },
+      { config: 5 },
       { versionStage: true },
     ]
     for (const options of bad) {
