@@ -1,6 +1,6 @@
 //! `starfleet_secrets._native`: the Python front door of starfleet-secrets.
 //!
-//! Thin by design (see DESIGN.md): every rule (where the secret is, TTL, single-flight,
+//! Thin by design (see docs/ARCHITECTURE.md): every rule (where the secret is, TTL, single-flight,
 //! stale-if-error, key paths, error codes, redaction) lives in the core crate. This crate only
 //!
 //! * converts types (the parsed document becomes a `dict`, once per VersionId: [`manager`]);
