@@ -85,19 +85,22 @@ describe('reading', () => {
 
   test('get() and cached() give the objects of secrets(); remembered key paths never mix up', async () => {
     const name = h.unique('identity')
-    await h.createSecret(name, { A: { B: { C: 1 } }, 'a\u0000b': { c: 'first' }, a: { 'b\u0000c': 'second' }, 'x.y': 'dotted' })
+    await h.createSecret(name, { A: { B: { C: 1 } }, 'a\u001fb': { c: 'first' }, a: { 'b\u001fc': 'second' }, 'x.y': 'dotted' })
     const m = open(name)
     const doc = await m.secrets()
     assert.equal(await m.get('A'), doc.A)
     assert.equal(await m.get('A.B'), doc.A.B)
     assert.equal(m.cached('A', 'B'), doc.A.B)
     for (let i = 0; i < 2; i++) {
-      assert.equal(m.cached('a\u0000b', 'c'), 'first')
-      await assert.rejects(m.get('a', 'b\u0000c', 'x'), (e) => e.code === 'KEY_NOT_FOUND')
-      assert.equal(m.cached('a', 'b\u0000c'), 'second')
+      assert.equal(m.cached('a\u001fb', 'c'), 'first')
+      await assert.rejects(m.get('a', 'b\u001fc', 'x'), (e) => e.code === 'KEY_NOT_FOUND')
+      assert.equal(m.cached('a', 'b\u001fc'), 'second')
       assert.equal(await m.get('x\\.y'), 'dotted')
     }
     assert.throws(() => m.cached('x.y'), (e) => e.code === 'KEY_NOT_FOUND', 'one argument is dotted: x, then y')
+    // A NUL cannot be in a key path in any language (C and Go strings end at one).
+    assert.throws(() => m.cached('a\u0000b', 'c'), (e) => e.code === 'INVALID_ARGUMENT')
+    await assert.rejects(async () => m.get('a\u0000b'), (e) => e.code === 'INVALID_ARGUMENT')
     assert.equal(await h.getCount(name), 1)
   })
 
