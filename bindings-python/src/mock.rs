@@ -15,12 +15,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use starfleet_secrets::document::{Document, Payload};
 use starfleet_secrets::settings::{Settings, Version};
-use starfleet_secrets::source::classify_service_code;
+use starfleet_secrets::source::{aws_text, service_error};
 use starfleet_secrets::{Code, Error, Result, Secret};
 use zeroize::Zeroizing;
-
-/// Longest AWS error message kept in our messages (as for the SDK's).
-const MAX_AWS_MESSAGE: usize = 200;
 
 /// Whether a moto mock is active now. Never imports anything unless moto is loaded; any
 /// surprise in moto's private state counts as "no mock".
@@ -62,7 +59,7 @@ fn fetch_attached(py: Python<'_>, settings: &Settings) -> Result<Secret> {
             let kind = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
             Error::new(Code::Service, format!("{what}: the call raised {kind}"))
         })?;
-    let short = |m: Option<String>| -> String { m.unwrap_or_default().chars().take(MAX_AWS_MESSAGE).collect() };
+    let short = |m: Option<String>| aws_text(&m.unwrap_or_default());
     match answer {
         (kind, name, version_id, text, binary) if kind == "ok" => {
             let payload = match (text, binary) {
@@ -83,16 +80,7 @@ fn fetch_attached(py: Python<'_>, settings: &Settings) -> Result<Secret> {
         }
         (kind, code, message, ..) if kind == "aws" => {
             let code = code.unwrap_or_else(|| "Unknown".into());
-            let message = short(message);
-            let detail = if message.is_empty() {
-                String::new()
-            } else {
-                format!(" ({message})")
-            };
-            Err(Error::new(
-                classify_service_code(&code, &detail),
-                format!("{what}: {code}{detail}"),
-            ))
+            Err(service_error(&code, message.as_deref()).context(&what))
         }
         (kind, error, ..) if kind == "credentials" => Err(Error::new(
             Code::Credentials,

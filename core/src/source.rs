@@ -279,12 +279,7 @@ where
     match err {
         SdkError::ServiceError(service) => {
             let e = service.err();
-            let code = e.code().unwrap_or("Unknown");
-            let mut message: String = e.message().unwrap_or("").chars().take(MAX_AWS_MESSAGE).collect();
-            if !message.is_empty() {
-                message = format!(" ({message})");
-            }
-            Error::new(classify_service_code(code, &message), format!("{code}{message}"))
+            service_error(e.code().unwrap_or("Unknown"), e.message())
         }
         SdkError::TimeoutError(_) => Error::new(Code::Timeout, format!("no answer within {}s", timeout.as_secs_f64())),
         SdkError::DispatchFailure(d) if d.is_timeout() => {
@@ -311,6 +306,25 @@ where
 }
 
 /// The stable code for an AWS error code.
+/// A Secrets Manager error answer (its AWS code and message) as our [`Error`]: the code
+/// classified, the message cut to [`MAX_AWS_MESSAGE`]. Public for a binding that makes the
+/// call through another client (Python under moto's in-process mock), so both paths give
+/// the same code and the same text.
+pub fn service_error(code: &str, message: Option<&str>) -> Error {
+    let message = aws_text(message.unwrap_or(""));
+    let detail = if message.is_empty() {
+        String::new()
+    } else {
+        format!(" ({message})")
+    };
+    Error::new(classify_service_code(code, &detail), format!("{code}{detail}"))
+}
+
+/// Text that came from AWS or a client library, cut to [`MAX_AWS_MESSAGE`] characters.
+pub fn aws_text(text: &str) -> String {
+    text.chars().take(MAX_AWS_MESSAGE).collect()
+}
+
 pub fn classify_service_code(code: &str, message: &str) -> Code {
     match code {
         "ResourceNotFoundException" => Code::SecretNotFound,
@@ -343,7 +357,7 @@ fn describe_credentials(e: &CredentialsError) -> String {
         CredentialsError::ProviderTimedOut(_) => "the credential provider timed out".to_owned(),
         other => other.to_string(),
     };
-    base.chars().take(MAX_AWS_MESSAGE).collect()
+    aws_text(&base)
 }
 
 fn find_in_chain<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
@@ -364,7 +378,7 @@ fn root_cause(err: &(dyn StdError + 'static)) -> String {
     while let Some(next) = current.source() {
         current = next;
     }
-    current.to_string().chars().take(MAX_AWS_MESSAGE).collect()
+    aws_text(&current.to_string())
 }
 
 #[cfg(test)]
