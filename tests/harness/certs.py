@@ -14,7 +14,7 @@ proxy over TLS with certificate verification on. This module makes, in a directo
 * ``wrong-ca.pem``: an unrelated CA that signed nothing, for tests that check a client
   refuses the proxy (never falls back to no verification) when it trusts the wrong roots.
 
-Uses ``cryptography``, which moto already depends on.
+Uses ``cryptography`` (pinned in tests/requirements.txt; moto depends on it too).
 """
 
 from __future__ import annotations
