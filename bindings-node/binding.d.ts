@@ -148,12 +148,13 @@ export declare function parsePath(path: Array<string>): Array<string>
 
 /**
  * Serve this JSON document (given as JSON text) instead of AWS until `unpin`: for the unit
- * tests of code that uses the library. SECRET_FORMAT if it is not a JSON object.
+ * tests of code that uses the library. Returns the override's token (core's override stack:
+ * overrides nest, the innermost is served). SECRET_FORMAT if it is not a JSON object.
  */
-export declare function pin(manager: ManagerHandle, jsonText: string): void
+export declare function pin(manager: ManagerHandle, jsonText: string): number
 
-/** Serve these bytes as a SecretBinary instead of AWS until `unpin`. */
-export declare function pinBinary(manager: ManagerHandle, bytes: Buffer): void
+/** Serve these bytes as a SecretBinary instead of AWS until `unpin`; returns the token. */
+export declare function pinBinary(manager: ManagerHandle, bytes: Buffer): number
 
 /**
  * Fetch now, whatever the cache holds; settles like `secrets` (or `binary`). Always a
@@ -170,12 +171,17 @@ export declare function secrets(manager: ManagerHandle, known: number): number |
 
 /**
  * Counters and cache state: `hits`, `misses`, `fetches`, `failures`, `stale_served`,
- * `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null).
+ * `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
+ * `testing_overrides`.
  */
-export declare function stats(manager: ManagerHandle): { hits: number; misses: number; fetches: number; failures: number; stale_served: number; last_refresh: number | null; version_id: string | null; last_error: string | null }
+export declare function stats(manager: ManagerHandle): { hits: number; misses: number; fetches: number; failures: number; stale_served: number; last_refresh: number | null; version_id: string | null; last_error: string | null; testing_overrides: number }
 
-/** Stop serving the pinned value. */
-export declare function unpin(manager: ManagerHandle): void
+/**
+ * Undo the override `token` names (the innermost one when `token` is omitted): what was
+ * served before it is served again, or the cache. INVALID_ARGUMENT when an override pushed
+ * after it is still in force, or when it is not in force.
+ */
+export declare function unpin(manager: ManagerHandle, token?: number): void
 
 /**
  * Hand core the host's configuration as it is now (before a load): core resolves the

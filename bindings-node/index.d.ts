@@ -75,6 +75,8 @@ export interface Stats {
   version_id: string | null
   /** Code of the last failure, cleared by the next success. */
   last_error: Code | null
+  /** How many testing overrides (`pin()`) are in force. */
+  testing_overrides: number
 }
 
 /**
@@ -107,10 +109,16 @@ export declare class SecretsManager {
   stats(): Stats
   /** Point this manager at another secret or change its caching; the cache starts empty. */
   configure(options?: Options): void
-  /** Serve this document (or Buffer) instead of AWS until `unpin()`: for unit tests. */
-  pin(value: SecretDocument | Record<string, unknown> | Uint8Array): void
-  /** Stop serving the pinned value. */
-  unpin(): void
+  /**
+   * Serve this document (or Buffer) instead of AWS until `unpin()`: for unit tests. Overrides
+   * nest (the innermost is served); returns the token `unpin(token)` takes.
+   */
+  pin(value: SecretDocument | Record<string, unknown> | Uint8Array): number
+  /**
+   * Undo the override `token` names (the innermost one without a token). INVALID_ARGUMENT when
+   * one pinned after it is still in force, or when there is none to undo.
+   */
+  unpin(token?: number): void
   /** Location and cache settings only, never a value. */
   toJSON(): Record<string, unknown>
 }

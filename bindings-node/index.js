@@ -447,7 +447,8 @@ class SecretsManager {
 
   /**
    * Counters and state: `hits`, `misses`, `fetches`, `failures`, `stale_served`,
-   * `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null).
+   * `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
+   * `testing_overrides` (how many `pin()`s are in force).
    */
   stats() {
     return native.stats(this.#native)
@@ -456,13 +457,14 @@ class SecretsManager {
   /**
    * Serve `value` (a document object, or a Buffer for a binary secret) instead of AWS until
    * `unpin()`: for unit tests of code that reads secrets. No location is needed, no call made.
+   * Overrides nest (the innermost is served); returns a token for `unpin(token)`.
    */
   pin(value) {
     try {
       if (value instanceof Uint8Array) {
-        native.pinBinary(this.#native, Buffer.from(value))
+        return native.pinBinary(this.#native, Buffer.from(value))
       } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-        native.pin(this.#native, JSON.stringify(value))
+        return native.pin(this.#native, JSON.stringify(value))
       } else {
         throw argumentError(`pin() takes a document object or a Buffer, got ${typeName(value)}`)
       }
@@ -471,9 +473,20 @@ class SecretsManager {
     }
   }
 
-  /** Stop serving the pinned value. */
-  unpin() {
-    native.unpin(this.#native)
+  /**
+   * Undo the override `token` names (the innermost one without a token): what was served
+   * before it is served again, or the cache as it was. INVALID_ARGUMENT when an override pinned
+   * after it is still in force, or when there is none to undo.
+   */
+  unpin(token) {
+    if (token !== undefined && typeof token !== 'number') {
+      throw argumentError(`unpin() takes the token pin() returned, got ${typeName(token)}`)
+    }
+    try {
+      native.unpin(this.#native, token)
+    } catch (e) {
+      throw wrap(e)
+    }
   }
 
   /** Where the secret is and how it is cached: names and settings, never a value. */

@@ -22,7 +22,7 @@ use napi::bindgen_prelude::{Buffer, External};
 use napi::Env;
 use napi_derive::napi;
 use serde_json::json;
-use starfleet_secrets::{Code, Document, Error, Options, Path, Payload, Secret, SecretsManager};
+use starfleet_secrets::{Code, Document, Error, Options, OverrideToken, Path, Payload, Secret, SecretsManager};
 use zeroize::Zeroizing;
 
 use convert::{Out, Seen};
@@ -214,9 +214,10 @@ pub fn invalidate(manager: &Handle) {
 }
 
 /// Counters and cache state: `hits`, `misses`, `fetches`, `failures`, `stale_served`,
-/// `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null).
+/// `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
+/// `testing_overrides`.
 #[napi(
-    ts_return_type = "{ hits: number; misses: number; fetches: number; failures: number; stale_served: number; last_refresh: number | null; version_id: string | null; last_error: string | null }",
+    ts_return_type = "{ hits: number; misses: number; fetches: number; failures: number; stale_served: number; last_refresh: number | null; version_id: string | null; last_error: string | null; testing_overrides: number }",
     ts_args_type = "manager: ManagerHandle"
 )]
 pub fn stats(manager: &Handle) -> Out {
@@ -253,42 +254,55 @@ pub fn describe(manager: &Handle) -> Out {
     };
     if let Some(map) = d.as_object_mut() {
         map.retain(|_, v| !v.is_null());
-        map.insert("cachedVersionId".into(), json!(core.stats().version_id));
+        let stats = core.stats();
+        map.insert("cachedVersionId".into(), json!(stats.version_id));
+        if stats.testing_overrides > 0 {
+            map.insert("testingOverrides".into(), json!(stats.testing_overrides));
+        }
     }
     Out::Json(d)
 }
 
 /// Serve this JSON document (given as JSON text) instead of AWS until `unpin`: for the unit
-/// tests of code that uses the library. SECRET_FORMAT if it is not a JSON object.
+/// tests of code that uses the library. Returns the override's token (core's override stack:
+/// overrides nest, the innermost is served). SECRET_FORMAT if it is not a JSON object.
 #[napi(ts_args_type = "manager: ManagerHandle, jsonText: string")]
-pub fn pin(manager: &Handle, json_text: String) -> napi::Result<(), &'static str> {
+pub fn pin(manager: &Handle, json_text: String) -> napi::Result<f64, &'static str> {
     shield(|| {
         let doc = Document::parse(Zeroizing::new(json_text)).map_err(to_js)?;
-        manager
-            .core
-            .pin(Secret::new(pinned_name(manager), None, Payload::Json(doc)));
-        Ok(())
+        Ok(token_number(manager.core.push_override(Payload::Json(doc))))
     })
 }
 
-/// Serve these bytes as a SecretBinary instead of AWS until `unpin`.
+/// Serve these bytes as a SecretBinary instead of AWS until `unpin`; returns the token.
 #[napi(ts_args_type = "manager: ManagerHandle, bytes: Buffer")]
-pub fn pin_binary(manager: &Handle, bytes: Buffer) {
-    let payload = Payload::Binary(Zeroizing::new(bytes.to_vec()));
-    manager.core.pin(Secret::new(pinned_name(manager), None, payload));
+pub fn pin_binary(manager: &Handle, bytes: Buffer) -> f64 {
+    token_number(
+        manager
+            .core
+            .push_override(Payload::Binary(Zeroizing::new(bytes.to_vec()))),
+    )
 }
 
-/// Stop serving the pinned value.
-#[napi(ts_args_type = "manager: ManagerHandle")]
-pub fn unpin(manager: &Handle) {
-    manager.core.unpin();
+/// Undo the override `token` names (the innermost one when `token` is omitted): what was
+/// served before it is served again, or the cache. INVALID_ARGUMENT when an override pushed
+/// after it is still in force, or when it is not in force.
+#[napi(ts_args_type = "manager: ManagerHandle, token?: number")]
+pub fn unpin(manager: &Handle, token: Option<f64>) -> napi::Result<(), &'static str> {
+    shield(|| {
+        let popped = match token {
+            None => manager.core.pop_innermost_override(),
+            // Tokens count up from 1 and stay far below 2^53; any other number names none.
+            Some(t) if t >= 1.0 && t.fract() == 0.0 => manager.core.pop_override(OverrideToken::from_raw(t as u64)),
+            Some(_) => manager.core.pop_override(OverrideToken::from_raw(0)),
+        };
+        popped.map_err(to_js)
+    })
 }
 
-fn pinned_name(manager: &Manager) -> String {
-    match &manager.core.options().secret_id {
-        Some(id) => format!("{id} (pinned)"),
-        None => "(pinned)".to_owned(),
-    }
+/// A token as a JS number (exact: tokens count up from 1 in one process).
+fn token_number(token: OverrideToken) -> f64 {
+    token.raw() as f64
 }
 
 fn versioned(env: &Env, manager: &Manager, known: u32, want: Want, force: bool) -> napi::Result<Answer, &'static str> {

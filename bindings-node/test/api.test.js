@@ -177,6 +177,7 @@ describe('reading', () => {
       last_refresh: null,
       version_id: null,
       last_error: null,
+      testing_overrides: 0,
     })
     await m.get('v')
     await m.get('v')
@@ -407,6 +408,29 @@ describe('testing helpers', () => {
     const unlocated = new SecretsManager()
     unlocated.pin({ STARFLEET: { SlackToken: 't' } })
     assert.equal(await unlocated.get('STARFLEET.SlackToken'), 't')
+  })
+
+  test('pins nest, are labelled, and are undone innermost first (core\'s override stack)', async () => {
+    const name = h.unique('pinstack')
+    await h.createSecret(name, { v: 'real' })
+    const m = open(name)
+    assert.equal(await m.get('v'), 'real')
+    const outer = m.pin({ v: 'outer' })
+    const inner = m.pin(Buffer.from('inner'))
+    assert.equal(m.stats().testing_overrides, 2)
+    assert.match(util.inspect(m), /testingOverrides: 2/)
+    assert.match((await rejectsWith(m.secrets(), 'SECRET_FORMAT')).message, /\(testing override\)/)
+    assert.throws(() => m.unpin(outer), (e) => e.code === 'INVALID_ARGUMENT' && /innermost first/.test(e.message))
+    assert.deepEqual(await m.secretBinary(), Buffer.from('inner'), 'a refused unpin changes nothing')
+    m.unpin(inner)
+    assert.equal(await m.get('v'), 'outer')
+    m.unpin()
+    assert.equal(await m.get('v'), 'real')
+    assert.equal(await h.getCount(name), 1, 'the cached value came back, no call made')
+    assert.doesNotMatch(util.inspect(m), /testingOverrides/)
+    assert.throws(() => m.unpin(), (e) => e.code === 'INVALID_ARGUMENT' && /no such testing override/.test(e.message))
+    assert.throws(() => m.unpin(outer), (e) => e.code === 'INVALID_ARGUMENT')
+    assert.throws(() => m.unpin('x'), (e) => e.code === 'INVALID_ARGUMENT')
   })
 })
 

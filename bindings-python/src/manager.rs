@@ -31,23 +31,14 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyString, PyTuple};
 use starfleet_secrets::settings::{self, Version};
-use starfleet_secrets::{Code, ConfigSource, Document, Options, Path, Payload, Secret, SecretsManager as Core, Ttl};
+use starfleet_secrets::{
+    Code, ConfigSource, Document, Options, OverrideToken, Path, Payload, Secret, SecretsManager as Core, Ttl,
+};
 use zeroize::Zeroizing;
 
 use crate::errors::{self, IntoPy};
 use crate::host_config::{Config, Host};
 use crate::{convert, gil, mock};
-
-/// A value served in place of AWS (kept so it can be pinned again on a new core after
-/// `configure()`).
-enum Pin {
-    /// `starfleet_secrets.testing`: a document or bytes.
-    Json(Zeroizing<String>),
-    Binary(Zeroizing<Vec<u8>>),
-    /// Starfleet's `_secrets = d`: the dict itself is served, and its current content is
-    /// handed to the core again at each access that reads through the core.
-    Assigned(Py<PyDict>),
-}
 
 /// The dict built from one value of the core, and whether the core vouched for it.
 struct Converted {
@@ -74,17 +65,19 @@ struct Inner {
     converted: Option<Converted>,
     /// `config=` as a mapping or callable of the host application, consulted before each load.
     host: Option<Host>,
-    /// Testing overrides and the `_secrets` assignment, innermost last.
-    pins: Vec<Pin>,
+    /// Starfleet's `_secrets = d`: the dict itself is served while its core override (an
+    /// assigned one, see `starfleet_secrets::overrides`) is the innermost, and its current
+    /// content is handed to the core again at each access that reads through the core.
+    assigned: Option<(Py<PyDict>, OverrideToken)>,
 }
 
 impl Inner {
     /// The dict assigned to `_secrets`, when it is what is served.
     fn assigned(&self) -> Option<&Py<PyDict>> {
-        match self.pins.last() {
-            Some(Pin::Assigned(d)) => Some(d),
-            _ => None,
-        }
+        self.assigned
+            .as_ref()
+            .filter(|(_, token)| self.core.is_innermost_override(*token))
+            .map(|(d, _)| d)
     }
 
     /// The kept dict if it was built from this very value, with the core's word on how
@@ -225,35 +218,21 @@ fn path_args<'py>(
     Ok((Path::from_args(&keys).py_err(py)?, default))
 }
 
-fn pinned_secret(py: Python<'_>, options: &Options, pin: &Pin) -> PyResult<Secret> {
-    let what = match pin {
-        Pin::Assigned(_) => "_secrets",
-        _ => "testing override",
-    };
-    let name = format!(
-        "{} ({what})",
-        options.secret_id.as_deref().unwrap_or("Starfleet secret")
-    );
-    let payload = match pin {
-        Pin::Json(text) => Payload::Json(Document::parse(text.clone()).py_err(py)?),
-        Pin::Binary(bytes) => Payload::Binary(bytes.clone()),
-        Pin::Assigned(dict) => {
-            let text: String = py
-                .import("json")?
-                .call_method1("dumps", (dict.bind(py),))
-                .map_err(|e| {
-                    let kind = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
-                    errors::new(
-                        py,
-                        Code::InvalidArgument,
-                        format!("_secrets must hold JSON values only (json.dumps raised {kind})"),
-                    )
-                })?
-                .extract()?;
-            Payload::Json(Document::parse(Zeroizing::new(text)).py_err(py)?)
-        }
-    };
-    Ok(Secret::new(name, None, payload))
+/// The content of a dict assigned to `_secrets`, as the core serves it.
+fn assigned_payload(py: Python<'_>, dict: &Bound<'_, PyDict>) -> PyResult<Payload> {
+    let text: String = py
+        .import("json")?
+        .call_method1("dumps", (dict,))
+        .map_err(|e| {
+            let kind = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
+            errors::new(
+                py,
+                Code::InvalidArgument,
+                format!("_secrets must hold JSON values only (json.dumps raised {kind})"),
+            )
+        })?
+        .extract()?;
+    Ok(Payload::Json(Document::parse(Zeroizing::new(text)).py_err(py)?))
 }
 
 impl SecretsManager {
@@ -288,7 +267,7 @@ impl SecretsManager {
     /// host's configuration; through moto's mock while one is active. Nothing is consulted
     /// while a value is pinned (it is served whatever the configuration says).
     fn load(&self, py: Python<'_>, core: Arc<Core>, refresh: bool) -> PyResult<Arc<Secret>> {
-        let pinned = !self.lock().pins.is_empty();
+        let pinned = core.override_depth() > 0;
         let mocked = !pinned && {
             self.consult_host(py, &core)?;
             mock::active(py)
@@ -338,15 +317,15 @@ impl SecretsManager {
     /// While `_secrets` is assigned, give the core its current content (the caller may have
     /// changed the dict in place since).
     fn rehand_assigned(&self, py: Python<'_>) -> PyResult<()> {
-        let (core, dict) = {
+        let (core, dict, token) = {
             let inner = self.lock();
-            match inner.assigned() {
-                Some(d) => (inner.core.clone(), d.clone_ref(py)),
-                None => return Ok(()),
+            match (inner.assigned(), &inner.assigned) {
+                (Some(d), Some((_, token))) => (inner.core.clone(), d.clone_ref(py), *token),
+                _ => return Ok(()),
             }
         };
-        core.pin(pinned_secret(py, core.options(), &Pin::Assigned(dict))?);
-        Ok(())
+        let payload = assigned_payload(py, dict.bind(py))?; // runs json.dumps: outside our lock
+        core.replace_override(token, payload).py_err(py)
     }
 
     /// The dict for `secret`: the kept one if it was built from this very value (the dict
@@ -432,44 +411,14 @@ impl SecretsManager {
         self.lock().core.clone()
     }
 
-    fn new_core(py: Python<'_>, options: Options, pin: Option<Pin>) -> PyResult<Core> {
-        let core = Core::new(options);
-        if let Some(pin) = pin {
-            core.pin(pinned_secret(py, core.options(), &pin)?);
-        }
-        Ok(core)
-    }
-
-    /// A copy of the innermost pin, to build its value without holding our lock.
-    fn top_pin(&self, py: Python<'_>) -> Option<Pin> {
-        self.lock().pins.last().map(|pin| match pin {
-            Pin::Json(text) => Pin::Json(text.clone()),
-            Pin::Binary(bytes) => Pin::Binary(bytes.clone()),
-            Pin::Assigned(d) => Pin::Assigned(d.clone_ref(py)),
-        })
-    }
-
-    fn push_pin(&self, py: Python<'_>, pin: Pin) -> PyResult<()> {
-        let replaced = {
+    /// Serve `payload` in place of AWS until `_unpin(token)`.
+    fn push_override(&self, payload: Payload) -> u64 {
+        let (token, replaced) = {
             let mut inner = self.lock();
-            let secret = pinned_secret(py, inner.core.options(), &pin)?;
-            inner.core.pin(secret);
-            inner.pins.push(pin);
-            inner.converted.take()
+            (inner.core.push_override(payload), inner.converted.take())
         };
         drop(replaced); // outside the lock: freeing a dict may run arbitrary code
-        Ok(())
-    }
-
-    /// Serve the innermost remaining pin again (or AWS) after one was removed. Called
-    /// without our lock: building an assigned dict's value runs `json.dumps`.
-    fn repin(&self, py: Python<'_>) -> PyResult<()> {
-        let core = self.core();
-        match self.top_pin(py) {
-            Some(pin) => core.pin(pinned_secret(py, core.options(), &pin)?),
-            None => core.unpin(),
-        }
-        Ok(())
+        token.raw()
     }
 }
 
@@ -486,7 +435,7 @@ impl SecretsManager {
                 core: Arc::new(Core::new(Options::default())),
                 converted: None,
                 host: None,
-                pins: Vec::new(),
+                assigned: None,
             }),
         }
     }
@@ -524,9 +473,10 @@ impl SecretsManager {
             endpoint_url,
         }
         .options(py)?;
-        let core = Arc::new(Self::new_core(py, options.0, self.top_pin(py))?);
+        let core = Arc::new(Core::new(options.0));
         let replaced = {
             let mut inner = self.lock();
+            core.adopt_overrides(&inner.core); // the tests' overrides stay in force
             inner.core = core;
             let host = std::mem::replace(&mut inner.host, options.1);
             (inner.converted.take(), host)
@@ -634,32 +584,24 @@ impl SecretsManager {
             })?),
         };
         // Checked before anything changes: a dict that cannot be served is refused as a whole.
-        let assigned = match dict {
-            Some(d) => {
-                let pin = Pin::Assigned(d.clone().unbind());
-                let secret = pinned_secret(py, self.core().options(), &pin)?;
-                Some((pin, secret))
-            }
-            None => None,
-        };
+        let payload = dict.as_ref().map(|d| assigned_payload(py, d)).transpose()?;
         let replaced = {
             let mut inner = self.lock();
-            let at = inner.pins.iter().position(|p| matches!(p, Pin::Assigned(_)));
-            let removed = at.map(|i| inner.pins.remove(i));
-            let unassigned = assigned.is_none();
-            if let Some((pin, secret)) = assigned {
-                inner.core.pin(secret);
-                inner.pins.push(pin);
-            } else {
-                inner.core.invalidate();
+            let removed = inner.assigned.take();
+            if let Some((_, token)) = &removed {
+                // Always in force: its token never leaves this object, and configure() keeps it.
+                let _ = inner.core.remove_override(*token);
             }
-            (removed, inner.converted.take(), unassigned)
+            match (payload, dict) {
+                (Some(payload), Some(d)) => {
+                    let token = inner.core.assign_override(payload);
+                    inner.assigned = Some((d.clone().unbind(), token));
+                }
+                _ => inner.core.invalidate(),
+            }
+            (removed, inner.converted.take())
         };
-        let unassigned = replaced.2;
         drop(replaced); // outside the lock: freeing a dict may run arbitrary code
-        if unassigned {
-            self.repin(py)?;
-        }
         Ok(())
     }
 
@@ -704,27 +646,30 @@ impl SecretsManager {
         Ok(d)
     }
 
-    /// Serve `text` (a JSON object) in place of AWS until `_unpin()` (starfleet_secrets.testing).
-    fn _pin_json(&self, py: Python<'_>, text: &str) -> PyResult<()> {
-        self.push_pin(py, Pin::Json(Zeroizing::new(text.to_owned())))
+    /// Serve `text` (a JSON object) in place of AWS until `_unpin(token)`, with the token
+    /// returned here (starfleet_secrets.testing). The core's override stack does the work.
+    fn _pin_json(&self, py: Python<'_>, text: &str) -> PyResult<u64> {
+        let payload = Payload::Json(Document::parse(Zeroizing::new(text.to_owned())).py_err(py)?);
+        Ok(self.push_override(payload))
     }
 
-    /// Serve `data` as SecretBinary in place of AWS until `_unpin()`.
-    fn _pin_binary(&self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
-        self.push_pin(py, Pin::Binary(Zeroizing::new(data.to_vec())))
+    /// Serve `data` as SecretBinary in place of AWS until `_unpin(token)`.
+    fn _pin_binary(&self, data: &[u8]) -> u64 {
+        self.push_override(Payload::Binary(Zeroizing::new(data.to_vec())))
     }
 
-    /// Undo the innermost `_pin_*` (an assigned `_secrets` is not one): what was served
-    /// before it is served again, or AWS.
-    fn _unpin(&self, py: Python<'_>) -> PyResult<()> {
-        let replaced = {
+    /// Undo the testing override `token` names: what was served before it is served again,
+    /// or AWS. SecretsInvalidArgumentError when an override made after it is still in force,
+    /// or when it is not in force.
+    fn _unpin(&self, py: Python<'_>, token: u64) -> PyResult<()> {
+        let (popped, replaced) = {
             let mut inner = self.lock();
-            let at = inner.pins.iter().rposition(|p| !matches!(p, Pin::Assigned(_)));
-            let removed = at.map(|i| inner.pins.remove(i));
-            (removed, inner.converted.take())
+            let popped = inner.core.pop_override(OverrideToken::from_raw(token));
+            let replaced = popped.is_ok().then(|| inner.converted.take());
+            (popped, replaced)
         };
-        drop(replaced);
-        self.repin(py)
+        drop(replaced); // outside the lock, as the error's conversion
+        popped.py_err(py)
     }
 
     /// A cache hit as an already finished fetch, or None (asyncio fast path; no I/O).
@@ -751,7 +696,7 @@ impl SecretsManager {
         wakeup: &crate::pending::Wakeup,
     ) -> PyResult<crate::pending::Pending> {
         let core = self.core();
-        if self.lock().pins.is_empty() {
+        if core.override_depth() == 0 {
             self.consult_host(py, &core)?;
         }
         crate::pending::Pending::start(core, refresh, wakeup).py_err(py)
@@ -820,13 +765,14 @@ impl SecretsManager {
         if let Some(id) = &o.version_id {
             parts.push(format!("version_id={id:?}"));
         }
-        let pinned = !me.lock().pins.is_empty();
         parts.push(format!(
-            "loaded_version={:?}, fetches={}{}",
+            "loaded_version={:?}, fetches={}",
             stats.version_id.as_deref().unwrap_or("none"),
             stats.fetches,
-            if pinned { ", testing_override=True" } else { "" }
         ));
+        if stats.testing_overrides > 0 {
+            parts.push(format!("testing_overrides={}", stats.testing_overrides));
+        }
         let class = slf.get_type().qualname()?;
         Ok(format!("<{class} {}>", parts.join(", ")))
     }

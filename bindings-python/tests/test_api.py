@@ -156,6 +156,7 @@ def test_stats(secret: Callable[..., str]) -> None:
         "last_refresh": None,
         "version_id": None,
         "last_error": None,
+        "testing_overrides": 0,
     }
     m.secrets
     m.secrets

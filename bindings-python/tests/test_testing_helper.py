@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from typing import Callable
 
@@ -47,6 +48,27 @@ def test_overrides_nest_and_restore_the_cached_value(secret: Callable[..., str])
     m.configure(name, REGION, ttl="never")
     assert m.secrets == {"v": "real"}
     assert count(name) == 2  # the first load and the one after configure(), none in between
+
+
+def test_overrides_are_labelled_and_undone_innermost_first(secret: Callable[..., str]) -> None:
+    # The tokens under override_secrets (the core's stack, as Node's pin/unpin), used directly.
+    name = secret({"v": "real"})
+    m = manager(name)
+    outer = m._pin_json(json.dumps({"v": "outer"}))
+    inner = m._pin_binary(b"inner")
+    assert "testing_overrides=2" in repr(m) and m.stats()["testing_overrides"] == 2
+    with pytest.raises(starfleet_secrets.SecretFormatError, match=r"\(testing override\)"):
+        m.secrets  # the label names the override in errors, as in Node
+    with pytest.raises(starfleet_secrets.SecretsInvalidArgumentError, match="innermost first"):
+        m._unpin(outer)  # out of order: refused, nothing changes
+    assert m.secret_binary == b"inner"
+    m._unpin(inner)
+    assert m.get("v") == "outer"
+    m._unpin(outer)
+    assert m.get("v") == "real" and "testing_overrides" not in repr(m)
+    assert m.stats()["testing_overrides"] == 0
+    with pytest.raises(starfleet_secrets.SecretsInvalidArgumentError, match="no such testing override"):
+        m._unpin(outer)  # unbalanced
 
 
 def test_exit_on_exception_undoes_the_override(secret: Callable[..., str]) -> None:

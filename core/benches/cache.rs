@@ -9,7 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use zeroize::Zeroizing;
 
-use starfleet_secrets::{Document, Options, Path, Payload, Secret, SecretsManager, Ttl};
+use starfleet_secrets::{Document, Options, Path, Payload, SecretsManager, Ttl};
 
 /// A Starfleet-shaped document of about 64 KiB: many workers, a few keys each.
 pub fn document_64k() -> String {
@@ -37,11 +37,7 @@ fn bench(c: &mut Criterion) {
 
     let path = Path::parse_dotted("STARFLEET.SlackToken").unwrap();
     let pinned = SecretsManager::new(Options::default());
-    pinned.pin(Secret::new(
-        "bench".into(),
-        None,
-        Payload::Json(Document::parse(Zeroizing::new(text.clone())).unwrap()),
-    ));
+    pinned.push_override(Payload::Json(Document::parse(Zeroizing::new(text.clone())).unwrap()));
     c.bench_function("cached_get_pinned", |b| {
         b.iter(|| {
             pinned

@@ -32,8 +32,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::ConfigSource;
-use crate::document::Secret;
+use crate::document::{Payload, Secret};
 use crate::error::{Code, Error, Result};
+use crate::overrides::{OverrideStack, OverrideToken};
 use crate::settings::{self, Options, Settings, Ttl};
 use crate::{runtime, source};
 
@@ -63,12 +64,14 @@ pub struct Stats {
     pub version_id: Option<String>,
     /// Code of the last failure, cleared by the next success.
     pub last_error: Option<Code>,
+    /// How many testing overrides are in force (see [`crate::overrides`]).
+    pub testing_overrides: usize,
 }
 
 impl Stats {
     /// The stats as JSON, with the field names every binding exposes: `hits`, `misses`,
     /// `fetches`, `failures`, `stale_served`, `last_refresh` (Unix seconds or null),
-    /// `version_id` and `last_error` (a code string or null).
+    /// `version_id`, `last_error` (a code string or null) and `testing_overrides`.
     pub fn to_json(&self) -> serde_json::Value {
         let last_refresh = self
             .last_refresh
@@ -83,6 +86,7 @@ impl Stats {
             "last_refresh": last_refresh,
             "version_id": self.version_id,
             "last_error": self.last_error.map(Code::as_str),
+            "testing_overrides": self.testing_overrides,
         })
     }
 }
@@ -102,8 +106,8 @@ struct Failure {
 
 #[derive(Default)]
 struct State {
-    /// A value served in place of AWS (tests of code that uses the library).
-    pinned: Option<Arc<Secret>>,
+    /// Values served in place of AWS (tests of code that uses the library), innermost last.
+    overrides: OverrideStack,
     /// The resolved settings; `None` until resolved, and again after a host's configuration
     /// stopped resolving. Resolved outside this lock (it can read files), read under it.
     settings: Option<Arc<Settings>>,
@@ -275,7 +279,7 @@ impl SecretsManager {
             let settings = self.settings()?;
             {
                 let state = self.lock_state();
-                if let Some(pinned) = &state.pinned {
+                if let Some(pinned) = state.overrides.innermost() {
                     return Ok(pinned.clone());
                 }
                 let now = Instant::now();
@@ -300,7 +304,7 @@ impl SecretsManager {
     }
 
     async fn force(&self, fetcher: &mut Fetcher<'_>) -> Result<Arc<Secret>> {
-        if let Some(pinned) = self.pinned() {
+        if let Some(pinned) = self.lock_state().overrides.innermost().cloned() {
             return Ok(pinned);
         }
         self.settings()?;
@@ -340,8 +344,8 @@ impl SecretsManager {
         found
     }
 
-    /// The value an access would get right now without waiting (the pinned value or a fresh
-    /// entry), counted as a hit; `None`, counted as nothing, otherwise. Never does I/O.
+    /// The value an access would get right now without waiting (the innermost testing override
+    /// or a fresh entry), counted as a hit; `None`, counted as nothing, otherwise. Never does I/O.
     ///
     /// This is a binding's fast path: a caller holding an interpreter lock can answer a hit
     /// without releasing it, and on `None` call [`secret`](Self::secret) (which counts the
@@ -356,18 +360,18 @@ impl SecretsManager {
     }
 
     /// Until when `secret` (a value this manager returned) is answered as a hit: `Some(None)`
-    /// while it is pinned or the TTL is `never`, `Some(Some(t))` while it is the cached entry
+    /// while it is the innermost testing override or the TTL is `never`, `Some(Some(t))` while it is the cached entry
     /// and fresh until `t`, `None` otherwise (replaced, invalidated, or no longer fresh).
     /// Never does I/O and counts nothing.
     ///
     /// With [`record_hit`](Self::record_hit) this lets a binding keep the object it converted
     /// `secret` into and answer hits from it, comparing the clock with the instant the cache
     /// computed, without locking the cache on every access. The binding must ask again after
-    /// anything it does that replaces the value (`refresh`, `invalidate`, `pin`, `unpin`,
+    /// anything it does that replaces the value (`refresh`, `invalidate`, the override calls,
     /// `use_config`).
     pub fn fresh_until(&self, secret: &Arc<Secret>) -> Option<Option<Instant>> {
         let state = self.lock_state();
-        if let Some(pinned) = &state.pinned {
+        if let Some(pinned) = state.overrides.innermost() {
             return Arc::ptr_eq(pinned, secret).then_some(None);
         }
         let ttl = state.settings.as_ref()?.ttl;
@@ -381,11 +385,11 @@ impl SecretsManager {
         }
     }
 
-    /// Whether `secret` is what this manager holds now (pinned, or the cached entry, fresh or
+    /// Whether `secret` is what this manager holds now (the innermost testing override, or the cached entry, fresh or
     /// not). Never does I/O and counts nothing.
     pub fn holds(&self, secret: &Arc<Secret>) -> bool {
         let state = self.lock_state();
-        match &state.pinned {
+        match state.overrides.innermost() {
             Some(pinned) => Arc::ptr_eq(pinned, secret),
             None => state.entry.as_ref().is_some_and(|e| Arc::ptr_eq(&e.secret, secret)),
         }
@@ -403,20 +407,63 @@ impl SecretsManager {
         self.lock_state().forget();
     }
 
-    /// Serve `secret` in place of AWS until [`unpin`](Self::unpin): no location is resolved
-    /// and no call is made. This is what the bindings' testing helpers use, so a worker's
-    /// unit tests never touch the network or the library's internals.
-    pub fn pin(&self, secret: Secret) {
-        self.lock_state().pinned = Some(Arc::new(secret));
+    /// Serve `payload` in place of AWS until the override is undone (see [`crate::overrides`]):
+    /// no location is resolved and no call is made, and the cached entry is left as it is.
+    /// Overrides nest; the innermost is served. This is what the bindings' testing helpers
+    /// use, so a worker's unit tests never touch the network or the library's internals.
+    pub fn push_override(&self, payload: Payload) -> OverrideToken {
+        let id = self.options.secret_id.as_deref();
+        self.lock_state().overrides.push(id, payload, true)
     }
 
-    /// Stop serving the pinned value; the cache is as it was before [`pin`](Self::pin).
-    pub fn unpin(&self) {
-        self.lock_state().pinned = None;
+    /// As [`push_override`](Self::push_override), for a value whose lifetime is not a block
+    /// (Python's Starfleet `_secrets` attribute): taken out by
+    /// [`remove_override`](Self::remove_override), wherever it is; undoing a block pushed
+    /// before it leaves it in force.
+    pub fn assign_override(&self, payload: Payload) -> OverrideToken {
+        let id = self.options.secret_id.as_deref();
+        self.lock_state().overrides.push(id, payload, false)
     }
 
-    fn pinned(&self) -> Option<Arc<Secret>> {
-        self.lock_state().pinned.clone()
+    /// Undo the override `token` names, which must be the innermost one pushed (else
+    /// `INVALID_ARGUMENT`, and nothing changes): the one below is served again, or the cache.
+    /// Assigned overrides above it stay in force.
+    pub fn pop_override(&self, token: OverrideToken) -> Result<()> {
+        self.lock_state().overrides.pop(token)
+    }
+
+    /// Undo the innermost override (`INVALID_ARGUMENT` when none is in force).
+    pub fn pop_innermost_override(&self) -> Result<()> {
+        self.lock_state().overrides.pop_innermost()
+    }
+
+    /// Take out the override `token` names wherever it is, the others staying in force: for
+    /// an [assigned](Self::assign_override) one.
+    pub fn remove_override(&self, token: OverrideToken) -> Result<()> {
+        self.lock_state().overrides.remove(token)
+    }
+
+    /// Serve `payload` for the override `token` names from now on, at the same depth.
+    pub fn replace_override(&self, token: OverrideToken, payload: Payload) -> Result<()> {
+        let id = self.options.secret_id.as_deref();
+        self.lock_state().overrides.replace(token, id, payload)
+    }
+
+    /// Whether `token` names the innermost override, the one served now.
+    pub fn is_innermost_override(&self, token: OverrideToken) -> bool {
+        self.lock_state().overrides.innermost_token() == Some(token)
+    }
+
+    /// How many overrides are in force (`testing_overrides` in [`Stats`]).
+    pub fn override_depth(&self) -> usize {
+        self.lock_state().overrides.depth()
+    }
+
+    /// Keep serving `from`'s overrides (same tokens): a binding that replaces its manager on
+    /// reconfiguration keeps the tests' overrides in force.
+    pub fn adopt_overrides(&self, from: &SecretsManager) {
+        let stack = from.lock_state().overrides.clone();
+        self.lock_state().overrides = stack;
     }
 
     pub fn stats(&self) -> Stats {
@@ -434,6 +481,7 @@ impl SecretsManager {
                 .as_ref()
                 .and_then(|e| e.secret.version_id().map(str::to_owned)),
             last_error: state.failure.as_ref().map(|f| f.error.code()),
+            testing_overrides: state.overrides.depth(),
         }
     }
 
@@ -472,11 +520,11 @@ impl SecretsManager {
         runtime::block_on(self.force(&mut Fetcher::Caller(fetch)))
     }
 
-    /// The hot path: the pinned value, or a fresh entry, under one lock. No I/O: unresolved
+    /// The hot path: the innermost testing override, or a fresh entry, under one lock. No I/O: unresolved
     /// settings are a miss (the caller resolves them outside the lock).
     fn hit(&self, now: Instant) -> Option<Arc<Secret>> {
         let state = self.lock_state();
-        if let Some(pinned) = &state.pinned {
+        if let Some(pinned) = state.overrides.innermost() {
             return Some(pinned.clone());
         }
         let ttl = state.settings.as_ref()?.ttl;

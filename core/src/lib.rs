@@ -8,6 +8,7 @@
 //! * [`source`]: `GetSecretValue` and the classification of its errors;
 //! * [`transport`]: the HTTP clients: TLS provider (rustls + ring), trusted roots, pooling;
 //! * [`cache`]: lazy load, single-flight, TTL, stale-if-error, stats;
+//! * [`overrides`]: the nesting stack of testing overrides served in place of AWS;
 //! * [`document`]: the parsed secret, key paths, redaction, zeroization;
 //! * [`runtime`]: the process's one tokio runtime, fork-aware;
 //! * [`error`]: the stable error codes;
@@ -26,6 +27,7 @@ pub mod cache;
 pub mod config;
 pub mod document;
 pub mod error;
+pub mod overrides;
 pub mod runtime;
 pub mod settings;
 pub mod source;
@@ -37,6 +39,7 @@ pub use cache::{SecretsManager, Stats};
 pub use config::{ConfigSource, SecretLocation};
 pub use document::{Document, Path, Payload, Secret};
 pub use error::{Code, Error, Result};
+pub use overrides::OverrideToken;
 pub use settings::{Options, Settings, Ttl, Version};
 
 /// The crate version (bindings report it; the C header's macros are checked against it).

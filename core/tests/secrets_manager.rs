@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use starfleet_secrets::{Code, ConfigSource, Options, Path, SecretsManager, Ttl};
+use starfleet_secrets::{Code, ConfigSource, Document, Options, Path, Payload, SecretsManager, Ttl};
 use support::*;
 
 fn path(p: &str) -> Path {
@@ -790,4 +790,42 @@ fn canary_never_appears_in_errors_debug_or_logs() {
     for text in &seen {
         assert!(!text.contains(&canary), "canary leaked: {text}");
     }
+}
+
+#[test]
+fn testing_overrides_nest_and_restore_the_real_cache() {
+    run(async {
+        let name = unique("override");
+        create_json(&name, &json!({"v": "real"})).await;
+        let m = SecretsManager::new(opts(&name));
+        let real = m.secret().await.unwrap();
+        let doc = |v: &str| {
+            let text = json!({ "v": v }).to_string();
+            Payload::Json(Document::parse(zeroize::Zeroizing::new(text)).unwrap())
+        };
+        let outer = m.push_override(doc("outer"));
+        let inner = m.push_override(doc("inner"));
+        let served = m.secret().await.unwrap();
+        assert_eq!(served.get_str(&path("v")).unwrap(), "inner");
+        assert_eq!(served.name(), format!("{name} (testing override)"));
+        assert_eq!(m.refresh().await.unwrap().get_str(&path("v")).unwrap(), "inner");
+        assert_eq!(m.stats().testing_overrides, 2);
+        assert_eq!(m.stats().to_json()["testing_overrides"], 2);
+
+        let e = m.pop_override(outer).unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "out of order: {e}");
+        assert_eq!(m.secret().await.unwrap().get_str(&path("v")).unwrap(), "inner");
+        m.pop_override(inner).unwrap();
+        assert_eq!(m.secret().await.unwrap().get_str(&path("v")).unwrap(), "outer");
+        m.pop_override(outer).unwrap();
+        assert_eq!(m.pop_override(outer).unwrap_err().code(), Code::InvalidArgument);
+        assert_eq!(m.pop_innermost_override().unwrap_err().code(), Code::InvalidArgument);
+
+        assert!(
+            Arc::ptr_eq(&real, &m.secret().await.unwrap()),
+            "the real cache, as it was"
+        );
+        assert_eq!(get_count(&name).await, 1, "no call while overridden");
+        assert_eq!(m.stats().testing_overrides, 0);
+    });
 }

@@ -18,8 +18,11 @@ While the override is active the manager serves the given document (converted an
 by the same rules as a fetched one: a JSON object, or ``bytes`` for a binary secret) without
 resolving any location and without any network call. ``refresh()`` and ``load_secrets()`` serve
 it too. Overrides nest; leaving the block (or the end of the test, for the fixture) restores
-exactly what was there before, including the cache. Nothing private is touched: the core's
-``pin``/``unpin`` do the work.
+exactly what was there before, including the cache. Blocks must end innermost first (as
+``with`` blocks do): ending one while an override made inside it is still in force raises
+``SecretsInvalidArgumentError`` and changes nothing. The core's override stack does the work
+(the same one behind Node's ``pin``/``unpin``); ``repr()`` shows ``testing_overrides=N`` and
+``stats()["testing_overrides"]`` counts them.
 """
 
 from __future__ import annotations
@@ -44,13 +47,13 @@ def override_secrets(secrets: Secret, manager: Optional[SecretsManager] = None) 
     """
     target = SECRETS_MANAGER if manager is None else manager
     if isinstance(secrets, (bytes, bytearray, memoryview)):
-        target._pin_binary(bytes(secrets))
+        token = target._pin_binary(bytes(secrets))
     else:
-        target._pin_json(json.dumps(secrets))
+        token = target._pin_json(json.dumps(secrets))
     try:
         yield target
     finally:
-        target._unpin()
+        target._unpin(token)
 
 
 try:
