@@ -4,6 +4,9 @@
 /** An opaque handle to one native manager (a napi-rs external); `create()` makes one. */
 export type ManagerHandle = object & { readonly __brand: 'starfleet-secrets.Manager' }
 
+/** A key path parsed by core (`parsePath()`), for repeated accesses. */
+export type KeyPathHandle = object & { readonly __brand: 'starfleet-secrets.KeyPath' }
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -24,10 +27,10 @@ export declare function __selfTest(kind: string): undefined | Promise<never>
 export declare function binary(manager: ManagerHandle, known: number): number | [generation: number, payload: Record<string, unknown> | Buffer] | Promise<number | [generation: number, payload: Record<string, unknown> | Buffer]>
 
 /**
- * The whole cached document as `secrets` answers it, or `undefined` when nothing fresh is
- * cached. Never fetches.
+ * The whole cached document as `secrets` answers it (with `path`, as `secrets` does), or
+ * `undefined` when nothing fresh is cached. Never fetches.
  */
-export declare function cachedSecrets(manager: ManagerHandle, known: number): number | [generation: number, payload: Record<string, unknown> | Buffer] | undefined
+export declare function cachedSecrets(manager: ManagerHandle, known: number, path?: KeyPathHandle): number | [generation: number, payload: Record<string, unknown> | Buffer] | undefined
 
 /** Every stable error code, in number order (the code of error number `n` is at `n - 1`). */
 export declare function codes(): Array<string>
@@ -61,7 +64,7 @@ export declare function describe(manager: ManagerHandle): Record<string, unknown
  * otherwise. The facade asks this first when the configuration comes from the host, so
  * the host's configuration is consulted for loads only. Never does I/O.
  */
-export declare function hit(manager: ManagerHandle, known: number, binary: boolean): number | [generation: number, payload: Record<string, unknown> | Buffer] | undefined
+export declare function hit(manager: ManagerHandle, known: number, binary: boolean, path?: KeyPathHandle): number | [generation: number, payload: Record<string, unknown> | Buffer] | undefined
 
 /**
  * A configuration the host application holds (the facade's `config` given as a parsed
@@ -86,17 +89,11 @@ export interface HostConfig {
 export declare function invalidate(manager: ManagerHandle): void
 
 /**
- * The value at a key path in the secret last handed to JS, without touching the cache: the
- * JS side looks values up in the document it holds and asks here only for what it did not
- * find, to throw core's error (KEY_NOT_FOUND naming the key that failed).
+ * For `getString`: the string at a key path in the secret last handed to JS, else core's
+ * `get_str` error (SECRET_FORMAT naming the key path and what is there instead, never the
+ * value).
  */
-export declare function lookup(manager: ManagerHandle, path: Array<string>): unknown
-
-/**
- * As `lookup`, for `getString`: the string at a key path, else core's `get_str` error
- * (SECRET_FORMAT naming the key path and what is there instead, never the value).
- */
-export declare function lookupString(manager: ManagerHandle, path: Array<string>): string
+export declare function lookupString(manager: ManagerHandle, path: KeyPathHandle): string
 
 /**
  * Where the secret is and how it is cached. Every option is optional: a missing location is
@@ -143,8 +140,12 @@ export interface ManagerOptions {
 /**
  * A key path as core reads `get(...path)` arguments: one argument is a dotted path (`\.`
  * escapes a dot), several are literal keys. INVALID_ARGUMENT for an empty path or segment.
+ * The handle is what the accesses take; the JS side keeps it per argument list.
  */
-export declare function parsePath(path: Array<string>): Array<string>
+export declare function parsePath(path: Array<string>): KeyPathHandle
+
+/** The keys of a parsed path, in order: the JS side reads the value core found by them. */
+export declare function pathKeys(path: KeyPathHandle): Array<string>
 
 /**
  * Serve this JSON document (given as JSON text) instead of AWS until `unpin`: for the unit
@@ -165,9 +166,10 @@ export declare function refresh(manager: ManagerHandle, known: number): Promise<
 /**
  * `[generation, document]` from the cache or a fetch; just `generation` when the caller
  * already holds the document of generation `known`. A value when the cache answers at once,
- * else a Promise.
+ * else a Promise. With `path`, it fails unless core finds a value there (the JS side then
+ * reads it from the document by the path's keys).
  */
-export declare function secrets(manager: ManagerHandle, known: number): number | [generation: number, payload: Record<string, unknown> | Buffer] | Promise<number | [generation: number, payload: Record<string, unknown> | Buffer]>
+export declare function secrets(manager: ManagerHandle, known: number, path?: KeyPathHandle): number | [generation: number, payload: Record<string, unknown> | Buffer] | Promise<number | [generation: number, payload: Record<string, unknown> | Buffer]>
 
 /**
  * Counters and cache state: `hits`, `misses`, `fetches`, `failures`, `stale_served`,

@@ -222,29 +222,32 @@ function adopt(state, answer) {
 }
 
 /**
- * Key paths as core parses them (`Path::from_args`: one argument is dotted, several are
- * literal keys), remembered so a hot `get()`/`cached()` does not cross into the addon to
- * parse the same path again. A trie over the argument list: each argument list has its own
- * node, so `('a.b')`, `('a', 'b')` and `('a.b', 'c')` can never share an entry. Bounded.
+ * Key paths parsed by core (`Path::from_args`: one argument is dotted, several are literal
+ * keys), remembered as core's handles so a hot `get()`/`cached()` does not cross into the
+ * addon to parse the same path again. A trie over the argument list: each argument list has
+ * its own node, so `('a.b')`, `('a', 'b')` and `('a.b', 'c')` can never share an entry.
+ * Bounded.
  */
 const KEY_TRIE = new Map()
 const KEYS_MAX = 1024
 let keysRemembered = 0
 
-function keysOf(path) {
+/** `{ handle, keys }`: core's parsed path and its keys. */
+function keyPathOf(path) {
   let children = KEY_TRIE
   let node
   for (let i = 0; i < path.length; i++) {
     node = children.get(path[i])
-    if (node === undefined) return parseKeys(path)
+    if (node === undefined) return parseKeyPath(path)
     children = node.children
   }
-  return node !== undefined && node.keys !== undefined ? node.keys : parseKeys(path)
+  return node !== undefined && node.parsed !== undefined ? node.parsed : parseKeyPath(path)
 }
 
-function parseKeys(path) {
+function parseKeyPath(path) {
   checkPath(path)
-  const keys = Object.freeze(native.parsePath(path))
+  const handle = native.parsePath(path)
+  const parsed = Object.freeze({ handle, keys: Object.freeze(native.pathKeys(handle)) })
   if (keysRemembered >= KEYS_MAX) {
     KEY_TRIE.clear()
     keysRemembered = 0
@@ -254,26 +257,24 @@ function parseKeys(path) {
   for (const arg of path) {
     node = children.get(arg)
     if (node === undefined) {
-      node = { children: new Map(), keys: undefined }
+      node = { children: new Map(), parsed: undefined }
       children.set(arg, node)
     }
     children = node.children
   }
-  node.keys = keys
+  node.parsed = parsed
   keysRemembered += 1
-  return keys
+  return parsed
 }
 
-/** The value at `keys` in a converted document (plain objects only, as core's lookup). */
-function walk(doc, keys) {
+/**
+ * The value core found at `keys` in the document it was asked about (the addon answered
+ * without an error, so it is there): read from the converted document, so objects are the
+ * very objects of `secrets()`. No decision here: core's lookup made it.
+ */
+function at(doc, keys) {
   let value = doc
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]
-    if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, key)) {
-      return MISSING
-    }
-    value = value[key]
-  }
+  for (let i = 0; i < keys.length; i++) value = value[keys[i]]
   return value
 }
 
@@ -317,12 +318,12 @@ class SecretsManager {
    * without consulting it (as in every language: the configuration is re-read at each load,
    * not at each access).
    */
-  #load(state, known, call, binary, force) {
+  #load(state, known, call, binary, force, keyPath) {
     if (this.#host !== undefined) {
       if (!force) {
         let answer
         try {
-          answer = native.hit(state.manager, known, binary)
+          answer = native.hit(state.manager, known, binary, keyPath)
         } catch (e) {
           throw wrap(e)
         }
@@ -331,7 +332,7 @@ class SecretsManager {
       this.#consult(state)
     }
     try {
-      return call(state.manager, known)
+      return call(state.manager, known, keyPath)
     } catch (e) {
       throw wrap(e)
     }
@@ -389,14 +390,13 @@ class SecretsManager {
    */
   async get(...path) {
     try {
-      const keys = keysOf(path)
+      const { handle, keys } = keyPathOf(path)
       const state = this.#state
-      let answer = this.#load(state, state.generation, native.secrets, false, false)
+      let answer = this.#load(state, state.generation, native.secrets, false, false, handle)
       if (answer instanceof Promise) answer = await answer
       let doc = adopt(state, answer)
-      if (doc === MISSING) doc = adopt(state, await native.secrets(state.manager, FORCE))
-      const value = walk(doc, keys)
-      return value === MISSING ? native.lookup(state.manager, path) : value
+      if (doc === MISSING) doc = adopt(state, await native.secrets(state.manager, FORCE, handle))
+      return at(doc, keys)
     } catch (e) {
       throw wrap(e)
     }
@@ -410,7 +410,7 @@ class SecretsManager {
     const value = await this.get(...path)
     if (typeof value === 'string') return value
     try {
-      return native.lookupString(this.#state.manager, path) // throws core's SECRET_FORMAT
+      return native.lookupString(this.#state.manager, keyPathOf(path).handle) // throws core's SECRET_FORMAT
     } catch (e) {
       throw wrap(e)
     }
@@ -422,19 +422,18 @@ class SecretsManager {
    */
   cached(...path) {
     try {
-      const keys = path.length === 0 ? null : keysOf(path)
+      const keyPath = path.length === 0 ? undefined : keyPathOf(path)
+      const handle = keyPath === undefined ? undefined : keyPath.handle
       const state = this.#state
-      const answer = native.cachedSecrets(state.manager, state.generation)
+      const answer = native.cachedSecrets(state.manager, state.generation, handle)
       if (answer === undefined) return undefined
       let doc = adopt(state, answer)
       if (doc === MISSING) {
-        const again = native.cachedSecrets(state.manager, FORCE)
+        const again = native.cachedSecrets(state.manager, FORCE, handle)
         if (again === undefined) return undefined
         doc = adopt(state, again)
       }
-      if (keys === null) return doc
-      const value = walk(doc, keys)
-      return value === MISSING ? native.lookup(state.manager, path) : value
+      return keyPath === undefined ? doc : at(doc, keyPath.keys)
     } catch (e) {
       throw wrap(e)
     }

@@ -3,3 +3,6 @@
 
 /** An opaque handle to one native manager (a napi-rs external); `create()` makes one. */
 export type ManagerHandle = object & { readonly __brand: 'starfleet-secrets.Manager' }
+
+/** A key path parsed by core (`parsePath()`), for repeated accesses. */
+export type KeyPathHandle = object & { readonly __brand: 'starfleet-secrets.KeyPath' }

@@ -131,14 +131,6 @@ pub enum Out {
 }
 
 impl Out {
-    /// The value at `path` in `secret`, or the reason there is none.
-    pub fn at(secret: Arc<Secret>, path: Path) -> Out {
-        match secret.get(&path) {
-            Ok(_) => Out::Value(secret, path),
-            Err(e) => Out::Failed(e),
-        }
-    }
-
     /// Convert. A failure becomes a rejection carrying the core code.
     ///
     /// # Safety

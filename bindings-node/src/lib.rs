@@ -31,22 +31,36 @@ pub use options::{ConfigText, HostConfig, ManagerOptions};
 use promise::{dispatch, Answer};
 
 /// Which payload an access wants.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Want {
     Document,
+    /// The document, with a value at this key path (core's lookup decides: KEY_NOT_FOUND
+    /// naming the key that failed, SECRET_FORMAT through a non-object).
+    At(Arc<Path>),
     Binary,
     Either,
 }
 
 impl Want {
-    fn check(self, secret: &Secret) -> Result<(), Error> {
+    fn check(&self, secret: &Secret) -> Result<(), Error> {
         match self {
             Want::Document => secret.document().map(|_| ()),
+            Want::At(path) => secret.get(path).map(|_| ()),
             Want::Binary => secret.binary().map(|_| ()),
             Want::Either => Ok(()),
         }
     }
+
+    fn document_or_at(path: Option<&KeyPath>) -> Want {
+        match path {
+            Some(p) => Want::At(Arc::clone(p)),
+            None => Want::Document,
+        }
+    }
 }
+
+/// A key path parsed by core, held by the JS side so a repeated access does not parse again.
+type KeyPath = External<Arc<Path>>;
 
 /// One core `SecretsManager` (one secret, one cache) and what the JS side was handed from it.
 ///
@@ -84,13 +98,14 @@ pub fn create(options: Option<ManagerOptions>) -> napi::Result<Handle, &'static 
 
 /// `[generation, document]` from the cache or a fetch; just `generation` when the caller
 /// already holds the document of generation `known`. A value when the cache answers at once,
-/// else a Promise.
+/// else a Promise. With `path`, it fails unless core finds a value there (the JS side then
+/// reads it from the document by the path's keys).
 #[napi(
     ts_return_type = "number | [generation: number, payload: Record<string, unknown> | Buffer] | Promise<number | [generation: number, payload: Record<string, unknown> | Buffer]>",
-    ts_args_type = "manager: ManagerHandle, known: number"
+    ts_args_type = "manager: ManagerHandle, known: number, path?: KeyPathHandle"
 )]
-pub fn secrets(env: &Env, manager: &Handle, known: u32) -> napi::Result<Answer, &'static str> {
-    versioned(env, manager, known, Want::Document, false)
+pub fn secrets(env: &Env, manager: &Handle, known: u32, path: Option<&KeyPath>) -> napi::Result<Answer, &'static str> {
+    versioned(env, manager, known, Want::document_or_at(path), false)
 }
 
 /// As `secrets`, for a SecretBinary: the payload is a Buffer.
@@ -112,17 +127,21 @@ pub fn refresh(env: &Env, manager: &Handle, known: u32) -> napi::Result<Answer, 
     versioned(env, manager, known, Want::Either, true)
 }
 
-/// The whole cached document as `secrets` answers it, or `undefined` when nothing fresh is
-/// cached. Never fetches.
+/// The whole cached document as `secrets` answers it (with `path`, as `secrets` does), or
+/// `undefined` when nothing fresh is cached. Never fetches.
 #[napi(
     ts_return_type = "number | [generation: number, payload: Record<string, unknown> | Buffer] | undefined",
-    ts_args_type = "manager: ManagerHandle, known: number"
+    ts_args_type = "manager: ManagerHandle, known: number, path?: KeyPathHandle"
 )]
-pub fn cached_secrets(manager: &Handle, known: u32) -> napi::Result<Out, &'static str> {
+pub fn cached_secrets(manager: &Handle, known: u32, path: Option<&KeyPath>) -> napi::Result<Out, &'static str> {
     shield(|| match manager.core.cached() {
         None => Ok(Out::Nothing),
         Some(secret) => {
-            secret.document().map_err(|e| to_js(e.clone()))?;
+            match path {
+                Some(path) => secret.get(path).map(drop),
+                None => secret.document().map(drop),
+            }
+            .map_err(to_js)?;
             Ok(Out::Versioned {
                 secret,
                 known,
@@ -138,13 +157,17 @@ pub fn cached_secrets(manager: &Handle, known: u32) -> napi::Result<Out, &'stati
 /// the host's configuration is consulted for loads only. Never does I/O.
 #[napi(
     ts_return_type = "number | [generation: number, payload: Record<string, unknown> | Buffer] | undefined",
-    ts_args_type = "manager: ManagerHandle, known: number, binary: boolean"
+    ts_args_type = "manager: ManagerHandle, known: number, binary: boolean, path?: KeyPathHandle"
 )]
-pub fn hit(manager: &Handle, known: u32, binary: bool) -> napi::Result<Out, &'static str> {
+pub fn hit(manager: &Handle, known: u32, binary: bool, path: Option<&KeyPath>) -> napi::Result<Out, &'static str> {
     shield(|| match manager.core.try_hit() {
         None => Ok(Out::Nothing),
         Some(secret) => {
-            let want = if binary { Want::Binary } else { Want::Document };
+            let want = if binary {
+                Want::Binary
+            } else {
+                Want::document_or_at(path)
+            };
             want.check(&secret).map_err(to_js)?;
             Ok(Out::Versioned {
                 secret,
@@ -166,35 +189,18 @@ pub fn use_config(manager: &Handle, config: HostConfig) -> napi::Result<bool, &'
     })
 }
 
-/// The value at a key path in the secret last handed to JS, without touching the cache: the
-/// JS side looks values up in the document it holds and asks here only for what it did not
-/// find, to throw core's error (KEY_NOT_FOUND naming the key that failed).
-#[napi(
-    ts_return_type = "unknown",
-    ts_args_type = "manager: ManagerHandle, path: Array<string>"
-)]
-pub fn lookup(manager: &Handle, path: Vec<String>) -> napi::Result<Out, &'static str> {
-    shield(|| {
-        let path = Path::from_args(&path).map_err(to_js)?;
-        match Out::at(last_seen(manager)?, path) {
-            Out::Failed(e) => Err(to_js(e)),
-            out => Ok(out),
-        }
-    })
-}
-
-/// As `lookup`, for `getString`: the string at a key path, else core's `get_str` error
-/// (SECRET_FORMAT naming the key path and what is there instead, never the value).
+/// For `getString`: the string at a key path in the secret last handed to JS, else core's
+/// `get_str` error (SECRET_FORMAT naming the key path and what is there instead, never the
+/// value).
 #[napi(
     ts_return_type = "string",
-    ts_args_type = "manager: ManagerHandle, path: Array<string>"
+    ts_args_type = "manager: ManagerHandle, path: KeyPathHandle"
 )]
-pub fn lookup_string(manager: &Handle, path: Vec<String>) -> napi::Result<Out, &'static str> {
+pub fn lookup_string(manager: &Handle, path: &KeyPath) -> napi::Result<Out, &'static str> {
     shield(|| {
-        let path = Path::from_args(&path).map_err(to_js)?;
         let secret = last_seen(manager)?;
-        secret.get_str(&path).map_err(to_js)?;
-        Ok(Out::Value(secret, path))
+        secret.get_str(path).map_err(to_js)?;
+        Ok(Out::Value(secret, Path::clone(path)))
     })
 }
 
@@ -331,9 +337,20 @@ fn versioned(env: &Env, manager: &Manager, known: u32, want: Want, force: bool) 
 
 /// A key path as core reads `get(...path)` arguments: one argument is a dotted path (`\.`
 /// escapes a dot), several are literal keys. INVALID_ARGUMENT for an empty path or segment.
-#[napi]
-pub fn parse_path(path: Vec<String>) -> napi::Result<Vec<String>, &'static str> {
-    shield(|| Path::from_args(&path).map(|p| p.keys().to_vec()).map_err(to_js))
+/// The handle is what the accesses take; the JS side keeps it per argument list.
+#[napi(ts_return_type = "KeyPathHandle")]
+pub fn parse_path(path: Vec<String>) -> napi::Result<KeyPath, &'static str> {
+    shield(|| {
+        Path::from_args(&path)
+            .map(|p| External::new(Arc::new(p)))
+            .map_err(to_js)
+    })
+}
+
+/// The keys of a parsed path, in order: the JS side reads the value core found by them.
+#[napi(ts_args_type = "path: KeyPathHandle")]
+pub fn path_keys(path: &KeyPath) -> Vec<String> {
+    path.keys().to_vec()
 }
 
 /// Every stable error code, in number order (the code of error number `n` is at `n - 1`).

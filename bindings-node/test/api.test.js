@@ -227,6 +227,22 @@ describe('reading', () => {
     assert.deepEqual(doc.__proto__, { polluted: 'yes' }) // eslint-disable-line no-proto
     assert.equal({}.polluted, undefined)
   })
+
+  test('core decides every key path (inherited names, arrays, the __proto__ key); objects are those of secrets()', async () => {
+    const name = h.unique('keypaths')
+    await h.createSecret(name, '{"__proto__": {"k": "v"}, "list": [{"x": 1}], "o": {"p": {}}}')
+    const m = open(name)
+    const doc = await m.secrets()
+    assert.equal(await m.get('__proto__', 'k'), 'v')
+    assert.equal(m.cached('__proto__', 'k'), 'v')
+    for (const p of [['toString'], ['o', 'constructor'], ['list', '0'], ['list', 'length']]) {
+      await rejectsWith(m.get(...p), 'KEY_NOT_FOUND')
+      assert.throws(() => m.cached(...p), (e) => e.code === 'KEY_NOT_FOUND' || e.code === 'SECRET_FORMAT', p.join('.'))
+    }
+    assert.equal(await m.get('o', 'p'), doc.o.p)
+    assert.equal(m.cached('o.p'), doc.o.p)
+    assert.equal(m.cached('list'), doc.list)
+  })
 })
 
 describe('locating the secret', () => {
