@@ -15,14 +15,6 @@ export type KeyPathHandle = object & { readonly __brand: 'starfleet-secrets.KeyP
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/**
- * Test hook, inert unless `STARFLEET_SECRETS_SELF_TEST=1`: unwinds (like a panic, without the
- * panic message) on the JS thread (`"sync"`) or inside an operation on core's runtime
- * (`"async"`), so the test suite can prove that such a failure becomes an INTERNAL error or
- * a rejected Promise, never a crash or a Promise left pending.
- */
-export declare function __selfTest(kind: string): undefined | Promise<never>
-
 /** As `secrets`, for a SecretBinary: the payload is a Buffer. */
 export declare function binary(manager: ManagerHandle, known: number): number | [generation: number, payload: Record<string, unknown> | Buffer] | Promise<number | [generation: number, payload: Record<string, unknown> | Buffer]>
 

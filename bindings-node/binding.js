@@ -835,7 +835,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.__selfTest = nativeBinding.__selfTest
 module.exports.binary = nativeBinding.binary
 module.exports.cachedSecrets = nativeBinding.cachedSecrets
 module.exports.codes = nativeBinding.codes

@@ -6,7 +6,6 @@
 //! Text that held secret material is overwritten with zeros when it is dropped.
 
 use std::fmt;
-use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 use zeroize::{Zeroize, Zeroizing};
@@ -248,16 +247,6 @@ impl Document {
         }
     }
 
-    /// The value at `path` as JSON text (any type).
-    pub fn get_json(&self, path: &Path) -> Result<Zeroizing<String>> {
-        self.get(path).map(to_json)
-    }
-
-    /// The whole document as JSON text.
-    pub fn to_json(&self) -> Zeroizing<String> {
-        Zeroizing::new(serde_json::to_string(&self.root).unwrap_or_default())
-    }
-
     pub fn len(&self) -> usize {
         self.root.len()
     }
@@ -265,11 +254,6 @@ impl Document {
     pub fn is_empty(&self) -> bool {
         self.root.is_empty()
     }
-}
-
-fn to_json(v: &Value) -> Zeroizing<String> {
-    // Serialising a Value cannot fail: keys are strings and numbers are finite.
-    Zeroizing::new(serde_json::to_string(v).unwrap_or_default())
 }
 
 /// Overwrite every string (keys too) inside a JSON value before it is freed.
@@ -329,7 +313,6 @@ pub struct Secret {
     pub(crate) arn: Option<String>,
     pub(crate) version_id: Option<String>,
     pub(crate) stages: Vec<String>,
-    pub(crate) created: Option<SystemTime>,
     pub(crate) payload: Payload,
 }
 
@@ -341,7 +324,6 @@ impl Secret {
             arn: None,
             version_id,
             stages: Vec::new(),
-            created: None,
             payload,
         }
     }
@@ -360,10 +342,6 @@ impl Secret {
 
     pub fn version_stages(&self) -> &[String] {
         &self.stages
-    }
-
-    pub fn created(&self) -> Option<SystemTime> {
-        self.created
     }
 
     pub fn payload(&self) -> &Payload {
@@ -471,7 +449,10 @@ mod tests {
         assert!(!e.message().contains("canary"));
         let e = d.get_str(&Path::parse_dotted("S.N").unwrap()).unwrap_err();
         assert_eq!(e.code(), Code::SecretFormat);
-        assert_eq!(&*d.get_json(&Path::parse_dotted("S.N").unwrap()).unwrap(), "5");
+        assert_eq!(
+            d.get(&Path::parse_dotted("S.N").unwrap()).unwrap(),
+            &serde_json::json!(5)
+        );
         assert!(!format!("{d:?} {d}").contains("canary"));
     }
 

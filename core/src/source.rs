@@ -12,7 +12,7 @@
 
 use std::error::Error as StdError;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
@@ -259,7 +259,6 @@ fn into_secret(mut out: GetSecretValueOutput, requested: &str) -> Result<Secret>
         arn: out.arn.take(),
         version_id: out.version_id.take(),
         stages: out.version_stages.take().unwrap_or_default(),
-        created: out.created_date.and_then(|d| SystemTime::try_from(d).ok()),
         payload,
     })
 }
