@@ -45,7 +45,7 @@ from ._errors import (
     StarfleetSecretsError,
 )
 
-# A literal list (not built from _errors.__all__): type checkers only treat names listed
+# A literal list (not built from _errors): type checkers only treat names listed
 # literally as explicit re-exports (tests/test_api.py::test_typed_usage_passes_mypy_strict).
 __all__ = [
     "SECRETS_MANAGER",

@@ -22,29 +22,8 @@ TYPE_CHECKING = False  # no `typing` import at run time: it costs cold-start mil
 if TYPE_CHECKING:
     from typing import ClassVar, Dict, Type
 
-__all__ = [
-    "StarfleetSecretsError",
-    "SecretsConfigurationMissingError",
-    "SecretsConfigurationInvalidError",
-    "SecretsNotFoundError",
-    "SecretsAccessDeniedError",
-    "SecretsDecryptionFailedError",
-    "SecretsCredentialsError",
-    "SecretsThrottledError",
-    "SecretsTimeoutError",
-    "SecretsNetworkError",
-    "SecretsServiceError",
-    "SecretsFormatError",
-    "SecretsKeyNotFoundError",
-    "SecretsInvalidArgumentError",
-    "SecretsInternalError",
-    # earlier names (aliases)
-    "SecretNotFoundError",
-    "SecretAccessDeniedError",
-    "SecretDecryptionError",
-    "SecretFormatError",
-    "SecretKeyNotFoundError",
-]
+# No __all__ here: the package's own (a literal list in __init__.py) is the one list of the
+# public names; tests/test_errors.py checks every code's class is in it.
 
 
 class StarfleetSecretsError(Exception):
