@@ -3,10 +3,11 @@
 
     measure RUNS "NAME TRANSPORT=PROGRAM ..." ... | python bench/go/bench.py --baseline aws-sdk-go-v2
 
-Input lines are "NAME TRANSPORT<TAB>wall_ms<TAB>peak_rss_kib" (one per run; TRANSPORT is
+Input lines are "NAME TRANSPORT<TAB>wall_ms<TAB>peak_rss_kib<TAB>user_ms<TAB>sys_ms" (one per run; TRANSPORT is
 HTTPS or HTTP, or absent for context rows such as /bin/true). Prints one row per program:
 per transport the median wall time (min–max) and peak RSS, with the ratios of the medians to
-the baseline's over the same transport; then this library's HTTPS − HTTP difference.
+the baseline's over the same transport; then each program's HTTPS − HTTP difference in wall
+time and in user CPU.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ def main() -> int:
     args = parser.parse_args()
     wall: dict[tuple[str, str], list[float]] = defaultdict(list)
     rss: dict[tuple[str, str], list[float]] = defaultdict(list)
+    user: dict[tuple[str, str], list[float]] = defaultdict(list)
     programs: dict[str, None] = {}
     for line in sys.stdin:
-        label, w, r = line.rstrip("\n").split("\t")
+        label, w, r, u, _sys = line.rstrip("\n").split("\t")
         name, _, transport = label.partition(" ")
         programs[name] = None
         wall[(name, transport)].append(float(w))
         rss[(name, transport)].append(int(r) / 1024)
+        user[(name, transport)].append(float(u))
     if (args.baseline, "HTTPS") not in wall:
         sys.exit(f"no HTTPS samples for baseline {args.baseline}")
     runs = len(wall[(args.baseline, "HTTPS")])
@@ -52,11 +55,10 @@ def main() -> int:
         print(f"| {name} | " + " | ".join(cells) + " |")
     print()
     for name in programs:
-        if (name, "HTTPS") in wall and (name, "HTTP") in wall and name != args.baseline:
-            diff = statistics.median(wall[(name, "HTTPS")]) - statistics.median(wall[(name, "HTTP")])
-            print(f"- {name}: HTTPS − HTTP = {diff:+.1f} ms wall (medians)")
-    diff = statistics.median(wall[(args.baseline, "HTTPS")]) - statistics.median(wall[(args.baseline, "HTTP")])
-    print(f"- {args.baseline}: HTTPS − HTTP = {diff:+.1f} ms wall (medians)")
+        if (name, "HTTPS") in wall and (name, "HTTP") in wall:
+            dw, du = (statistics.median(m[(name, "HTTPS")]) - statistics.median(m[(name, "HTTP")])
+                      for m in (wall, user))
+            print(f"- {name}: HTTPS − HTTP = {dw:+.1f} ms wall, {du:+.1f} ms user CPU (medians)")
     return 0
 
 
