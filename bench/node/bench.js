@@ -2,7 +2,7 @@
 // The Node benchmarks, against one local harness in one run (see bench/node/run):
 //
 // * cold start: median wall time and peak RSS of a whole `node` process that reads
-//   STARFLEET.SlackToken, for starfleet-secrets (release addon), @aws-sdk/client-secrets-manager
+//   STARFLEET.SlackToken, for starfleet-secrets (the release npm tarballs), @aws-sdk/client-secrets-manager
 //   and @aws-lambda-powertools/parameters, plus an empty `node` process as the floor. Variants
 //   run round-robin, after one unmeasured warm-up round, so drift hits them all alike;
 // * cached access: ns/op of warm-cache reads (warm.js).
@@ -22,6 +22,7 @@ const opt = (name, dflt) => {
 const RUNS = Number(opt('--runs', '15'))
 const OUT = opt('--out', null)
 const PKG = path.resolve(opt('--pkg', ''))
+const ADDON = path.resolve(opt('--addon', ''))
 const COMMAND = opt('--command', 'bench/node/run')
 const REGION = 'us-east-2'
 const HERE = __dirname
@@ -67,7 +68,7 @@ const TRANSPORTS = { HTTPS: 'STARFLEET_TEST_PROXY_HTTPS', HTTP: 'STARFLEET_TEST_
 const VARIANTS = [
   { key: 'baseline', script: 'baseline.js', label: '`node` doing nothing (floor)', calls: 0 },
   { key: 'load', script: 'starfleet-secrets-load.js', label: 'starfleet-secrets, `require()` only (no read)', calls: 0 },
-  { key: 'starfleet', script: 'starfleet-secrets.js', label: '**starfleet-secrets** (release addon)', calls: 1 },
+  { key: 'starfleet', script: 'starfleet-secrets.js', label: '**starfleet-secrets** (release npm packages)', calls: 1 },
   { key: 'sdk', script: 'aws-sdk.js', label: '`@aws-sdk/client-secrets-manager`', calls: 1 },
   { key: 'powertools', script: 'powertools.js', label: '`@aws-lambda-powertools/parameters`', calls: 1 },
 ]
@@ -131,8 +132,8 @@ async function main() {
   if (warmRun.status !== 0) throw new Error(`warm.js failed: ${warmRun.stderr}`)
   const warm = JSON.parse(warmRun.stdout.trim().split('\n').pop())
 
-  const addon = fs.readdirSync(PKG).find((f) => f.endsWith('.node'))
-  const addonBytes = fs.statSync(path.join(PKG, addon)).size
+  const addon = path.basename(ADDON)
+  const addonBytes = fs.statSync(ADDON).size
 
   const sdk = cold.sdk
   const wallRatio = cold.starfleet.ms / sdk.ms
@@ -151,7 +152,11 @@ async function main() {
       `@aws-lambda-powertools/parameters ${version('@aws-lambda-powertools/parameters')}.`,
   )
   lines.push('')
-  lines.push(`Release addon \`${addon}\`: **${addonBytes} bytes (${fmt(addonBytes / 2 ** 20, 2)} MiB)**, stripped.`)
+  lines.push(
+    `starfleet-secrets ${version('starfleet-secrets')} installed from the release npm tarballs (\`scripts/dist\`: ` +
+      `the main package and its platform package). Release addon \`${addon}\`: ` +
+      `**${addonBytes} bytes (${fmt(addonBytes / 2 ** 20, 2)} MiB)**, stripped.`,
+  )
   lines.push('')
   lines.push('## Cold start: a whole `node` process reading `STARFLEET.SlackToken`')
   lines.push('')

@@ -1,7 +1,7 @@
 """Cold start and cached access of the Python package vs boto3, aws-secretsmanager-caching
 and Powertools, against one local harness (moto behind the fault proxy), in one run.
 
-Run through ``bench/python/run`` (it builds the release wheel, makes the bench venv and starts
+Run through ``bench/python/run`` (it installs the release wheel from dist/ into the bench venv and starts
 the harness). Writes a Markdown report.
 
 Cold start: each variant is a whole process (``cold/run_*.py``) that imports its library and

@@ -1,0 +1,25 @@
+# Sourced by bench/*/run (from the repository root): the benchmarks measure the release
+# artifacts as users install them, scripts/dist's output. DIST names the directory
+# (default dist/); when dist/ does not exist, scripts/dist builds it first for this machine's
+# target (slow: the whole release build).
+#
+#   dist_artifact GLOB    prints the one file of $DIST matching GLOB, or fails
+
+DIST="${DIST:-$PWD/dist}"
+if [[ ! -d "$DIST" ]]; then
+    if [[ "$DIST" != "$PWD/dist" ]]; then
+        echo "bench: DIST=$DIST does not exist" >&2
+        exit 1
+    fi
+    echo "==> no dist/: building the release artifacts (scripts/dist)"
+    scripts/dist "$(rustc -vV | sed -n 's/^host: //p')"
+fi
+
+dist_artifact() {
+    local matches=("$DIST"/$1)
+    if ((${#matches[@]} != 1)) || [[ ! -f "${matches[0]}" ]]; then
+        echo "bench: expected one $1 in $DIST, found: ${matches[*]}" >&2
+        return 1
+    fi
+    printf '%s\n' "${matches[0]}"
+}
