@@ -110,6 +110,7 @@ async function main() {
       }
     }
   }
+  const loadBefore = os.loadavg()
   const samples = {}
   for (const t of Object.keys(TRANSPORTS)) samples[t] = Object.fromEntries(VARIANTS.map((v) => [v.key, []]))
   for (let i = 0; i < RUNS; i++) {
@@ -117,6 +118,7 @@ async function main() {
       for (const t of Object.keys(TRANSPORTS)) samples[t][v.key].push(runOnce(v.script, envs[t]))
     }
   }
+  const loadAfter = os.loadavg()
   const summary = (xs) => ({
     ms: median(xs.map((s) => s.ms)),
     rss: median(xs.map((s) => s.rssMiB)),
@@ -149,7 +151,9 @@ async function main() {
   lines.push(
     `Machine: ${os.cpus().length} × ${cpu}, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, ${os.type()} ${os.release()}; ` +
       `Node ${process.version}. Packages: @aws-sdk/client-secrets-manager ${version('@aws-sdk/client-secrets-manager')}, ` +
-      `@aws-lambda-powertools/parameters ${version('@aws-lambda-powertools/parameters')}.`,
+      `@aws-lambda-powertools/parameters ${version('@aws-lambda-powertools/parameters')}. ` +
+      `Load average (1, 5, 15 min) before the cold starts: ${loadBefore.map((x) => fmt(x, 2)).join(', ')}; ` +
+      `after: ${loadAfter.map((x) => fmt(x, 2)).join(', ')}.`,
   )
   lines.push('')
   lines.push(

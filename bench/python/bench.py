@@ -254,7 +254,9 @@ def main() -> None:
     args = ap.parse_args()
 
     seed()
+    load_before = os.getloadavg()
     cold_results = cold(args.runs)
+    load_after = os.getloadavg()
     cached_results = cached(args.number, args.repeat)
     wheel_mib, so_mib = wheel_sizes(args.wheel)
 
@@ -278,7 +280,12 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, "
         f"CPython {platform.python_version()}; generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
         "One local harness (moto behind the fault proxy, on 127.0.0.1) for everything, in one run. "
-        "A shared 2-core machine: absolute numbers are noisy, the ratios are what matters.",
+        "A shared 2-core machine: absolute numbers are noisy, the ratios are what matters. "
+        "Load average (1, 5, 15 min) before the cold starts: "
+        + ", ".join(f"{x:.2f}" for x in load_before)
+        + "; after: "
+        + ", ".join(f"{x:.2f}" for x in load_after)
+        + ".",
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()) + ".",
         "",
