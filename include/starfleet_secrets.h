@@ -89,9 +89,11 @@
 
 /**
  * Version of the C ABI itself: bumped when a function's signature or meaning changes
- * incompatibly (adding functions or result codes does not bump it).
+ * incompatibly, and when functions are added (a program built against this header needs a
+ * library of at least this version). 2 added the `_try_` getters and
+ * `starfleet_secrets_manager_load()`; adding result codes does not bump it.
  */
-#define STARFLEET_SECRETS_ABI_VERSION 1
+#define STARFLEET_SECRETS_ABI_VERSION 2
 
 /**
  * What a call returned. The numbers are core's stable error codes (`Code::number()`), the
@@ -370,6 +372,22 @@ starfleet_secrets_result starfleet_secrets_manager_get_document_json(const struc
                                                                      size_t *out_len);
 
 /**
+ * `starfleet_secrets_manager_get_document_json()` that never waits for a fetch: when the
+ * answer needs one, it returns OK with `*out_ready` = false and writes nothing else; otherwise
+ * `*out_ready` = true and the rest is as the blocking getter (a value, or the failure whose
+ * retry pause is still running). `fetched_within` > 0 also accepts a value fetched less
+ * than that many seconds ago even if the TTL says it is no longer fresh: pass how long the
+ * caller has waited for a `starfleet_secrets_manager_load()`, so that with TTL 0 the load's
+ * value answers the callers that waited for it. With `starfleet_secrets_manager_load()` this
+ * lets a runtime park its waiting callers instead of blocking a thread each (docs/c-go.md).
+ */
+starfleet_secrets_result starfleet_secrets_manager_try_get_document_json(const struct starfleet_secrets_manager *manager,
+                                                                         double fetched_within,
+                                                                         char **out,
+                                                                         size_t *out_len,
+                                                                         bool *out_ready);
+
+/**
  * The string at a dotted key path (`"STARFLEET.SlackToken"`; `\.` is a literal dot, `\\` a
  * backslash). On success `*out` receives a NUL-terminated copy and `*out_len` (if not
  * NULL) its length in bytes (the value itself may contain NUL bytes); free it with
@@ -392,6 +410,18 @@ starfleet_secrets_result starfleet_secrets_manager_get_string_path(const struct 
                                                                    size_t *out_len);
 
 /**
+ * `starfleet_secrets_manager_get_string_path()` that never waits for a fetch (`*out_ready`
+ * as for `starfleet_secrets_manager_try_get_document_json()`).
+ */
+starfleet_secrets_result starfleet_secrets_manager_try_get_string_path(const struct starfleet_secrets_manager *manager,
+                                                                       double fetched_within,
+                                                                       const char *const *keys,
+                                                                       size_t n,
+                                                                       char **out,
+                                                                       size_t *out_len,
+                                                                       bool *out_ready);
+
+/**
  * The value at a dotted key path as compact JSON text (any JSON type: `"text"`, `5`,
  * `{...}`). Ownership as for `starfleet_secrets_manager_get_string()`.
  */
@@ -411,6 +441,18 @@ starfleet_secrets_result starfleet_secrets_manager_get_json_path(const struct st
                                                                  size_t *out_len);
 
 /**
+ * `starfleet_secrets_manager_get_json_path()` that never waits for a fetch (`*out_ready`
+ * as for `starfleet_secrets_manager_try_get_document_json()`).
+ */
+starfleet_secrets_result starfleet_secrets_manager_try_get_json_path(const struct starfleet_secrets_manager *manager,
+                                                                     double fetched_within,
+                                                                     const char *const *keys,
+                                                                     size_t n,
+                                                                     char **out,
+                                                                     size_t *out_len,
+                                                                     bool *out_ready);
+
+/**
  * The bytes of a binary secret (SecretBinary). On success `*out` receives them and
  * `*out_len` their length (both required); free them with `starfleet_secrets_bytes_free()`.
  * SECRET_FORMAT if the secret is a SecretString.
@@ -418,6 +460,25 @@ starfleet_secrets_result starfleet_secrets_manager_get_json_path(const struct st
 starfleet_secrets_result starfleet_secrets_manager_get_binary(const struct starfleet_secrets_manager *manager,
                                                               uint8_t **out,
                                                               size_t *out_len);
+
+/**
+ * `starfleet_secrets_manager_get_binary()` that never waits for a fetch (`*out_ready` as
+ * for `starfleet_secrets_manager_try_get_document_json()`).
+ */
+starfleet_secrets_result starfleet_secrets_manager_try_get_binary(const struct starfleet_secrets_manager *manager,
+                                                                  double fetched_within,
+                                                                  uint8_t **out,
+                                                                  size_t *out_len,
+                                                                  bool *out_ready);
+
+/**
+ * Bring the secret into the cache unless it is fresh there, blocking the calling thread
+ * while it is fetched (concurrent loads and getters share one fetch). Returns OK or the
+ * fetch's failure (the last good value stays cached). Counts no access in the stats: the
+ * `_try_` getters that answer the waiting callers count theirs. A thread that runs this
+ * for its waiting callers lets them use the `_try_` getters meanwhile.
+ */
+starfleet_secrets_result starfleet_secrets_manager_load(const struct starfleet_secrets_manager *manager);
 
 /**
  * Fetch now, whatever the cache holds (concurrent refreshes share one call). On failure

@@ -62,8 +62,10 @@ pub const STARFLEET_SECRETS_VERSION_MINOR: u32 = 1;
 /// Patch version of the library.
 pub const STARFLEET_SECRETS_VERSION_PATCH: u32 = 0;
 /// Version of the C ABI itself: bumped when a function's signature or meaning changes
-/// incompatibly (adding functions or result codes does not bump it).
-pub const STARFLEET_SECRETS_ABI_VERSION: u32 = 1;
+/// incompatibly, and when functions are added (a program built against this header needs a
+/// library of at least this version). 2 added the `_try_` getters and
+/// `starfleet_secrets_manager_load()`; adding result codes does not bump it.
+pub const STARFLEET_SECRETS_ABI_VERSION: u32 = 2;
 
 /// `"12"` → 12 at compile time (for the version checks below).
 const fn parse_u32(s: &str) -> u32 {

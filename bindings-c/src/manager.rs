@@ -7,6 +7,7 @@
 
 use std::ffi::c_char;
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::buffer::OutBuffer;
 use super::ffi::{boundary, boundary_void, out_arg, ref_arg, str_arg};
@@ -15,7 +16,7 @@ use super::starfleet_secrets_result;
 use starfleet_secrets::cache::SecretsManager;
 use starfleet_secrets::document::{Path, Secret};
 use starfleet_secrets::error::{Code, Error, Result};
-use starfleet_secrets::settings::Options;
+use starfleet_secrets::settings::{seconds_arg, Options};
 
 /// A cached Starfleet secret: an opaque handle. Made by `starfleet_secrets_manager_new()` or
 /// `starfleet_secrets_manager_new_default()`, released by `starfleet_secrets_manager_free()`.
@@ -58,9 +59,39 @@ unsafe fn manager_arg<'a>(m: *const starfleet_secrets_manager) -> Result<&'a Sec
     Ok(&ref_arg(m, "manager")?.inner)
 }
 
-/// The secret, cached or fetched (blocking the calling thread).
-fn load(manager: &SecretsManager) -> Result<Arc<Secret>> {
-    manager.secret_blocking()
+/// Whether a getter may wait for a fetch.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// Block the calling thread until the secret is cached or fetched (the plain getters).
+    Block,
+    /// Answer only what needs no fetch (the `_try_` getters), also taking a value fetched at
+    /// or after `since` (a load the caller waited for); `None` when a fetch is needed.
+    Never { since: Option<Instant> },
+}
+
+/// The secret, cached or fetched (blocking the calling thread), or with [`Wait::Never`]
+/// `None` when only a fetch could answer (core's `try_secret`).
+fn load(manager: &SecretsManager, wait: Wait) -> Result<Option<Arc<Secret>>> {
+    match wait {
+        Wait::Block => manager.secret_blocking().map(Some),
+        Wait::Never { since } => manager.try_secret(since).transpose(),
+    }
+}
+
+/// A `_try_` getter's `fetched_within` (seconds; 0 = only a fresh value) as a [`Wait`].
+fn try_arg(fetched_within: f64) -> Result<Wait> {
+    let within = seconds_arg("fetched_within", fetched_within)?;
+    let since = (!within.is_zero())
+        .then(|| Instant::now().checked_sub(within))
+        .flatten();
+    Ok(Wait::Never { since })
+}
+
+/// Write a `_try_` getter's `*out_ready`: whether it answered (`false`: nothing else was
+/// written, a fetch is needed).
+unsafe fn set_ready(out_ready: *mut bool, ready: bool) -> Result<()> {
+    *out_arg(out_ready, "out_ready")? = ready;
+    Ok(())
 }
 
 /// Make a manager from `opts` (which may be freed right after). Nothing is resolved or
@@ -133,13 +164,46 @@ pub unsafe extern "C" fn starfleet_secrets_manager_get_document_json(
     out_len: *mut usize,
 ) -> starfleet_secrets_result {
     boundary("starfleet_secrets_manager_get_document_json", || {
-        let m = manager_arg(manager)?;
-        let out = out_arg(out, "out")?;
-        let secret = load(m)?;
-        let root = secret.document()?.root();
-        OutBuffer::json_with(|w| serde_json::to_writer(w, root))?.hand_out(out, out_len);
-        Ok(())
+        get_document_json(manager_arg(manager)?, out, out_len, Wait::Block).map(drop)
     })
+}
+
+/// `starfleet_secrets_manager_get_document_json()` that never waits for a fetch: when the
+/// answer needs one, it returns OK with `*out_ready` = false and writes nothing else; otherwise
+/// `*out_ready` = true and the rest is as the blocking getter (a value, or the failure whose
+/// retry pause is still running). `fetched_within` > 0 also accepts a value fetched less
+/// than that many seconds ago even if the TTL says it is no longer fresh: pass how long the
+/// caller has waited for a `starfleet_secrets_manager_load()`, so that with TTL 0 the load's
+/// value answers the callers that waited for it. With `starfleet_secrets_manager_load()` this
+/// lets a runtime park its waiting callers instead of blocking a thread each (docs/c-go.md).
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_manager_try_get_document_json(
+    manager: *const starfleet_secrets_manager,
+    fetched_within: f64,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+    out_ready: *mut bool,
+) -> starfleet_secrets_result {
+    boundary("starfleet_secrets_manager_try_get_document_json", || {
+        let m = manager_arg(manager)?;
+        out_arg(out_ready, "out_ready")?;
+        set_ready(out_ready, get_document_json(m, out, out_len, try_arg(fetched_within)?)?)
+    })
+}
+
+unsafe fn get_document_json(
+    m: &SecretsManager,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+    wait: Wait,
+) -> Result<bool> {
+    let out = out_arg(out, "out")?;
+    let Some(secret) = load(m, wait)? else {
+        return Ok(false);
+    };
+    let root = secret.document()?.root();
+    OutBuffer::json_with(|w| serde_json::to_writer(w, root))?.hand_out(out, out_len);
+    Ok(true)
 }
 
 /// The string at a dotted key path (`"STARFLEET.SlackToken"`; `\.` is a literal dot, `\\` a
@@ -157,7 +221,7 @@ pub unsafe extern "C" fn starfleet_secrets_manager_get_string(
     boundary("starfleet_secrets_manager_get_string", || {
         let m = manager_arg(manager)?;
         let path = Path::parse_dotted(str_arg(path, "path")?)?;
-        get_string(m, &path, out, out_len)
+        get_string(m, &path, out, out_len, Wait::Block).map(drop)
     })
 }
 
@@ -174,16 +238,44 @@ pub unsafe extern "C" fn starfleet_secrets_manager_get_string_path(
     boundary("starfleet_secrets_manager_get_string_path", || {
         let m = manager_arg(manager)?;
         let path = path_arg(keys, n)?;
-        get_string(m, &path, out, out_len)
+        get_string(m, &path, out, out_len, Wait::Block).map(drop)
     })
 }
 
-unsafe fn get_string(m: &SecretsManager, path: &Path, out: *mut *mut c_char, out_len: *mut usize) -> Result<()> {
+/// `starfleet_secrets_manager_get_string_path()` that never waits for a fetch (`*out_ready`
+/// as for `starfleet_secrets_manager_try_get_document_json()`).
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_manager_try_get_string_path(
+    manager: *const starfleet_secrets_manager,
+    fetched_within: f64,
+    keys: *const *const c_char,
+    n: usize,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+    out_ready: *mut bool,
+) -> starfleet_secrets_result {
+    boundary("starfleet_secrets_manager_try_get_string_path", || {
+        let m = manager_arg(manager)?;
+        out_arg(out_ready, "out_ready")?;
+        let path = path_arg(keys, n)?;
+        set_ready(out_ready, get_string(m, &path, out, out_len, try_arg(fetched_within)?)?)
+    })
+}
+
+unsafe fn get_string(
+    m: &SecretsManager,
+    path: &Path,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+    wait: Wait,
+) -> Result<bool> {
     let out = out_arg(out, "out")?;
-    let secret = load(m)?;
+    let Some(secret) = load(m, wait)? else {
+        return Ok(false);
+    };
     let value = secret.get_str(path)?;
     OutBuffer::copy_of(value.as_bytes())?.hand_out(out, out_len);
-    Ok(())
+    Ok(true)
 }
 
 /// The value at a dotted key path as compact JSON text (any JSON type: `"text"`, `5`,
@@ -198,7 +290,7 @@ pub unsafe extern "C" fn starfleet_secrets_manager_get_json(
     boundary("starfleet_secrets_manager_get_json", || {
         let m = manager_arg(manager)?;
         let path = Path::parse_dotted(str_arg(path, "path")?)?;
-        get_json(m, &path, out, out_len)
+        get_json(m, &path, out, out_len, Wait::Block).map(drop)
     })
 }
 
@@ -215,16 +307,44 @@ pub unsafe extern "C" fn starfleet_secrets_manager_get_json_path(
     boundary("starfleet_secrets_manager_get_json_path", || {
         let m = manager_arg(manager)?;
         let path = path_arg(keys, n)?;
-        get_json(m, &path, out, out_len)
+        get_json(m, &path, out, out_len, Wait::Block).map(drop)
     })
 }
 
-unsafe fn get_json(m: &SecretsManager, path: &Path, out: *mut *mut c_char, out_len: *mut usize) -> Result<()> {
+/// `starfleet_secrets_manager_get_json_path()` that never waits for a fetch (`*out_ready`
+/// as for `starfleet_secrets_manager_try_get_document_json()`).
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_manager_try_get_json_path(
+    manager: *const starfleet_secrets_manager,
+    fetched_within: f64,
+    keys: *const *const c_char,
+    n: usize,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+    out_ready: *mut bool,
+) -> starfleet_secrets_result {
+    boundary("starfleet_secrets_manager_try_get_json_path", || {
+        let m = manager_arg(manager)?;
+        out_arg(out_ready, "out_ready")?;
+        let path = path_arg(keys, n)?;
+        set_ready(out_ready, get_json(m, &path, out, out_len, try_arg(fetched_within)?)?)
+    })
+}
+
+unsafe fn get_json(
+    m: &SecretsManager,
+    path: &Path,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+    wait: Wait,
+) -> Result<bool> {
     let out = out_arg(out, "out")?;
-    let secret = load(m)?;
+    let Some(secret) = load(m, wait)? else {
+        return Ok(false);
+    };
     let value = secret.get(path)?;
     OutBuffer::json_with(|w| serde_json::to_writer(w, value))?.hand_out(out, out_len);
-    Ok(())
+    Ok(true)
 }
 
 /// The bytes of a binary secret (SecretBinary). On success `*out` receives them and
@@ -237,12 +357,48 @@ pub unsafe extern "C" fn starfleet_secrets_manager_get_binary(
     out_len: *mut usize,
 ) -> starfleet_secrets_result {
     boundary("starfleet_secrets_manager_get_binary", || {
+        get_binary(manager_arg(manager)?, out, out_len, Wait::Block).map(drop)
+    })
+}
+
+/// `starfleet_secrets_manager_get_binary()` that never waits for a fetch (`*out_ready` as
+/// for `starfleet_secrets_manager_try_get_document_json()`).
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_manager_try_get_binary(
+    manager: *const starfleet_secrets_manager,
+    fetched_within: f64,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+    out_ready: *mut bool,
+) -> starfleet_secrets_result {
+    boundary("starfleet_secrets_manager_try_get_binary", || {
         let m = manager_arg(manager)?;
-        let out = out_arg(out, "out")?;
-        let out_len = out_arg(out_len, "out_len")?;
-        let secret = load(m)?;
-        OutBuffer::copy_of(secret.binary()?)?.hand_out(out, out_len);
-        Ok(())
+        out_arg(out_ready, "out_ready")?;
+        set_ready(out_ready, get_binary(m, out, out_len, try_arg(fetched_within)?)?)
+    })
+}
+
+unsafe fn get_binary(m: &SecretsManager, out: *mut *mut u8, out_len: *mut usize, wait: Wait) -> Result<bool> {
+    let out = out_arg(out, "out")?;
+    let out_len = out_arg(out_len, "out_len")?;
+    let Some(secret) = load(m, wait)? else {
+        return Ok(false);
+    };
+    OutBuffer::copy_of(secret.binary()?)?.hand_out(out, out_len);
+    Ok(true)
+}
+
+/// Bring the secret into the cache unless it is fresh there, blocking the calling thread
+/// while it is fetched (concurrent loads and getters share one fetch). Returns OK or the
+/// fetch's failure (the last good value stays cached). Counts no access in the stats: the
+/// `_try_` getters that answer the waiting callers count theirs. A thread that runs this
+/// for its waiting callers lets them use the `_try_` getters meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_manager_load(
+    manager: *const starfleet_secrets_manager,
+) -> starfleet_secrets_result {
+    boundary("starfleet_secrets_manager_load", || {
+        manager_arg(manager)?.load_blocking()
     })
 }
 

@@ -12,6 +12,7 @@ package starfleetsecrets
 
 /*
 #cgo pkg-config: starfleet_secrets
+#include <stdbool.h>
 #include <stdlib.h>
 #include "starfleet_secrets.h"
 
@@ -85,25 +86,45 @@ static starfleet_secrets_result sfs_location(const starfleet_secrets_manager *m,
 }
 
 // What a text getter returns. kind: 0 document JSON, 1 string at path, 2 JSON at path,
-// 3 stats JSON.
+// 3 stats JSON. With ready == NULL the getter blocks for a fetch; otherwise it is the
+// _try_ getter, which never waits (*ready = false: a fetch is needed, nothing written).
 static starfleet_secrets_result sfs_get_text(const starfleet_secrets_manager *m, int kind,
                                              const char *const *keys, size_t n, char **out,
-                                             size_t *out_len, char **err) {
+                                             size_t *out_len, bool *ready, double within,
+                                             char **err) {
 	starfleet_secrets_result r;
-	switch (kind) {
-	case 0: r = starfleet_secrets_manager_get_document_json(m, out, out_len); break;
-	case 1: r = starfleet_secrets_manager_get_string_path(m, keys, n, out, out_len); break;
-	case 2: r = starfleet_secrets_manager_get_json_path(m, keys, n, out, out_len); break;
-	case 3: r = starfleet_secrets_manager_stats_json(m, out, out_len); break;
-	default: r = STARFLEET_SECRETS_RESULT_INTERNAL;
+	if (ready == NULL) {
+		switch (kind) {
+		case 0: r = starfleet_secrets_manager_get_document_json(m, out, out_len); break;
+		case 1: r = starfleet_secrets_manager_get_string_path(m, keys, n, out, out_len); break;
+		case 2: r = starfleet_secrets_manager_get_json_path(m, keys, n, out, out_len); break;
+		case 3: r = starfleet_secrets_manager_stats_json(m, out, out_len); break;
+		default: r = STARFLEET_SECRETS_RESULT_INTERNAL;
+		}
+	} else {
+		switch (kind) {
+		case 0: r = starfleet_secrets_manager_try_get_document_json(m, within, out, out_len, ready); break;
+		case 1: r = starfleet_secrets_manager_try_get_string_path(m, within, keys, n, out, out_len, ready); break;
+		case 2: r = starfleet_secrets_manager_try_get_json_path(m, within, keys, n, out, out_len, ready); break;
+		default: r = STARFLEET_SECRETS_RESULT_INTERNAL;
+		}
 	}
 	*err = sfs_take_message(r);
 	return r;
 }
 
 static starfleet_secrets_result sfs_get_binary(const starfleet_secrets_manager *m, uint8_t **out,
-                                               size_t *out_len, char **err) {
-	starfleet_secrets_result r = starfleet_secrets_manager_get_binary(m, out, out_len);
+                                               size_t *out_len, bool *ready, double within,
+                                               char **err) {
+	starfleet_secrets_result r = ready == NULL
+		? starfleet_secrets_manager_get_binary(m, out, out_len)
+		: starfleet_secrets_manager_try_get_binary(m, within, out, out_len, ready);
+	*err = sfs_take_message(r);
+	return r;
+}
+
+static starfleet_secrets_result sfs_load(const starfleet_secrets_manager *m, char **err) {
+	starfleet_secrets_result r = starfleet_secrets_manager_load(m);
 	*err = sfs_take_message(r);
 	return r;
 }
@@ -125,6 +146,7 @@ import "C"
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unsafe"
 )
 
@@ -282,9 +304,25 @@ const (
 	textStats
 )
 
+// How a getter may wait: block (the plain getter, which waits for a fetch), or, zero or
+// more, the _try_ getter, which never waits and also accepts a value fetched within that
+// long ago (a load that ended while the caller waited).
+type wait time.Duration
+
+const block wait = -1
+
+// tryArgs are the C getter's out_ready (NULL for the blocking getter) and fetched_within.
+func tryArgs(w wait, ready *C.bool) (*C.bool, C.double) {
+	if w == block {
+		return nil, 0
+	}
+	return ready, C.double(time.Duration(w).Seconds())
+}
+
 // cText runs a text getter and copies the result into Go memory; the C copy is zeroized
-// and freed before returning, whatever happens.
-func cText(m *cManager, kind int, path []string) ([]byte, error) {
+// and freed before returning, whatever happens. ready is false only when w is not block
+// and the answer needs a fetch.
+func cText(m *cManager, kind int, path []string, w wait) (text []byte, ready bool, err error) {
 	var keys **C.char
 	if len(path) > 0 {
 		array := C.calloc(C.size_t(len(path)), C.size_t(unsafe.Sizeof((*C.char)(nil))))
@@ -293,7 +331,7 @@ func cText(m *cManager, kind int, path []string) ([]byte, error) {
 		for i, key := range path {
 			cs, err := cString(fmt.Sprintf("key path element %d", i), key)
 			if err != nil {
-				return nil, err
+				return nil, true, err
 			}
 			elems[i] = cs
 			defer C.free(unsafe.Pointer(cs))
@@ -302,24 +340,41 @@ func cText(m *cManager, kind int, path []string) ([]byte, error) {
 	}
 	var out, msg *C.char
 	var n C.size_t
-	r := C.sfs_get_text(m, C.int(kind), keys, C.size_t(len(path)), &out, &n, &msg)
+	cReady := C.bool(true)
+	readyOut, within := tryArgs(w, &cReady)
+	r := C.sfs_get_text(m, C.int(kind), keys, C.size_t(len(path)), &out, &n, readyOut, within, &msg)
 	if err := errorFrom(r, msg); err != nil {
-		return nil, err
+		return nil, true, err
+	}
+	if !cReady {
+		return nil, false, nil
 	}
 	defer C.starfleet_secrets_string_free(out)
-	return C.GoBytes(unsafe.Pointer(out), C.int(n)), nil
+	return C.GoBytes(unsafe.Pointer(out), C.int(n)), true, nil
 }
 
-func cBinary(m *cManager) ([]byte, error) {
+func cBinary(m *cManager, w wait) (data []byte, ready bool, err error) {
 	var out *C.uint8_t
 	var n C.size_t
 	var msg *C.char
-	r := C.sfs_get_binary(m, &out, &n, &msg)
+	cReady := C.bool(true)
+	readyOut, within := tryArgs(w, &cReady)
+	r := C.sfs_get_binary(m, &out, &n, readyOut, within, &msg)
 	if err := errorFrom(r, msg); err != nil {
-		return nil, err
+		return nil, true, err
+	}
+	if !cReady {
+		return nil, false, nil
 	}
 	defer C.starfleet_secrets_bytes_free(out)
-	return C.GoBytes(unsafe.Pointer(out), C.int(n)), nil
+	return C.GoBytes(unsafe.Pointer(out), C.int(n)), true, nil
+}
+
+// cLoad brings the secret into the cache, blocking this thread for the fetch.
+func cLoad(m *cManager) error {
+	var msg *C.char
+	r := C.sfs_load(m, &msg)
+	return errorFrom(r, msg)
 }
 
 func cRefresh(m *cManager) error {

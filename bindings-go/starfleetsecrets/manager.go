@@ -12,7 +12,9 @@
 //
 // Calls that may fetch take a context. The fetch itself runs in the library (bounded by
 // Options.Timeout); when ctx is done first, the method returns ctx.Err() at once and the
-// fetch finishes in the background, filling the cache for the next call.
+// fetch finishes in the background, filling the cache for the next call. Goroutines that
+// wait for a fetch do not hold OS threads: one goroutine per Manager runs the blocking load
+// in the library, the others are parked on a channel (see docs/c-go.md).
 //
 // Key paths: one argument is a dotted path ("STARFLEET.SlackToken", with `\.` for a
 // literal dot); several arguments are literal keys ("GitHubSyncWorker", "my.org").
@@ -77,9 +79,11 @@ type Manager struct {
 	mu       sync.Mutex
 	handle   *cManager
 	inFlight int
-	closed   bool
-	shared   bool // the Default manager: Close is a no-op
-	initErr  error
+	// loading is closed when the load in progress ends; nil when none is (see read).
+	loading chan struct{}
+	closed  bool
+	shared  bool // the Default manager: Close is a no-op
+	initErr error
 }
 
 var errClosed = &Error{Code: ErrInvalidArgument, Message: "the Manager is closed"}
@@ -257,6 +261,89 @@ func call[T any](ctx context.Context, m *Manager, f func(h *cManager) (T, error)
 	}
 }
 
+// read answers a getter without holding an OS thread while a fetch is in flight. A
+// goroutine blocked in a cgo call pins its thread, so a cold or expired cache with hundreds
+// of waiting goroutines used to pin hundreds of threads (Go's limit is 10,000, then the
+// process dies). Instead:
+//
+//  1. get(h, 0) answers whatever needs no fetch (core's try_secret: a hit, a settings
+//     error, a failure still in its retry pause, or the stale value then);
+//  2. otherwise the goroutine waits, with its ctx, for this Manager's one load (started by
+//     the first goroutine that needs it, run on its own goroutine: one thread per Manager);
+//  3. then it asks again, also accepting a value fetched since it first asked (so with
+//     TTLNoCache the load's value answers every caller that waited for it); if the answer
+//     still needs a fetch (the settings changed meanwhile), it makes the blocking call.
+//
+// Core still decides everything (single flight, TTL, stale-if-error, backoff); this only
+// chooses which goroutine's thread waits in C.
+func read[T any](ctx context.Context, m *Manager, get func(h *cManager, w wait) (T, bool, error)) (T, error) {
+	var zero T
+	asked := time.Now()
+	for waited := false; ; waited = true {
+		if err := ctx.Err(); err != nil {
+			return zero, err
+		}
+		h, err := m.acquire()
+		if err != nil {
+			return zero, err
+		}
+		// After a load, a value it fetched answers this call even when the TTL says it is
+		// no longer fresh (TTLNoCache): it was fetched after this call asked.
+		since := time.Duration(0)
+		if waited {
+			since = time.Since(asked)
+		}
+		v, ready, err := get(h, wait(since))
+		m.release()
+		if ready {
+			return v, err
+		}
+		if waited {
+			return call(ctx, m, func(h *cManager) (T, error) {
+				v, _, err := get(h, block)
+				return v, err
+			})
+		}
+		loaded, err := m.load()
+		if err != nil {
+			return zero, err
+		}
+		select {
+		case <-loaded:
+		case <-ctx.Done():
+			return zero, ctx.Err()
+		}
+	}
+}
+
+// load returns a channel closed when this Manager's load ends, starting one unless one is
+// in progress. The load's outcome is read back through the _try_ getters.
+func (m *Manager) load() (<-chan struct{}, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.initErr != nil {
+		return nil, m.initErr
+	}
+	if m.closed || m.handle == nil {
+		return nil, errClosed
+	}
+	if m.loading == nil {
+		loading := make(chan struct{})
+		m.loading = loading
+		m.inFlight++
+		go func(h *cManager) {
+			// Its error is also what the _try_ getters answer now (or the stale value).
+			_ = cLoad(h)
+			m.mu.Lock()
+			m.loading = nil
+			m.mu.Unlock()
+			m.release() // before close: waiters see the Manager settled
+			close(loading)
+		}(m.handle)
+	}
+	return m.loading, nil
+}
+
 // Secrets returns the whole document, decoded as by encoding/json.
 func (m *Manager) Secrets(ctx context.Context) (map[string]any, error) {
 	raw, err := m.GetJSON(ctx)
@@ -274,9 +361,9 @@ func (m *Manager) Secrets(ctx context.Context) (map[string]any, error) {
 // Get(ctx, "GitHubSyncWorker", "my.org"). ErrKeyNotFound names the missing key;
 // ErrSecretFormat if the value is not a string (use GetJSON for any value).
 func (m *Manager) Get(ctx context.Context, path ...string) (string, error) {
-	return call(ctx, m, func(h *cManager) (string, error) {
-		b, err := cText(h, textString, path)
-		return string(b), err
+	return read(ctx, m, func(h *cManager, w wait) (string, bool, error) {
+		b, ready, err := cText(h, textString, path, w)
+		return string(b), ready, err
 	})
 }
 
@@ -287,15 +374,15 @@ func (m *Manager) GetJSON(ctx context.Context, path ...string) (json.RawMessage,
 	if len(path) == 0 {
 		kind = textDocument
 	}
-	return call(ctx, m, func(h *cManager) (json.RawMessage, error) {
-		return cText(h, kind, path)
+	return read(ctx, m, func(h *cManager, w wait) (json.RawMessage, bool, error) {
+		return cText(h, kind, path, w)
 	})
 }
 
 // Binary returns the bytes of a binary secret (SecretBinary); ErrSecretFormat for a
 // SecretString.
 func (m *Manager) Binary(ctx context.Context) ([]byte, error) {
-	return call(ctx, m, cBinary)
+	return read(ctx, m, cBinary)
 }
 
 // Refresh fetches now, whatever the cache holds. On failure the error is returned and the
@@ -349,7 +436,8 @@ type Stats struct {
 // Stats returns the cache counters.
 func (m *Manager) Stats() (Stats, error) {
 	raw, err := call(context.Background(), m, func(h *cManager) ([]byte, error) {
-		return cText(h, textStats, nil)
+		b, _, err := cText(h, textStats, nil, block)
+		return b, err
 	})
 	if err != nil {
 		return Stats{}, err

@@ -153,6 +153,16 @@ enum Fetcher<'a> {
     Caller(CallerFetch<'a>),
 }
 
+/// Whether a load counts as an access in [`Stats`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Count {
+    /// A caller's access: a hit or a miss, and a stale value served.
+    Access,
+    /// [`SecretsManager::load_blocking`]: its callers' accesses are counted by
+    /// [`SecretsManager::try_secret`].
+    Nothing,
+}
+
 /// How many times a load starts over because the settings changed during its fetch.
 const MAX_SUPERSEDED: u32 = 3;
 
@@ -255,7 +265,7 @@ impl SecretsManager {
 
     /// The secret, from the cache or fetched (see the module doc).
     pub async fn secret(&self) -> Result<Arc<Secret>> {
-        self.access(&mut Fetcher::Sdk).await
+        self.access(&mut Fetcher::Sdk, Count::Access).await
     }
 
     /// Fetch now, whatever the cache holds. Concurrent refreshes share one call, so none
@@ -265,14 +275,23 @@ impl SecretsManager {
         self.force(&mut Fetcher::Sdk).await
     }
 
-    async fn access(&self, fetcher: &mut Fetcher<'_>) -> Result<Arc<Secret>> {
+    async fn access(&self, fetcher: &mut Fetcher<'_>, count: Count) -> Result<Arc<Secret>> {
         let started = Instant::now();
         if let Some(secret) = self.hit(started) {
-            self.counters.hits.fetch_add(1, Relaxed);
+            if count == Count::Access {
+                self.counters.hits.fetch_add(1, Relaxed);
+            }
             return Ok(secret);
         }
         self.settings()?;
-        self.counters.misses.fetch_add(1, Relaxed);
+        if count == Count::Access {
+            self.counters.misses.fetch_add(1, Relaxed);
+        }
+        // A load answers no caller: it serves (and counts) no stale value either.
+        let stale_or = |state: &State, settings: &Settings, now, error| match count {
+            Count::Access => self.stale_or(state, settings, now, error),
+            Count::Nothing => Err(error),
+        };
         let lock = self.fetch_lock();
         let _flight = lock.lock().await;
         for _ in 0..MAX_SUPERSEDED {
@@ -290,13 +309,13 @@ impl SecretsManager {
                 }
                 if let Some(f) = state.failure.as_ref().filter(|f| now < f.retry_at) {
                     let error = f.error.clone();
-                    return self.stale_or(&state, &settings, now, error);
+                    return stale_or(&state, &settings, now, error);
                 }
             }
             if let Fetched::Done(result) = self.fetch(&settings, fetcher).await {
                 return result.or_else(|error| {
                     let state = self.lock_state();
-                    self.stale_or(&state, &settings, Instant::now(), error)
+                    stale_or(&state, &settings, Instant::now(), error)
                 });
             }
         }
@@ -342,6 +361,47 @@ impl SecretsManager {
         };
         counter.fetch_add(1, Relaxed);
         found
+    }
+
+    /// What an access would answer right now without waiting for a fetch: a hit (counted as
+    /// one), a settings error, or, while a failed fetch's backoff runs, the stale value or that
+    /// failure (counted as a miss, as [`secret`](Self::secret) counts it). `None`, counted as
+    /// nothing, when the answer needs a fetch ([`load_blocking`](Self::load_blocking)). Resolves the settings on first use (reads the
+    /// configuration file, never the network).
+    ///
+    /// This is how a binding whose waiting callers must not each hold an OS thread (Go: a
+    /// goroutine blocked in a C call pins a thread) answers everything but the fetch itself:
+    /// it runs one blocking load per manager and its other callers ask again when it ends,
+    /// passing `since` (when they first asked): an entry fetched since then answers them
+    /// even if the TTL says it is not fresh, as [`secret`](Self::secret) answers its waiters
+    /// (TTL 0 would otherwise never answer).
+    pub fn try_secret(&self, since: Option<Instant>) -> Option<Result<Arc<Secret>>> {
+        let settings = match self.settings() {
+            Ok(settings) => settings,
+            Err(error) => return Some(Err(error)),
+        };
+        // A caller asking again after a load (`since` set) found no fresh value at first: its
+        // access is a miss, whatever answers it now.
+        let counter = match since {
+            None => &self.counters.hits,
+            Some(_) => &self.counters.misses,
+        };
+        let now = Instant::now();
+        let state = self.lock_state();
+        let found = state.overrides.innermost().cloned().or_else(|| {
+            state
+                .entry
+                .as_ref()
+                .filter(|e| is_fresh(e, settings.ttl, now) || since.is_some_and(|s| e.fetched_at >= s))
+                .map(|e| e.secret.clone())
+        });
+        if let Some(secret) = found {
+            counter.fetch_add(1, Relaxed);
+            return Some(Ok(secret));
+        }
+        let failure = state.failure.as_ref().filter(|f| now < f.retry_at)?;
+        self.counters.misses.fetch_add(1, Relaxed);
+        Some(self.stale_or(&state, &settings, now, failure.error.clone()))
     }
 
     /// The value an access would get right now without waiting (the innermost testing override
@@ -494,6 +554,14 @@ impl SecretsManager {
         runtime::block_on(self.secret())
     }
 
+    /// Bring the secret into the cache unless it is fresh there, sharing a fetch in flight,
+    /// blocking the calling thread; counts nothing in [`Stats`]. For a binding that answers
+    /// its callers with [`try_secret`](Self::try_secret) (which counts each access once) and
+    /// runs one load for all of them. The error is the fetch's, never a stale value.
+    pub fn load_blocking(&self) -> Result<()> {
+        runtime::block_on(self.access(&mut Fetcher::Sdk, Count::Nothing)).map(drop)
+    }
+
     /// [`refresh`](Self::refresh) for callers on a plain thread.
     pub fn refresh_blocking(&self) -> Result<Arc<Secret>> {
         runtime::block_on(self.refresh())
@@ -511,7 +579,7 @@ impl SecretsManager {
         if let Some(secret) = self.try_hit() {
             return Ok(secret);
         }
-        runtime::block_on(self.access(&mut Fetcher::Caller(fetch)))
+        runtime::block_on(self.access(&mut Fetcher::Caller(fetch), Count::Access))
     }
 
     /// [`refresh_blocking`](Self::refresh_blocking) with a caller-supplied fetch, as

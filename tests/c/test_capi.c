@@ -489,6 +489,86 @@ static void test_timeout_and_network(void) {
     starfleet_secrets_manager_free(m);
 }
 
+/* The _try_ getters answer what needs no fetch and never wait: a runtime (Go) parks its
+ * waiting callers and runs one starfleet_secrets_manager_load() instead of blocking a thread
+ * per caller (issue 13 item 6). */
+static void test_try_getters_never_wait(void) {
+    char name[128];
+    secret_name(name, "try");
+    CHECK(moto_create_string(REGION, name, STARFLEET_DOC, NULL) == 0);
+    CHECK(harness_add_fault(name, "hang", 0, "\"hang_ms\": 30000") == 0);
+    starfleet_secrets_options *opts = NULL;
+    starfleet_secrets_manager *m = NULL;
+    CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_secret_id(opts, name), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_region(opts, REGION), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_timeout_seconds(opts, 1.0), OK);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    starfleet_secrets_options_free(opts);
+    const char *keys[] = {"STARFLEET.SlackToken"};
+    char *out = SENTINEL;
+    size_t len = 7;
+    bool ready = true;
+
+    /* Cold cache, hung endpoint: "not ready" at once, nothing written, no request made. */
+    double started = now_s();
+    CHECK_RESULT(starfleet_secrets_manager_try_get_string_path(m, 0.0, keys, 1, &out, &len, &ready), OK);
+    CHECK(!ready && out == SENTINEL && len == 7);
+    ready = true;
+    CHECK_RESULT(starfleet_secrets_manager_try_get_document_json(m, 0.0, &out, &len, &ready), OK);
+    CHECK(!ready && out == SENTINEL);
+    CHECK(now_s() - started < 1.0);
+    CHECK(harness_get_count(name) == 0);
+    CHECK_RESULT(starfleet_secrets_manager_try_get_string_path(m, 0.0, keys, 1, &out, &len, NULL), STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT);
+
+    /* The load fails; while its retry pause runs the try getters answer that failure. */
+    CHECK_RESULT(starfleet_secrets_manager_load(m), STARFLEET_SECRETS_RESULT_TIMEOUT);
+    ready = false;
+    CHECK_RESULT(starfleet_secrets_manager_try_get_json_path(m, 0.0, keys, 1, &out, &len, &ready), STARFLEET_SECRETS_RESULT_TIMEOUT);
+    CHECK(out == SENTINEL);
+
+    /* The endpoint recovers: after a load the try getters answer from the cache. */
+    CHECK(harness_clear_faults(name) == 0);
+    sleep_s(1.1); /* past the 1 s retry pause */
+    CHECK_RESULT(starfleet_secrets_manager_load(m), OK);
+    long calls = harness_get_count(name);
+    CHECK_RESULT(starfleet_secrets_manager_try_get_string_path(m, 0.0, keys, 1, &out, &len, &ready), OK);
+    CHECK(ready && out != SENTINEL && len == strlen("xoxb-c-0001") && strcmp(out, "xoxb-c-0001") == 0);
+    starfleet_secrets_string_free(out);
+    out = SENTINEL;
+    ready = false;
+    CHECK_RESULT(starfleet_secrets_manager_try_get_json_path(m, 0.0, keys, 1, &out, &len, &ready), OK);
+    CHECK(ready && out != SENTINEL && strcmp(out, "\"xoxb-c-0001\"") == 0);
+    starfleet_secrets_string_free(out);
+    out = SENTINEL;
+    ready = false;
+    CHECK_RESULT(starfleet_secrets_manager_try_get_document_json(m, 0.0, &out, &len, &ready), OK);
+    CHECK(ready && out != SENTINEL && out[0] == '{');
+    starfleet_secrets_string_free(out);
+    uint8_t *bytes = (uint8_t *)SENTINEL;
+    ready = false;
+    CHECK_RESULT(starfleet_secrets_manager_try_get_binary(m, 0.0, &bytes, &len, &ready), STARFLEET_SECRETS_RESULT_SECRET_FORMAT);
+    CHECK(bytes == (uint8_t *)SENTINEL);
+    CHECK(harness_get_count(name) == calls);
+    CHECK_RESULT(starfleet_secrets_manager_try_get_document_json(m, -1.0, &out, &len, &ready),
+                 STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT);
+    starfleet_secrets_manager_free(m);
+
+    /* TTL 0 keeps nothing fresh: only fetched_within lets a load's value answer its waiters. */
+    m = manager_for(name, "0");
+    CHECK_RESULT(starfleet_secrets_manager_load(m), OK);
+    out = SENTINEL;
+    ready = true;
+    CHECK_RESULT(starfleet_secrets_manager_try_get_string_path(m, 0.0, keys, 1, &out, &len, &ready), OK);
+    CHECK(!ready && out == SENTINEL);
+    CHECK_RESULT(starfleet_secrets_manager_try_get_string_path(m, 60.0, keys, 1, &out, &len, &ready), OK);
+    CHECK(ready && out != SENTINEL && strcmp(out, "xoxb-c-0001") == 0);
+    if (ready && out != SENTINEL) {
+        starfleet_secrets_string_free(out);
+    }
+    starfleet_secrets_manager_free(m);
+}
+
 static void test_configuration_errors(void) {
     starfleet_secrets_options *opts = NULL;
     starfleet_secrets_manager *m = NULL;
@@ -1011,6 +1091,7 @@ int main(int argc, char **argv) {
         {"AWS errors injected by the proxy", test_aws_errors_from_the_proxy},
         {"missing secret, missing key, wrong shape", test_missing_secret_key_and_format},
         {"timeout and network", test_timeout_and_network},
+        {"try getters never wait; load fills the cache", test_try_getters_never_wait},
         {"configuration errors", test_configuration_errors},
         {"NULL and invalid arguments", test_invalid_arguments},
         {"stale if error", test_stale_if_error},

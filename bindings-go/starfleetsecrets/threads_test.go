@@ -1,0 +1,90 @@
+package starfleetsecrets_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	sfs "example.invalid/starfleet-secrets/bindings-go/starfleetsecrets"
+)
+
+// Issue 13 item 6: goroutines waiting on a fetch must not each hold an OS thread. Before the
+// fix every waiting Get blocked a thread in cgo, and 400 of them on a hung endpoint under
+// debug.SetMaxThreads(200) ended in "fatal error: thread exhaustion", which kills the
+// process: so the scenario runs in a child process and this test checks its exit status.
+func TestWaitersOnAHungFetchDoNotHoldThreads(t *testing.T) {
+	if os.Getenv(childEnv) != "" {
+		t.Skip("child")
+	}
+	name := uniqueName("threads")
+	createJSON(t, name, starfleetDoc("xoxb-threads"))
+	fault(t, name, "hang", 0, map[string]any{"hang_ms": 15000})
+	t.Cleanup(func() { clearFaults(t, name) })
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWaitersOnAHungFetchChild$", "-test.v")
+	cmd.Env = append(os.Environ(), childEnv+"=1", "STARFLEETSECRETS_TEST_SECRET="+name)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "RESULT OK") {
+		tail := string(out)
+		if len(tail) > 3000 {
+			tail = tail[:3000] + "\n..."
+		}
+		t.Fatalf("child: %v\n%s", err, tail)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "RESULT OK") {
+			t.Log(strings.TrimSpace(line))
+		}
+	}
+}
+
+func TestWaitersOnAHungFetchChild(t *testing.T) {
+	name := os.Getenv("STARFLEETSECRETS_TEST_SECRET")
+	if os.Getenv(childEnv) == "" || name == "" {
+		t.Skip("only run by TestWaitersOnAHungFetchDoNotHoldThreads")
+	}
+	const (
+		maxThreads = 200
+		waiters    = 400
+		deadline   = 2 * time.Second
+	)
+	debug.SetMaxThreads(maxThreads)
+	m, err := sfs.New(sfs.Options{SecretID: name, Region: region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, waiters)
+	took := make([]time.Duration, waiters)
+	for i := 0; i < waiters; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			defer cancel()
+			start := time.Now()
+			_, errs[i] = m.Get(ctx, "STARFLEET.SlackToken")
+			took[i] = time.Since(start)
+		}(i)
+	}
+	wg.Wait()
+	var slowest time.Duration
+	for i := 0; i < waiters; i++ {
+		if !errors.Is(errs[i], context.DeadlineExceeded) {
+			t.Errorf("call %d: err = %v, want context.DeadlineExceeded", i, errs[i])
+		}
+		slowest = max(slowest, took[i])
+	}
+	if slowest > deadline+time.Second {
+		t.Errorf("slowest call took %v, want at most %v", slowest, deadline+time.Second)
+	}
+	if !t.Failed() {
+		t.Logf("RESULT OK: %d calls under SetMaxThreads(%d) ended by their %v deadline, slowest %v", waiters, maxThreads, deadline, slowest)
+	}
+}
