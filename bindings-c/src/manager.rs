@@ -221,7 +221,7 @@ pub unsafe extern "C" fn starfleet_secrets_manager_get_string(
     boundary("starfleet_secrets_manager_get_string", || {
         let m = manager_arg(manager)?;
         let path = Path::parse_dotted(str_arg(path, "path")?)?;
-        get_string(m, &path, out, out_len, Wait::Block).map(drop)
+        get_at(m, &path, Form::String, out, out_len, Wait::Block).map(drop)
     })
 }
 
@@ -238,7 +238,7 @@ pub unsafe extern "C" fn starfleet_secrets_manager_get_string_path(
     boundary("starfleet_secrets_manager_get_string_path", || {
         let m = manager_arg(manager)?;
         let path = path_arg(keys, n)?;
-        get_string(m, &path, out, out_len, Wait::Block).map(drop)
+        get_at(m, &path, Form::String, out, out_len, Wait::Block).map(drop)
     })
 }
 
@@ -258,13 +258,28 @@ pub unsafe extern "C" fn starfleet_secrets_manager_try_get_string_path(
         let m = manager_arg(manager)?;
         out_arg(out_ready, "out_ready")?;
         let path = path_arg(keys, n)?;
-        set_ready(out_ready, get_string(m, &path, out, out_len, try_arg(fetched_within)?)?)
+        set_ready(
+            out_ready,
+            get_at(m, &path, Form::String, out, out_len, try_arg(fetched_within)?)?,
+        )
     })
 }
 
-unsafe fn get_string(
+/// What a getter at a key path hands out.
+#[derive(Clone, Copy)]
+enum Form {
+    /// The string value itself (SECRET_FORMAT for any other JSON type).
+    String,
+    /// Any value, as compact JSON text.
+    Json,
+}
+
+/// The value at `path` into `*out` (the `_get_string` and `_get_json` families); `false`
+/// when `wait` allowed no fetch and one was needed.
+unsafe fn get_at(
     m: &SecretsManager,
     path: &Path,
+    form: Form,
     out: *mut *mut c_char,
     out_len: *mut usize,
     wait: Wait,
@@ -273,8 +288,14 @@ unsafe fn get_string(
     let Some(secret) = load(m, wait)? else {
         return Ok(false);
     };
-    let value = secret.get_str(path)?;
-    OutBuffer::copy_of(value.as_bytes())?.hand_out(out, out_len);
+    let buffer = match form {
+        Form::String => OutBuffer::copy_of(secret.get_str(path)?.as_bytes())?,
+        Form::Json => {
+            let value = secret.get(path)?;
+            OutBuffer::json_with(|w| serde_json::to_writer(w, value))?
+        }
+    };
+    buffer.hand_out(out, out_len);
     Ok(true)
 }
 
@@ -290,7 +311,7 @@ pub unsafe extern "C" fn starfleet_secrets_manager_get_json(
     boundary("starfleet_secrets_manager_get_json", || {
         let m = manager_arg(manager)?;
         let path = Path::parse_dotted(str_arg(path, "path")?)?;
-        get_json(m, &path, out, out_len, Wait::Block).map(drop)
+        get_at(m, &path, Form::Json, out, out_len, Wait::Block).map(drop)
     })
 }
 
@@ -307,7 +328,7 @@ pub unsafe extern "C" fn starfleet_secrets_manager_get_json_path(
     boundary("starfleet_secrets_manager_get_json_path", || {
         let m = manager_arg(manager)?;
         let path = path_arg(keys, n)?;
-        get_json(m, &path, out, out_len, Wait::Block).map(drop)
+        get_at(m, &path, Form::Json, out, out_len, Wait::Block).map(drop)
     })
 }
 
@@ -327,24 +348,11 @@ pub unsafe extern "C" fn starfleet_secrets_manager_try_get_json_path(
         let m = manager_arg(manager)?;
         out_arg(out_ready, "out_ready")?;
         let path = path_arg(keys, n)?;
-        set_ready(out_ready, get_json(m, &path, out, out_len, try_arg(fetched_within)?)?)
+        set_ready(
+            out_ready,
+            get_at(m, &path, Form::Json, out, out_len, try_arg(fetched_within)?)?,
+        )
     })
-}
-
-unsafe fn get_json(
-    m: &SecretsManager,
-    path: &Path,
-    out: *mut *mut c_char,
-    out_len: *mut usize,
-    wait: Wait,
-) -> Result<bool> {
-    let out = out_arg(out, "out")?;
-    let Some(secret) = load(m, wait)? else {
-        return Ok(false);
-    };
-    let value = secret.get(path)?;
-    OutBuffer::json_with(|w| serde_json::to_writer(w, value))?.hand_out(out, out_len);
-    Ok(true)
 }
 
 /// The bytes of a binary secret (SecretBinary). On success `*out` receives them and
