@@ -88,3 +88,38 @@ func TestWaitersOnAHungFetchChild(t *testing.T) {
 		t.Logf("RESULT OK: %d calls under SetMaxThreads(%d) ended by their %v deadline, slowest %v", waiters, maxThreads, deadline, slowest)
 	}
 }
+
+// Issue 13 item 1 as Go sees it: concurrent Refresh calls on a hung endpoint share one
+// fetch and all end within the deadline (+1 s), instead of one fetch each, in turn.
+func TestConcurrentRefreshesShareOneFetch(t *testing.T) {
+	name := uniqueName("refresh-herd")
+	createJSON(t, name, starfleetDoc("xoxb-herd"))
+	fault(t, name, "hang", 0, map[string]any{"hang_ms": 15000})
+	defer clearFaults(t, name)
+	m := newManager(t, sfs.Options{SecretID: name, Timeout: time.Second})
+	const callers = 8
+	var wg sync.WaitGroup
+	errs := make([]error, callers)
+	started := time.Now()
+	for i := 0; i < callers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = m.Refresh(context.Background())
+		}(i)
+	}
+	wg.Wait()
+	took := time.Since(started)
+	for i, err := range errs {
+		if !errors.Is(err, sfs.ErrTimeout) {
+			t.Errorf("Refresh %d: %v, want ErrTimeout", i, err)
+		}
+	}
+	// The 1 s timeout, its 1 s hard-deadline slack, and 1 s of margin.
+	if took > 3*time.Second {
+		t.Errorf("%d concurrent Refresh calls took %v", callers, took)
+	}
+	if s, _ := m.Stats(); s.Fetches != 1 {
+		t.Errorf("Stats.Fetches = %d, want 1 (one shared fetch)", s.Fetches)
+	}
+}
