@@ -57,7 +57,7 @@ fn bench(c: &mut Criterion) {
     let name = format!("bench-{}", std::process::id());
     rt.block_on(async {
         let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(starfleet_secrets::transport::http_client().unwrap())
+            .http_client(starfleet_secrets::transport::http_client(&|_: &str| None).unwrap())
             .region(aws_config::Region::new("us-east-2"))
             .endpoint_url(std::env::var("STARFLEET_TEST_MOTO").unwrap())
             .load()

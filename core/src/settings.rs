@@ -99,6 +99,21 @@ pub fn seconds_arg(name: &str, seconds: f64) -> Result<Duration> {
     }
 }
 
+/// A tuning variable holding a positive number of seconds (`STARFLEET_SECRETS_ATTEMPT_TIMEOUT`,
+/// `STARFLEET_SECRETS_POOL_IDLE_TIMEOUT`): `default` when unset, CONFIG_INVALID naming the
+/// variable when it is not a positive number.
+pub fn seconds_var(env: EnvLookup<'_>, name: &str, default: Duration) -> Result<Duration> {
+    match env(name) {
+        None => Ok(default),
+        Some(text) => parse_seconds(&text).ok().filter(|d| !d.is_zero()).ok_or_else(|| {
+            Error::new(
+                Code::ConfigInvalid,
+                format!("{name}={text:?} is not a positive number of seconds"),
+            )
+        }),
+    }
+}
+
 /// Which version of the secret to read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Version {

@@ -105,7 +105,7 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
     let plain_http = plain_http_endpoint(key.endpoint.as_deref(), &process_env);
     let environment_credentials = access_keys_in_environment(&process_env);
     let http_client = if plain_http {
-        transport::http_client()?
+        transport::http_client(&process_env)?
     } else {
         transport::https_client(&process_env)?
     };
@@ -148,18 +148,7 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
 
 /// [`ATTEMPT_READ_TIMEOUT`], or `STARFLEET_SECRETS_ATTEMPT_TIMEOUT` when set.
 fn attempt_read_timeout(env: EnvLookup<'_>) -> Result<Duration> {
-    match env(ATTEMPT_TIMEOUT_VAR) {
-        None => Ok(ATTEMPT_READ_TIMEOUT),
-        Some(text) => crate::settings::parse_seconds(&text)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                Error::new(
-                    Code::ConfigInvalid,
-                    format!("{ATTEMPT_TIMEOUT_VAR}={text:?} is not a positive number of seconds"),
-                )
-            }),
-    }
+    crate::settings::seconds_var(env, ATTEMPT_TIMEOUT_VAR, ATTEMPT_READ_TIMEOUT)
 }
 
 /// `key`'s value, now marked most recently used (moved to the back).

@@ -40,6 +40,13 @@ use crate::settings::EnvLookup;
 /// How long an idle pooled connection is kept: below an AWS NAT gateway's 350 s idle limit,
 /// and long enough that a burst of calls (a refresh and its retries, a CLI command) shares one.
 pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Overrides [`POOL_IDLE_TIMEOUT`] (seconds, > 0) for the clients built after it is set: for a
+/// network whose middleboxes forget idle flows sooner, and for the test that observes the
+/// timeout (`core/tests/dead_connections.rs`) without waiting a minute.
+pub const POOL_IDLE_TIMEOUT_VAR: &str = "STARFLEET_SECRETS_POOL_IDLE_TIMEOUT";
+/// The AWS NAT gateway's idle timeout: a pooled connection kept idle longer is sent into a
+/// black hole. [`POOL_IDLE_TIMEOUT`] must stay below it (a unit test checks).
+pub const NAT_GATEWAY_IDLE_TIMEOUT: Duration = Duration::from_secs(350);
 /// Idle time before the kernel sends TCP keepalive probes on a connection, so a flow that a
 /// middlebox would otherwise expire stays known, and a dead peer is noticed.
 pub const TCP_KEEPALIVE: Duration = Duration::from_secs(30);
@@ -54,7 +61,7 @@ pub fn https_client(env: EnvLookup<'_>) -> Result<SharedHttpClient> {
         .with_trust_store(trust_store(env)?)
         .build()
         .map_err(|e| Error::new(Code::Internal, format!("cannot set up TLS: {e}")))?;
-    let pool = with_policy(ConnectionPool::builder())
+    let pool = with_policy(ConnectionPool::builder(), pool_idle_timeout(env)?)
         .tls_provider(Provider::rustls(CryptoMode::Ring))
         .tls_context(context)
         .build_https();
@@ -63,16 +70,23 @@ pub fn https_client(env: EnvLookup<'_>) -> Result<SharedHttpClient> {
 
 /// A client without TLS, for a plain `http://` endpoint (a local emulator): no roots are
 /// read for certificates such an endpoint never shows.
-pub fn http_client() -> Result<SharedHttpClient> {
-    shared(with_policy(ConnectionPool::builder()).build_http())
+pub fn http_client(env: EnvLookup<'_>) -> Result<SharedHttpClient> {
+    shared(with_policy(ConnectionPool::builder(), pool_idle_timeout(env)?).build_http())
 }
 
-/// The pooling policy of both clients (module doc).
-fn with_policy<Tls>(builder: PoolBuilder<Tls>) -> PoolBuilder<Tls> {
+/// The pooling policy of both clients (module doc), with `idle_timeout` (see
+/// [`pool_idle_timeout`]).
+fn with_policy<Tls>(builder: PoolBuilder<Tls>, idle_timeout: Duration) -> PoolBuilder<Tls> {
     builder
-        .idle_timeout(POOL_IDLE_TIMEOUT)
+        .idle_timeout(idle_timeout)
         .tcp_keepalive(TCP_KEEPALIVE)
         .tcp_nodelay(true)
+}
+
+/// [`POOL_IDLE_TIMEOUT`], or [`POOL_IDLE_TIMEOUT_VAR`] when set (CONFIG_INVALID naming the
+/// variable when it is not a positive number of seconds).
+fn pool_idle_timeout(env: EnvLookup<'_>) -> Result<Duration> {
+    crate::settings::seconds_var(env, POOL_IDLE_TIMEOUT_VAR, POOL_IDLE_TIMEOUT)
 }
 
 fn shared<E: std::fmt::Display>(pool: std::result::Result<ConnectionPool, E>) -> Result<SharedHttpClient> {
@@ -179,8 +193,22 @@ mod tests {
     }
 
     #[test]
+    fn pooled_connections_are_dropped_before_a_nat_gateway_forgets_them() {
+        // A documented guard: the idle timeout is what keeps a pooled connection from
+        // outliving the NAT gateway's flow (issue 14); the harness test observes it.
+        assert!(POOL_IDLE_TIMEOUT < NAT_GATEWAY_IDLE_TIMEOUT);
+        assert!(TCP_KEEPALIVE < POOL_IDLE_TIMEOUT);
+        assert_eq!(pool_idle_timeout(&env(&[])).unwrap(), POOL_IDLE_TIMEOUT);
+        let set = env(&[("STARFLEET_SECRETS_POOL_IDLE_TIMEOUT", "1.5")]);
+        assert_eq!(pool_idle_timeout(&set).unwrap(), Duration::from_millis(1_500));
+        let err = pool_idle_timeout(&env(&[("STARFLEET_SECRETS_POOL_IDLE_TIMEOUT", "0")])).unwrap_err();
+        assert_eq!(err.code(), Code::ConfigInvalid);
+        assert!(err.to_string().contains("STARFLEET_SECRETS_POOL_IDLE_TIMEOUT"), "{err}");
+    }
+
+    #[test]
     fn clients_build() {
-        assert!(http_client().is_ok());
+        assert!(http_client(&env(&[])).is_ok());
         let bundle = std::env::temp_dir().join(format!("starfleet-bundle-{}", std::process::id()));
         std::fs::write(&bundle, ISRG_ROOT_X1).unwrap();
         let path: &'static str = Box::leak(bundle.to_string_lossy().into_owned().into_boxed_str());

@@ -76,3 +76,58 @@ fn a_hung_endpoint_still_ends_within_the_deadline() {
     assert!(took < deadline + Duration::from_secs(1), "{took:?}");
     rt.block_on(clear_faults(&name));
 }
+
+/// Set in the child process of the idle-timeout test (see below).
+const IDLE_CHILD: &str = "STARFLEET_TEST_IDLE_CHILD";
+
+/// The pool's idle timeout, observed (issue 14): a read shortly after the last one reuses the
+/// pooled connection, a read after more than the idle timeout opens a new one. The harness
+/// answers requests on a reused connection with AccessDeniedException (not retried), so
+/// which connection a refresh used shows in its result. The production timeout is 60 s
+/// (`transport::POOL_IDLE_TIMEOUT`); this runs the test binary again, for this test alone,
+/// with `STARFLEET_SECRETS_POOL_IDLE_TIMEOUT=1`, since the variable is read when an SDK
+/// client is built and clients are shared by the whole process.
+#[test]
+fn an_idle_pooled_connection_is_dropped_after_the_idle_timeout() {
+    const TEST: &str = "an_idle_pooled_connection_is_dropped_after_the_idle_timeout";
+    if std::env::var_os(IDLE_CHILD).is_none() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", TEST, "--nocapture", "--test-threads=1"])
+            .env(IDLE_CHILD, "1")
+            .env(starfleet_secrets::transport::POOL_IDLE_TIMEOUT_VAR, "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && text.contains("1 passed"),
+            "child failed:\n{text}"
+        );
+        return;
+    }
+    let rt = runtime::get().unwrap();
+    let name = unique("idle-pool");
+    rt.block_on(create_json(&name, &json!({"v": "x"})));
+    // A deadline no other test uses: an SDK client, and a pool, of its own.
+    let m = manager(&name, Ttl::For(Duration::ZERO), Duration::from_millis(8_300));
+    let refresh = || runtime::block_on(m.refresh());
+    refresh().unwrap(); // opens the connection, which goes back to the pool
+    rt.block_on(fault(
+        &name,
+        "error",
+        0,
+        json!({"status": 400, "code": "AccessDeniedException", "connection": "reused"}),
+    ));
+
+    std::thread::sleep(Duration::from_millis(300)); // well inside the 1 s idle timeout
+    let err = refresh().unwrap_err();
+    assert_eq!(
+        err.code(),
+        Code::AccessDenied,
+        "the pooled connection was reused: {err}"
+    );
+
+    std::thread::sleep(Duration::from_millis(1_600)); // past it
+    let secret = refresh().expect("a new connection after the idle timeout");
+    assert_eq!(secret.get_str(&Path::parse_dotted("v").unwrap()).unwrap(), "x");
+    rt.block_on(clear_faults(&name));
+}

@@ -85,7 +85,7 @@ pub fn capture_logs() {
 pub async fn admin() -> Client {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
         // moto itself is plain HTTP; the library's own client is what the tests exercise.
-        .http_client(starfleet_secrets::transport::http_client().unwrap())
+        .http_client(starfleet_secrets::transport::http_client(&|_: &str| None).unwrap())
         .region(aws_config::Region::new(REGION))
         .endpoint_url(moto_url())
         .load()
