@@ -123,6 +123,23 @@ test('TIMEOUT when the server never answers, within the deadline', async () => {
   }
 })
 
+test('concurrent refresh() calls on a hung endpoint share one fetch and end within the deadline (issue 13 item 1)', async () => {
+  const name = h.unique('refresh-herd')
+  await h.createSecret(name, { v: 1 })
+  await h.fault(name, 'hang', { hang_ms: 20000 }, 0)
+  const m = open(name, { timeout: 1 })
+  const started = Date.now()
+  try {
+    const errors = await Promise.all(Array.from({ length: 8 }, () => rejection(m.refresh(), 'TIMEOUT', 10000)))
+    assert.equal(errors.length, 8)
+    // The 1 s timeout, its 1 s hard-deadline slack, and 1 s of margin (8 fetches in turn took 8 s).
+    assert.ok(Date.now() - started < 3000, `${Date.now() - started} ms`)
+    assert.equal(m.stats().fetches, 1)
+  } finally {
+    await h.clearFaults(name)
+  }
+})
+
 test('NETWORK when the endpoint refuses connections', async () => {
   const server = net.createServer()
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
