@@ -204,15 +204,23 @@ func (m *Manager) free() {
 	}
 }
 
+// usable says why no call can use the handle (construction failed, or Close ran); m.mu is held.
+func (m *Manager) usable() error {
+	if m.initErr != nil {
+		return m.initErr
+	}
+	if m.closed || m.handle == nil {
+		return errClosed
+	}
+	return nil
+}
+
 // acquire pins the handle for one call; release must follow.
 func (m *Manager) acquire() (*cManager, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.initErr != nil {
-		return nil, m.initErr
-	}
-	if m.closed || m.handle == nil {
-		return nil, errClosed
+	if err := m.usable(); err != nil {
+		return nil, err
 	}
 	m.inFlight++
 	return m.handle, nil
@@ -321,11 +329,8 @@ func read[T any](ctx context.Context, m *Manager, get func(h *cManager, w wait) 
 func (m *Manager) load() (<-chan struct{}, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.initErr != nil {
-		return nil, m.initErr
-	}
-	if m.closed || m.handle == nil {
-		return nil, errClosed
+	if err := m.usable(); err != nil {
+		return nil, err
 	}
 	if m.loading == nil {
 		loading := make(chan struct{})
