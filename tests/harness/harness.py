@@ -224,6 +224,9 @@ class HarnessState:
         self._next_id = 1
         # (secret_id or None, operation) -> number of requests seen
         self._counts: dict[tuple[str | None, str], int] = {}
+        # (arrival time in Unix seconds, secret_id, operation) of every counted request, in
+        # arrival order: benchmarks plot calls per second over time from these.
+        self._arrivals: list[tuple[float, str | None, str]] = []
 
     def add_rule(self, spec: Any) -> FaultRule:
         with self._lock:
@@ -253,6 +256,7 @@ class HarnessState:
         with self._lock:
             key = (secret_id, operation)
             self._counts[key] = self._counts.get(key, 0) + 1
+            self._arrivals.append((time.time(), secret_id, operation))
             for index, rule in enumerate(self._rules):
                 if rule.matches(secret_id, operation, reused):
                     if rule.remaining is not None:
@@ -271,12 +275,24 @@ class HarnessState:
                     totals[operation] = totals.get(operation, 0) + n
         return totals
 
+    def requests(self, secret_id: str | None) -> list[dict[str, Any]]:
+        """Arrival time and operation of each counted request (of one secret), oldest first."""
+        with self._lock:
+            return [
+                {"time": at, "operation": operation}
+                for at, sid, operation in self._arrivals
+                if secret_id is None or sid == secret_id
+            ]
+
     def reset_counts(self, secret_id: str | None) -> None:
+        """Forget the counts and arrival times of ``secret_id``'s requests, or of all."""
         with self._lock:
             if secret_id is None:
                 self._counts.clear()
+                self._arrivals.clear()
             else:
                 self._counts = {k: v for k, v in self._counts.items() if k[0] != secret_id}
+                self._arrivals = [a for a in self._arrivals if a[1] != secret_id]
 
 
 # --------------------------------------------------------------------------- proxy
@@ -450,9 +466,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
             elif route == ("DELETE", f"{CONTROL_PREFIX}/counts"):
                 state.reset_counts(secret_id)
                 self.send_json(200, {})
+            elif route == ("GET", f"{CONTROL_PREFIX}/requests"):
+                self.send_json(200, {"requests": state.requests(secret_id)})
             elif route == ("POST", f"{CONTROL_PREFIX}/call"):
                 self.send_json(200, self.call_moto(self.parse_json(body)))
-            elif route[1] in (f"{CONTROL_PREFIX}/faults", f"{CONTROL_PREFIX}/counts", f"{CONTROL_PREFIX}/call"):
+            elif route[1] in {f"{CONTROL_PREFIX}/{name}" for name in ("faults", "counts", "requests", "call")}:
                 raise ControlError(405, f"method {self.command} not allowed on {url.path}")
             else:
                 raise ControlError(404, f"unknown control path {url.path}")

@@ -309,6 +309,39 @@ def test_counts_per_secret_and_reset(harness: Harness):
     assert harness.counts(b)["GetSecretValue"] == 1
 
 
+def test_request_arrival_times_per_secret(harness: Harness):
+    """GET /__harness/requests lists each counted request of a secret with its arrival time."""
+    client = harness.client()
+    a, b = (f"harness-test-{uuid.uuid4().hex[:12]}" for _ in range(2))
+    client.create_secret(Name=a, SecretString="a")
+    client.create_secret(Name=b, SecretString="b")
+    before = time.time()
+    client.get_secret_value(SecretId=a)
+    harness.add_fault(secret_id=a, action="delay", delay_ms=300)
+    client.get_secret_value(SecretId=a)  # answered 300 ms after it arrived
+    client.get_secret_value(SecretId=b)
+    after = time.time()
+
+    def requests(secret_id: str | None = None) -> list[dict[str, Any]]:
+        query = f"?secret_id={secret_id}" if secret_id else ""
+        status, document = harness.control("GET", f"/__harness/requests{query}")
+        assert status == 200, document
+        return document["requests"]
+
+    of_a, of_b = requests(a), requests(b)
+    assert [r["operation"] for r in of_a] == ["CreateSecret", "GetSecretValue", "GetSecretValue"]
+    assert [r["operation"] for r in of_b] == ["CreateSecret", "GetSecretValue"]
+    assert before <= of_a[1]["time"] <= of_a[2]["time"] <= of_b[1]["time"] <= after
+    # Stamped when it arrived, before the delay: b's request came after the delayed reply.
+    assert of_b[1]["time"] - of_a[2]["time"] >= 0.3
+    assert len(requests()) >= 5
+
+    assert harness.control("DELETE", f"/__harness/counts?secret_id={a}") == (200, {})
+    assert requests(a) == []
+    assert requests(b) == of_b
+    assert harness.control("POST", "/__harness/requests", {})[0] == 405
+
+
 def test_keep_alive_and_content_length(harness: Harness, secret: str):
     """Several requests, control and proxied, on one client connection."""
     conn = http.client.HTTPConnection(*harness.proxy_address, timeout=10)
