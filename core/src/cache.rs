@@ -26,6 +26,9 @@
 //! only read under it, so `stats()`, `invalidate()` and hits never wait on file I/O. A host
 //! application that holds the Starfleet configuration itself hands it over before each load
 //! ([`SecretsManager::use_config`]); when the settings change, the cached value is forgotten.
+//!
+//! A fetch that stores a new VersionId records a change for the `on_change` subscribers
+//! ([`crate::notify`]); the public entry points deliver it once the fetch lock is released.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,6 +37,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::config::ConfigSource;
 use crate::document::{Payload, Secret};
 use crate::error::{Code, Error, Result};
+use crate::notify::{Notifier, Subscription};
 use crate::overrides::{OverrideStack, OverrideToken};
 use crate::settings::{self, Options, Settings, Ttl};
 use crate::{runtime, source};
@@ -121,6 +125,9 @@ struct State {
     /// `invalidate()`, and a change of settings (a value fetched for an old location is
     /// never cached for the new one).
     generation: u64,
+    /// The `on_change` subscribers; shared with a replaced manager by
+    /// [`SecretsManager::adopt_subscribers`].
+    notifier: Arc<Notifier>,
 }
 
 impl State {
@@ -265,14 +272,38 @@ impl SecretsManager {
 
     /// The secret, from the cache or fetched (see the module doc).
     pub async fn secret(&self) -> Result<Arc<Secret>> {
-        self.access(&mut Fetcher::Sdk, Count::Access).await
+        let result = self.access(&mut Fetcher::Sdk, Count::Access).await;
+        self.notifier().dispatch();
+        result
     }
 
     /// Fetch now, whatever the cache holds. Concurrent refreshes share one call, so none
     /// waits longer than one fetch. On failure the error is returned and the last good value
     /// stays cached.
     pub async fn refresh(&self) -> Result<Arc<Secret>> {
-        self.force(&mut Fetcher::Sdk).await
+        let result = self.force(&mut Fetcher::Sdk).await;
+        self.notifier().dispatch();
+        result
+    }
+
+    /// Call `callback(old VersionId or None, new VersionId)` after each fetch that stores a
+    /// new VersionId, until the returned [`Subscription`] is cancelled. When and on which
+    /// thread: see [`crate::notify`] (blocking calls run it on their own thread before they
+    /// return, async ones on the library's notification thread). Testing overrides never
+    /// notify.
+    pub fn on_change(&self, callback: impl Fn(Option<&str>, &str) + Send + Sync + 'static) -> Subscription {
+        self.notifier().subscribe(Box::new(callback))
+    }
+
+    /// Share `from`'s `on_change` subscribers and its last VersionId: a binding that replaces
+    /// its manager on reconfiguration keeps its subscribers, and a new secret is a change.
+    pub fn adopt_subscribers(&self, from: &SecretsManager) {
+        let notifier = from.notifier();
+        self.lock_state().notifier = notifier;
+    }
+
+    fn notifier(&self) -> Arc<Notifier> {
+        self.lock_state().notifier.clone()
     }
 
     async fn access(&self, fetcher: &mut Fetcher<'_>, count: Count) -> Result<Arc<Secret>> {
@@ -551,7 +582,7 @@ impl SecretsManager {
         if let Some(secret) = self.try_hit() {
             return Ok(secret);
         }
-        runtime::block_on(self.secret())
+        self.delivered(runtime::block_on(self.access(&mut Fetcher::Sdk, Count::Access)))
     }
 
     /// Bring the secret into the cache unless it is fresh there, sharing a fetch in flight,
@@ -559,12 +590,20 @@ impl SecretsManager {
     /// its callers with [`try_secret`](Self::try_secret) (which counts each access once) and
     /// runs one load for all of them. The error is the fetch's, never a stale value.
     pub fn load_blocking(&self) -> Result<()> {
-        runtime::block_on(self.access(&mut Fetcher::Sdk, Count::Nothing)).map(drop)
+        self.delivered(runtime::block_on(self.access(&mut Fetcher::Sdk, Count::Nothing)))
+            .map(drop)
     }
 
     /// [`refresh`](Self::refresh) for callers on a plain thread.
     pub fn refresh_blocking(&self) -> Result<Arc<Secret>> {
-        runtime::block_on(self.refresh())
+        self.delivered(runtime::block_on(self.force(&mut Fetcher::Sdk)))
+    }
+
+    /// A blocking call's result, after running the `on_change` subscribers for what it stored
+    /// on this (caller's) thread, outside every lock of the cache.
+    fn delivered<T>(&self, result: Result<T>) -> Result<T> {
+        self.notifier().deliver();
+        result
     }
 
     /// [`secret_blocking`](Self::secret_blocking) with `fetch` making the call in place of
@@ -579,13 +618,15 @@ impl SecretsManager {
         if let Some(secret) = self.try_hit() {
             return Ok(secret);
         }
-        runtime::block_on(self.access(&mut Fetcher::Caller(fetch), Count::Access))
+        self.delivered(runtime::block_on(
+            self.access(&mut Fetcher::Caller(fetch), Count::Access),
+        ))
     }
 
     /// [`refresh_blocking`](Self::refresh_blocking) with a caller-supplied fetch, as
     /// [`secret_blocking_with`](Self::secret_blocking_with).
     pub fn refresh_blocking_with(&self, fetch: CallerFetch<'_>) -> Result<Arc<Secret>> {
-        runtime::block_on(self.force(&mut Fetcher::Caller(fetch)))
+        self.delivered(runtime::block_on(self.force(&mut Fetcher::Caller(fetch))))
     }
 
     /// The hot path: the innermost testing override, or a fresh entry, under one lock. No I/O: unresolved
@@ -650,6 +691,7 @@ impl SecretsManager {
                 });
                 state.failure = None;
                 state.last_refresh = Some(SystemTime::now());
+                state.notifier.stored(secret.version_id());
                 Fetched::Done(Ok(secret))
             }
             Err(error) => {

@@ -8,6 +8,7 @@
 //! * [`source`]: `GetSecretValue` and the classification of its errors;
 //! * [`transport`]: the HTTP clients: TLS provider (rustls + ring), trusted roots, pooling;
 //! * [`cache`]: lazy load, single-flight, TTL, stale-if-error, stats;
+//! * [`notify`]: `on_change` subscribers, and the thread each call runs on;
 //! * [`overrides`]: the nesting stack of testing overrides served in place of AWS;
 //! * [`document`]: the parsed secret, key paths, redaction, zeroization;
 //! * [`runtime`]: the process's one tokio runtime, fork-aware;
@@ -27,6 +28,7 @@ pub mod cache;
 pub mod config;
 pub mod document;
 pub mod error;
+pub mod notify;
 pub mod overrides;
 pub mod runtime;
 pub mod settings;
@@ -39,6 +41,7 @@ pub use cache::{SecretsManager, Stats};
 pub use config::{ConfigSource, SecretLocation};
 pub use document::{Document, Path, Payload, Secret};
 pub use error::{Code, Error, Result};
+pub use notify::Subscription;
 pub use overrides::OverrideToken;
 pub use settings::{Options, Settings, Ttl, Version};
 

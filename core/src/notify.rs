@@ -1,0 +1,363 @@
+//! Change notification (`on_change`): subscribers told when a new VersionId is stored, so a
+//! worker can rebuild a client that holds the old credential.
+//!
+//! The rules, for every front door:
+//!
+//! * A subscriber is called with `(old VersionId or None, new VersionId)` each time a fetch
+//!   (first load, TTL refresh, `refresh()`, the load after `invalidate()` or after the
+//!   configuration named another secret) stores a value whose VersionId differs from the last
+//!   one this manager stored. Never with values. The first load reports `None` as the old id;
+//!   a reload of the same version after `invalidate()` reports nothing.
+//! * Testing overrides are not versions: they never notify, and do not count as "the last one".
+//! * Exactly once per change: the change is recorded under the cache's state lock, where the
+//!   value is stored, and each recorded change is taken off the queue by one thread.
+//! * Never under a lock of the cache: a subscriber may call back into the manager (read,
+//!   `refresh()`, `stats()`, cancel itself) without deadlock.
+//! * One delivery at a time per manager, in order: a subscriber is never re-entered
+//!   concurrently. A change recorded while a delivery runs is delivered by that same thread
+//!   when the current call returns.
+//! * Which thread: a blocking call (Python, C, Go, `*_blocking` in Rust) that stored the change
+//!   runs the subscribers on its own thread before it returns. The async API (Node, Rust
+//!   `async`) and anything else that runs on the library's runtime hand them to the library's
+//!   one notification thread (`starfleet-secrets-notify`, started on first use and again after
+//!   a fork), never to a runtime thread, where a blocking call back into the manager would be
+//!   refused.
+//! * A subscriber that panics is caught and logged (without its message, which could quote
+//!   anything); the other subscribers and the read that stored the value are unaffected.
+//! * [`Subscription::cancel`]: no call starts after it returns, and a call running on another
+//!   thread is waited for; from inside the subscriber's own call it only marks it cancelled
+//!   (waiting for itself would never end).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::thread::ThreadId;
+
+/// What a subscriber is: called with (old VersionId or `None`, new VersionId).
+pub type Callback = dyn Fn(Option<&str>, &str) + Send + Sync;
+
+/// The name of the library's notification thread (see the module doc).
+pub const THREAD_NAME: &str = "starfleet-secrets-notify";
+
+struct Change {
+    old: Option<String>,
+    new: String,
+}
+
+/// The subscribers of one manager and the changes not yet delivered to them.
+#[derive(Default)]
+pub(crate) struct Notifier {
+    queue: Mutex<Queue>,
+    /// Whether `queue.changes` may be non-empty: lets the callers that deliver after every
+    /// load skip the lock when nothing changed.
+    pending: AtomicBool,
+}
+
+#[derive(Default)]
+struct Queue {
+    subscribers: Vec<Arc<Subscriber>>,
+    /// VersionId of the last value stored, kept across `invalidate()` and settings changes.
+    last_version: Option<String>,
+    changes: VecDeque<Change>,
+    /// A thread is delivering; others leave their changes to it.
+    delivering: bool,
+}
+
+struct Subscriber {
+    callback: Box<Callback>,
+    call: Mutex<CallState>,
+    idle: Condvar,
+}
+
+#[derive(Default)]
+struct CallState {
+    cancelled: bool,
+    /// The thread running the callback right now.
+    running_on: Option<ThreadId>,
+}
+
+/// One subscriber of one manager, as returned by
+/// [`SecretsManager::on_change`](crate::SecretsManager::on_change). Dropping it does not
+/// cancel it (bindings keep it wherever their own handle lives); [`cancel`](Self::cancel) does.
+pub struct Subscription {
+    subscriber: Arc<Subscriber>,
+    notifier: Weak<Notifier>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("cancelled", &lock(&self.subscriber.call).cancelled)
+            .finish()
+    }
+}
+
+impl Subscription {
+    /// Stop the calls: none starts after this returns, and one running on another thread is
+    /// waited for. Called from inside the subscriber's own call it returns at once (that call
+    /// is the last). Cancelling twice is harmless.
+    pub fn cancel(&self) {
+        if let Some(notifier) = self.notifier.upgrade() {
+            lock(&notifier.queue)
+                .subscribers
+                .retain(|s| !Arc::ptr_eq(s, &self.subscriber));
+        }
+        let me = std::thread::current().id();
+        let mut call = lock(&self.subscriber.call);
+        call.cancelled = true;
+        while call.running_on.is_some_and(|t| t != me) {
+            call = self.subscriber.idle.wait(call).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        lock(&self.subscriber.call).cancelled
+    }
+}
+
+impl Subscriber {
+    fn call(&self, change: &Change) {
+        {
+            let mut call = lock(&self.call);
+            if call.cancelled {
+                return;
+            }
+            call.running_on = Some(std::thread::current().id());
+        }
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            (self.callback)(change.old.as_deref(), &change.new)
+        }));
+        if outcome.is_err() {
+            log::error!(
+                "an on_change subscriber panicked (version {} -> {}); the others were still called",
+                change.old.as_deref().unwrap_or("none"),
+                change.new
+            );
+        }
+        lock(&self.call).running_on = None;
+        self.idle.notify_all();
+    }
+}
+
+impl Notifier {
+    pub(crate) fn subscribe(self: &Arc<Self>, callback: Box<Callback>) -> Subscription {
+        let subscriber = Arc::new(Subscriber {
+            callback,
+            call: Mutex::default(),
+            idle: Condvar::new(),
+        });
+        lock(&self.queue).subscribers.push(subscriber.clone());
+        Subscription {
+            subscriber,
+            notifier: Arc::downgrade(self),
+        }
+    }
+
+    /// A value with `version` was stored. Called under the cache's state lock, which is what
+    /// makes each change recorded once.
+    pub(crate) fn stored(&self, version: Option<&str>) {
+        let Some(new) = version else { return };
+        let mut queue = lock(&self.queue);
+        if queue.last_version.as_deref() == Some(new) {
+            return;
+        }
+        let old = queue.last_version.replace(new.to_owned());
+        if !queue.subscribers.is_empty() {
+            queue.changes.push_back(Change {
+                old,
+                new: new.to_owned(),
+            });
+            self.pending.store(true, Ordering::Release);
+        }
+    }
+
+    /// Run the subscribers for every recorded change, on this thread, unless another thread is
+    /// already doing so (it takes these changes too).
+    pub(crate) fn deliver(&self) {
+        if !self.pending.load(Ordering::Acquire) {
+            return;
+        }
+        let mut queue = lock(&self.queue);
+        if queue.delivering {
+            return;
+        }
+        queue.delivering = true;
+        while let Some(change) = queue.changes.pop_front() {
+            let subscribers = queue.subscribers.clone();
+            drop(queue);
+            for s in &subscribers {
+                s.call(&change);
+            }
+            queue = lock(&self.queue);
+        }
+        queue.delivering = false;
+        self.pending.store(false, Ordering::Release);
+    }
+
+    /// [`deliver`](Self::deliver) on the notification thread: for callers on the runtime.
+    pub(crate) fn dispatch(self: &Arc<Self>) {
+        if self.pending.load(Ordering::Acquire) {
+            dispatcher_send(self.clone());
+        }
+    }
+}
+
+/// The notification thread's inbox, with the pid that started the thread (a forked child has
+/// no such thread and starts its own).
+static DISPATCHER: Mutex<Option<(u32, Sender<Arc<Notifier>>)>> = Mutex::new(None);
+
+fn dispatcher_send(notifier: Arc<Notifier>) {
+    let pid = std::process::id();
+    let mut slot = lock(&DISPATCHER);
+    if let Some((owner, tx)) = slot.as_ref() {
+        if *owner == pid {
+            match tx.send(notifier) {
+                Ok(()) => return,
+                Err(mpsc::SendError(back)) => return start_dispatcher(&mut slot, pid, back),
+            }
+        }
+    }
+    start_dispatcher(&mut slot, pid, notifier);
+}
+
+fn start_dispatcher(slot: &mut Option<(u32, Sender<Arc<Notifier>>)>, pid: u32, first: Arc<Notifier>) {
+    let (tx, rx) = mpsc::channel::<Arc<Notifier>>();
+    let started = std::thread::Builder::new().name(THREAD_NAME.into()).spawn(move || {
+        for notifier in rx {
+            notifier.deliver();
+        }
+    });
+    match started {
+        Ok(_) => {
+            let _ = tx.send(first);
+            *slot = Some((pid, tx));
+        }
+        Err(e) => log::error!(
+            "cannot start the on_change notification thread ({e}); changes are delivered by the next blocking call"
+        ),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Subscribers run outside these locks (and inside catch_unwind): a poisoned lock only
+    // means a panic elsewhere, and the data is valid between statements.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    type Seen = Arc<Mutex<Vec<(Option<String>, String)>>>;
+
+    fn recording(n: &Arc<Notifier>) -> (Subscription, Seen) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let sub = n.subscribe(Box::new(move |old, new| {
+            s.lock().unwrap().push((old.map(str::to_owned), new.to_owned()))
+        }));
+        (sub, seen)
+    }
+
+    #[test]
+    fn each_new_version_is_delivered_once_and_repeats_are_not() {
+        let n = Arc::new(Notifier::default());
+        let (_sub, seen) = recording(&n);
+        for v in ["v1", "v1", "v2", "v2"] {
+            n.stored(Some(v));
+        }
+        n.stored(None); // no VersionId (never from Secrets Manager): nothing to report
+        n.deliver();
+        n.deliver();
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [(None, "v1".to_owned()), (Some("v1".to_owned()), "v2".to_owned())]
+        );
+    }
+
+    #[test]
+    fn a_panicking_subscriber_does_not_stop_the_others() {
+        let n = Arc::new(Notifier::default());
+        let _bad = n.subscribe(Box::new(|_, _| panic!("canary-in-panic")));
+        let (_sub, seen) = recording(&n);
+        n.stored(Some("v1"));
+        n.deliver();
+        assert_eq!(seen.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn cancel_from_inside_the_call_returns_and_the_call_is_the_last() {
+        let n = Arc::new(Notifier::default());
+        let slot: Arc<Mutex<Option<Subscription>>> = Arc::default();
+        let calls = Arc::new(Mutex::new(0));
+        let (s, c) = (slot.clone(), calls.clone());
+        let sub = n.subscribe(Box::new(move |_, _| {
+            *c.lock().unwrap() += 1;
+            s.lock().unwrap().as_ref().unwrap().cancel();
+        }));
+        *slot.lock().unwrap() = Some(sub);
+        n.stored(Some("v1"));
+        n.deliver();
+        n.stored(Some("v2"));
+        n.deliver();
+        assert_eq!(*calls.lock().unwrap(), 1);
+        assert!(slot.lock().unwrap().as_ref().unwrap().is_cancelled());
+    }
+
+    #[test]
+    fn cancel_waits_for_a_call_running_on_another_thread() {
+        let n = Arc::new(Notifier::default());
+        let (entered_tx, entered_rx) = mpsc::channel();
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        let sub = n.subscribe(Box::new(move |_, _| {
+            entered_tx.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(200));
+            d.store(true, Ordering::SeqCst);
+        }));
+        n.stored(Some("v1"));
+        let n2 = n.clone();
+        let t = std::thread::spawn(move || n2.deliver());
+        entered_rx.recv().unwrap();
+        sub.cancel();
+        assert!(done.load(Ordering::SeqCst), "cancel returned while the call still ran");
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn a_change_recorded_during_a_delivery_is_delivered_after_it_on_the_same_thread() {
+        let n = Arc::new(Notifier::default());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (s, weak) = (seen.clone(), Arc::downgrade(&n));
+        let _sub = n.subscribe(Box::new(move |_, new| {
+            s.lock().unwrap().push((new.to_owned(), std::thread::current().id()));
+            let n = weak.upgrade().unwrap();
+            if new == "v1" {
+                n.stored(Some("v2"));
+                n.deliver(); // re-entered: must not call the subscriber inside itself
+                assert_eq!(s.lock().unwrap().len(), 1);
+            }
+        }));
+        n.stored(Some("v1"));
+        n.deliver();
+        let me = std::thread::current().id();
+        assert_eq!(*seen.lock().unwrap(), [("v1".to_owned(), me), ("v2".to_owned(), me)]);
+    }
+
+    #[test]
+    fn dispatch_runs_the_subscribers_on_the_notification_thread() {
+        let n = Arc::new(Notifier::default());
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        let _sub = n.subscribe(Box::new(move |_, _| {
+            let name = std::thread::current().name().map(str::to_owned);
+            tx.lock().unwrap().send(name).unwrap();
+        }));
+        n.stored(Some("v1"));
+        n.dispatch();
+        let name = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(name.as_deref(), Some(THREAD_NAME));
+    }
+}

@@ -1,0 +1,218 @@
+//! `on_change` against the real harness (issue 17 item 2): a new VersionId put through the
+//! API reaches the subscribers with the old and new ids, once, on the documented thread.
+//! Run through `scripts/with-harness cargo test -p starfleet-secrets --test on_change`.
+
+mod support;
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use starfleet_secrets::{notify, ConfigSource, Options, Payload, SecretsManager, Ttl};
+use support::*;
+
+type Seen = Arc<Mutex<Vec<(Option<String>, String)>>>;
+
+fn record(m: &SecretsManager) -> (starfleet_secrets::Subscription, Seen) {
+    let seen: Seen = Arc::default();
+    let s = seen.clone();
+    let sub = m.on_change(move |old, new| s.lock().unwrap().push((old.map(str::to_owned), new.to_owned())));
+    (sub, seen)
+}
+
+fn forever(name: &str) -> Options {
+    Options {
+        ttl: Some(Ttl::Forever),
+        ..opts(name)
+    }
+}
+
+#[test]
+fn a_put_version_reaches_the_subscriber_with_old_and_new_ids_on_the_calling_thread() {
+    let name = unique("notify-basic");
+    let v1 = run(create_json(&name, &json!({"token": "canary-notify-1"})));
+    let m = SecretsManager::new(forever(&name));
+    let threads = Arc::new(Mutex::new(Vec::new()));
+    let t = threads.clone();
+    let _threads_sub = m.on_change(move |_, _| t.lock().unwrap().push(std::thread::current().id()));
+    let (_sub, seen) = record(&m);
+
+    m.secret_blocking().unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [(None, v1.clone())],
+        "the first load reports no old id"
+    );
+    m.refresh_blocking().unwrap();
+    m.invalidate();
+    m.secret_blocking().unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 1, "the same version again is no change");
+
+    let v2 = run(put_json(&name, &json!({"token": "canary-notify-2"})));
+    m.refresh_blocking().unwrap();
+    assert_eq!(*seen.lock().unwrap(), [(None, v1.clone()), (Some(v1), v2)]);
+    let me = std::thread::current().id();
+    assert!(
+        threads.lock().unwrap().iter().all(|t| *t == me),
+        "blocking calls notify on their own thread"
+    );
+}
+
+#[test]
+fn concurrent_readers_see_one_notification_per_change() {
+    let name = unique("notify-herd");
+    let v1 = run(create_json(&name, &json!({"k": 1})));
+    let m = Arc::new(SecretsManager::new(Options {
+        ttl: Some(Ttl::NoCache),
+        ..opts(&name)
+    }));
+    let (_sub, seen) = record(&m);
+    m.secret_blocking().unwrap();
+    let v2 = run(put_json(&name, &json!({"k": 2})));
+    let herd: Vec<_> = (0..16)
+        .map(|i| {
+            let m = m.clone();
+            std::thread::spawn(move || {
+                if i % 2 == 0 {
+                    m.secret_blocking().map(drop)
+                } else {
+                    m.refresh_blocking().map(drop)
+                }
+            })
+        })
+        .collect();
+    for t in herd {
+        t.join().unwrap().unwrap();
+    }
+    assert_eq!(*seen.lock().unwrap(), [(None, v1.clone()), (Some(v1), v2)]);
+}
+
+#[test]
+fn a_subscriber_may_call_back_into_the_manager() {
+    let name = unique("notify-reenter");
+    run(create_json(&name, &json!({"k": 1})));
+    let m = Arc::new(SecretsManager::new(forever(&name)));
+    let weak = Arc::downgrade(&m);
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let _sub = m.on_change(move |_, new| {
+        let m = weak.upgrade().unwrap();
+        let read = m.secret_blocking().map(|s| s.version_id().map(str::to_owned));
+        let refreshed = m.refresh_blocking().map(drop);
+        let stats = m.stats().version_id;
+        tx.lock()
+            .unwrap()
+            .send((new.to_owned(), read, refreshed, stats))
+            .unwrap();
+    });
+    m.secret_blocking().unwrap();
+    let (new, read, refreshed, stats) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(read.unwrap().as_deref(), Some(new.as_str()));
+    refreshed.unwrap();
+    assert_eq!(stats.as_deref(), Some(new.as_str()));
+}
+
+#[test]
+fn a_panicking_subscriber_is_logged_without_its_text_and_the_read_goes_on() {
+    let name = unique("notify-panic");
+    run(create_json(&name, &json!({"k": "canary-notify-panic-value"})));
+    let m = SecretsManager::new(forever(&name));
+    let _bad = m.on_change(|_, _| panic!("canary-notify-panic-text"));
+    let (_sub, seen) = record(&m);
+    let s = m.secret_blocking().unwrap();
+    assert_eq!(s.version_id(), seen.lock().unwrap()[0].1.as_str().into());
+    let logs = LOGS.lock().unwrap().join("\n");
+    assert!(logs.contains("on_change subscriber panicked"), "{logs}");
+    assert!(!logs.contains("canary-notify-panic"), "{logs}");
+}
+
+#[test]
+fn cancel_stops_the_calls() {
+    let name = unique("notify-cancel");
+    run(create_json(&name, &json!({"k": 1})));
+    let m = SecretsManager::new(forever(&name));
+    let (sub, seen) = record(&m);
+    m.secret_blocking().unwrap();
+    sub.cancel();
+    run(put_json(&name, &json!({"k": 2})));
+    m.refresh_blocking().unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn async_calls_notify_on_the_notification_thread() {
+    let name = unique("notify-async");
+    let v1 = run(create_json(&name, &json!({"k": 1})));
+    let m = SecretsManager::new(forever(&name));
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let _sub = m.on_change(move |old, new| {
+        let thread = std::thread::current().name().map(str::to_owned);
+        tx.lock()
+            .unwrap()
+            .send((old.map(str::to_owned), new.to_owned(), thread))
+            .unwrap();
+    });
+    run(m.secret()).unwrap();
+    let (old, new, thread) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!((old, new), (None, v1));
+    assert_eq!(thread.as_deref(), Some(notify::THREAD_NAME));
+}
+
+#[test]
+fn testing_overrides_do_not_notify() {
+    let name = unique("notify-override");
+    run(create_json(&name, &json!({"k": 1})));
+    let m = SecretsManager::new(forever(&name));
+    let (_sub, seen) = record(&m);
+    let token = m.push_override(Payload::Binary(zeroize_bytes(b"pinned")));
+    m.secret_blocking().unwrap();
+    m.refresh_blocking().unwrap();
+    m.pop_override(token).unwrap();
+    assert!(seen.lock().unwrap().is_empty());
+    m.secret_blocking().unwrap();
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "the real value after the override is a change"
+    );
+}
+
+fn zeroize_bytes(b: &[u8]) -> zeroize::Zeroizing<Vec<u8>> {
+    zeroize::Zeroizing::new(b.to_vec())
+}
+
+#[test]
+fn a_configuration_naming_another_secret_is_a_change() {
+    let (a, b) = (unique("notify-cfg-a"), unique("notify-cfg-b"));
+    let (va, vb) = run(async {
+        (
+            create_json(&a, &json!({"v": "a"})).await,
+            create_json(&b, &json!({"v": "b"})).await,
+        )
+    });
+    let config = |id: &str| ConfigSource::Loaded {
+        name: "the host's configuration".into(),
+        tree: json!({"STARFLEET": {"SecretsManager": {"SecretId": id, "SecretRegion": REGION}}}),
+    };
+    let m = SecretsManager::new(Options {
+        ttl: Some(Ttl::Forever),
+        ..Default::default()
+    });
+    let (_sub, seen) = record(&m);
+    m.use_config(config(&a)).unwrap();
+    m.secret_blocking().unwrap();
+    m.use_config(config(&b)).unwrap();
+    m.secret_blocking().unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [(None, va.clone()), (Some(va.clone()), vb.clone())]
+    );
+
+    // A binding that replaces its manager on reconfiguration keeps the subscribers.
+    let replacement = SecretsManager::new(forever(&a));
+    replacement.adopt_subscribers(&m);
+    replacement.secret_blocking().unwrap();
+    assert_eq!(seen.lock().unwrap().last().unwrap(), &(Some(vb), va));
+}
