@@ -28,7 +28,7 @@ pub fn set_exiting() {
     EXITING.store(true, Ordering::SeqCst);
 }
 
-fn park_if_exiting() {
+pub fn park_if_exiting() {
     if !EXITING.load(Ordering::SeqCst) {
         return;
     }

@@ -9,6 +9,7 @@
 //! * hands a host application's configuration (a mapping or a callable) to the core before
 //!   each load ([`host_config`]), and fetches through moto's in-process mock while one is
 //!   active ([`mock`]);
+//! * runs `on_change` callbacks attached, never on a runtime thread ([`on_change`]);
 //! * wakes asyncio without ever touching Python from a runtime thread ([`pending`]);
 //! * forwards the core's `log` records to Python `logging` without ever blocking on the GIL
 //!   inside the core ([`logbridge`]).
@@ -23,6 +24,7 @@ mod host_config;
 mod logbridge;
 mod manager;
 mod mock;
+mod on_change;
 #[cfg(unix)]
 mod pending;
 
@@ -69,6 +71,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_class::<manager::SecretsManager>()?;
+    m.add_class::<on_change::ChangeSubscription>()?;
     #[cfg(unix)]
     m.add_class::<pending::Pending>()?;
     #[cfg(unix)]

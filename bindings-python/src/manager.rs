@@ -272,6 +272,11 @@ impl SecretsManager {
             self.consult_host(py, &core)?;
             mock::active(py)
         };
+        if refresh {
+            // An `on_change` callback runs inside the refresh and may read the manager: it
+            // must not be answered from the dict of the version being replaced.
+            self.unvouch(&core);
+        }
         let worker = core.clone();
         let result = gil::blocking(py, move || {
             let mut through_mock = mock::fetch;
@@ -283,12 +288,17 @@ impl SecretsManager {
             }
         });
         if refresh {
-            let mut inner = self.lock();
-            if Arc::ptr_eq(&inner.core, &core) {
-                inner.unvouch();
-            }
+            self.unvouch(&core);
         }
         result.py_err(py)
+    }
+
+    /// The kept dict must be vouched for by `core` again (around a refresh).
+    fn unvouch(&self, core: &Arc<Core>) {
+        let mut inner = self.lock();
+        if Arc::ptr_eq(&inner.core, core) {
+            inner.unvouch();
+        }
     }
 
     /// Hand the core the host's configuration as it is now (nothing without one). When the
@@ -477,6 +487,7 @@ impl SecretsManager {
         let replaced = {
             let mut inner = self.lock();
             core.adopt_overrides(&inner.core); // the tests' overrides stay in force
+            core.adopt_subscribers(&inner.core); // and the on_change callbacks
             inner.core = core;
             let host = std::mem::replace(&mut inner.host, options.1);
             (inner.converted.take(), host)
@@ -603,6 +614,20 @@ impl SecretsManager {
         };
         drop(replaced); // outside the lock: freeing a dict may run arbitrary code
         Ok(())
+    }
+
+    /// Call `callback(old_version_id, new_version_id)` (the old one `None` on the first load)
+    /// each time a load or refresh brings a new VersionId, until `cancel()` on what this
+    /// returns. Runs on the thread whose call completed the load, or, for the asyncio
+    /// methods, on the library's notification thread; never on a runtime thread. A callback
+    /// that raises is logged and ignored. Testing overrides never call it.
+    fn on_change(&self, callback: Bound<'_, PyAny>) -> PyResult<crate::on_change::ChangeSubscription> {
+        if !callback.is_callable() {
+            return Err(PyTypeError::new_err(
+                "on_change() takes a callable(old_version_id, new_version_id)",
+            ));
+        }
+        Ok(crate::on_change::subscribe(&self.core(), callback.unbind()))
     }
 
     /// Forget the cached value (and any failure backoff): the next access fetches.

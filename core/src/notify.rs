@@ -19,7 +19,7 @@
 //! * Which thread: a blocking call (Python, C, Go, `*_blocking` in Rust) that stored the change
 //!   runs the subscribers on its own thread before it returns. The async API (Node, Rust
 //!   `async`) and anything else that runs on the library's runtime hand them to the library's
-//!   one notification thread (`starfleet-secrets-notify`, started on first use and again after
+//!   one notification thread (`starfleet-notify`, started on first use and again after
 //!   a fork), never to a runtime thread, where a blocking call back into the manager would be
 //!   refused.
 //! * A subscriber that panics is caught and logged (without its message, which could quote
@@ -38,7 +38,7 @@ use std::thread::ThreadId;
 pub type Callback = dyn Fn(Option<&str>, &str) + Send + Sync;
 
 /// The name of the library's notification thread (see the module doc).
-pub const THREAD_NAME: &str = "starfleet-secrets-notify";
+pub const THREAD_NAME: &str = "starfleet-notify";
 
 struct Change {
     old: Option<String>,

@@ -49,6 +49,7 @@ from ._errors import (
 # literally as explicit re-exports (tests/test_api.py::test_typed_usage_passes_mypy_strict).
 __all__ = [
     "SECRETS_MANAGER",
+    "ChangeSubscription",
     "SecretsManager",
     "StarfleetSecretsError",
     "SecretsConfigurationMissingError",
@@ -86,6 +87,9 @@ if TYPE_CHECKING:
     _Config = Union[_ConfigPath, Mapping[str, Any], Callable[[], Union[_ConfigPath, Mapping[str, Any]]]]
 
 __version__: str = _native.__version__
+
+# What SecretsManager.on_change returns (cancel() stops the calls).
+ChangeSubscription = _native.ChangeSubscription
 
 # "no default given" for get()/aget(); None is a legitimate default.
 _MISSING: Any = object()
