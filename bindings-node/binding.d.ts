@@ -7,6 +7,9 @@ export type ManagerHandle = object & { readonly __brand: 'starfleet-secrets.Mana
 /** A key path parsed by core (`parsePath()`), for repeated accesses. */
 export type KeyPathHandle = object & { readonly __brand: 'starfleet-secrets.KeyPath' }
 
+/** One `onChange` subscription (a napi-rs external); `cancelChange()` ends it. */
+export type ChangeHandle = object & { readonly __brand: 'starfleet-secrets.Change' }
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -14,6 +17,12 @@ export type KeyPathHandle = object & { readonly __brand: 'starfleet-secrets.KeyP
  * can point the loader at a WASI artifact this package does not build itself.
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
+
+/**
+ * Make `to` share `from`'s subscribers and last VersionId (`configure()` replaces the native
+ * manager; its `onChange` callbacks stay, and a different secret is a change).
+ */
+export declare function adoptSubscribers(to: ManagerHandle, from: ManagerHandle): void
 
 /** As `secrets`, for a SecretBinary: the payload is a Buffer. */
 export declare function binary(manager: ManagerHandle, known: number): number | [generation: number, payload: Record<string, unknown> | Buffer] | Promise<number | [generation: number, payload: Record<string, unknown> | Buffer]>
@@ -23,6 +32,9 @@ export declare function binary(manager: ManagerHandle, known: number): number | 
  * `undefined` when nothing fresh is cached. Never fetches.
  */
 export declare function cachedSecrets(manager: ManagerHandle, known: number, path?: KeyPathHandle): number | [generation: number, payload: Record<string, unknown> | Buffer] | undefined
+
+/** Stop the calls of `onChange`'s subscription: none is queued after this returns. */
+export declare function cancelChange(subscription: ChangeHandle): void
 
 /** Every stable error code, in number order (the code of error number `n` is at `n - 1`). */
 export declare function codes(): Array<string>
@@ -128,6 +140,12 @@ export interface ManagerOptions {
    */
   endpointUrl?: string
 }
+
+/**
+ * Queue `callback(oldVersionId | null, newVersionId)` on the JS thread after each fetch that
+ * stores a new VersionId; `cancelChange` stops it.
+ */
+export declare function onChange(manager: ManagerHandle, callback: (oldVersionId: string | null, newVersionId: string) => void): ChangeHandle
 
 /**
  * A key path as core reads `get(...path)` arguments: one argument is a dotted path (`\.`

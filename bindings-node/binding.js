@@ -835,8 +835,10 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.adoptSubscribers = nativeBinding.adoptSubscribers
 module.exports.binary = nativeBinding.binary
 module.exports.cachedSecrets = nativeBinding.cachedSecrets
+module.exports.cancelChange = nativeBinding.cancelChange
 module.exports.codes = nativeBinding.codes
 module.exports.coreVersion = nativeBinding.coreVersion
 module.exports.create = nativeBinding.create
@@ -844,6 +846,7 @@ module.exports.describe = nativeBinding.describe
 module.exports.hit = nativeBinding.hit
 module.exports.invalidate = nativeBinding.invalidate
 module.exports.lookupString = nativeBinding.lookupString
+module.exports.onChange = nativeBinding.onChange
 module.exports.parsePath = nativeBinding.parsePath
 module.exports.pathKeys = nativeBinding.pathKeys
 module.exports.pin = nativeBinding.pin

@@ -105,6 +105,14 @@ export declare class SecretsManager {
   cached(): SecretDocument | undefined
   /** Forget the cached value and any failure backoff; the next access fetches. */
   invalidate(): void
+  /**
+   * Call `callback(oldVersionId, newVersionId)` (old null on the first load) on the JS thread
+   * after each fetch that brings a new VersionId (never values; testing overrides never call
+   * it). Returns the function that stops it: no call runs after it returns. A throw is
+   * reported as a process warning (code `STARFLEET_SECRETS_ON_CHANGE`) and never breaks the
+   * read. The subscription never keeps the process alive.
+   */
+  onChange(callback: (oldVersionId: string | null, newVersionId: string) => void): () => void
   /** Counters and cache state. */
   stats(): Stats
   /** Point this manager at another secret or change its caching; the cache starts empty. */

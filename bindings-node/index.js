@@ -307,6 +307,8 @@ class SecretsManager {
     } catch (e) {
       throw wrap(e)
     }
+    // configure(): the onChange callbacks (and the last VersionId) move to the new manager.
+    if (this.#native !== undefined) native.adoptSubscribers(manager, this.#native)
     this.#native = manager
     this.#host = host
     this.#state = { manager, generation: 0, payload: undefined }
@@ -436,6 +438,40 @@ class SecretsManager {
       return keyPath === undefined ? doc : at(doc, keyPath.keys)
     } catch (e) {
       throw wrap(e)
+    }
+  }
+
+  /**
+   * Call `callback(oldVersionId, newVersionId)` (`oldVersionId` null on the first load) on the
+   * JS thread after each fetch that brings a new VersionId; returns the function that stops
+   * it. A throw is reported as a process warning (`STARFLEET_SECRETS_ON_CHANGE`, the error's
+   * name only) and never breaks the read. The subscription never keeps the process alive.
+   */
+  onChange(callback) {
+    if (typeof callback !== 'function') {
+      throw argumentError(`onChange() takes a function(oldVersionId, newVersionId), got ${typeName(callback)}`)
+    }
+    let active = true
+    const guarded = (oldVersionId, newVersionId) => {
+      if (!active) return // queued before the unsubscribe function ran
+      try {
+        callback(oldVersionId, newVersionId)
+      } catch (e) {
+        const name = e !== null && typeof e === 'object' && typeof e.name === 'string' ? e.name : typeName(e)
+        process.emitWarning(`onChange callback threw ${name} (version ${oldVersionId} -> ${newVersionId}); ignored`, {
+          code: 'STARFLEET_SECRETS_ON_CHANGE',
+        })
+      }
+    }
+    let subscription
+    try {
+      subscription = native.onChange(this.#native, guarded)
+    } catch (e) {
+      throw wrap(e)
+    }
+    return () => {
+      active = false
+      native.cancelChange(subscription)
     }
   }
 

@@ -6,3 +6,6 @@ export type ManagerHandle = object & { readonly __brand: 'starfleet-secrets.Mana
 
 /** A key path parsed by core (`parsePath()`), for repeated accesses. */
 export type KeyPathHandle = object & { readonly __brand: 'starfleet-secrets.KeyPath' }
+
+/** One `onChange` subscription (a napi-rs external); `cancelChange()` ends it. */
+export type ChangeHandle = object & { readonly __brand: 'starfleet-secrets.Change' }

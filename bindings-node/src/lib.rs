@@ -9,9 +9,11 @@
 //! Threading: accesses that can wait run on core's tokio runtime and settle a Promise when they
 //! finish (see [`promise`]); the JS thread never blocks on I/O. The synchronous functions
 //! (`cachedSecrets`, `lookup`, `lookupString`, `invalidate`, `stats`) only read the cache.
+//! `onChange` callbacks are queued to the JS thread ([`on_change`]).
 
 mod convert;
 mod error;
+pub mod on_change;
 mod options;
 mod promise;
 

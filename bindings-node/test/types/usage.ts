@@ -39,6 +39,10 @@ async function worker(): Promise<void> {
   m.pin({ STARFLEET: { SlackToken: 'x' } })
   m.pin(Buffer.from('x'))
   m.unpin()
+  const unsubscribe: () => void = m.onChange((oldVersionId: string | null, newVersionId: string) => {
+    console.log(oldVersionId ?? 'first load', newVersionId.length)
+  })
+  unsubscribe()
   try {
     await m.get('x')
   } catch (e) {
@@ -51,6 +55,8 @@ async function worker(): Promise<void> {
   const version: string = coreVersion
   console.log(token, dotted, doc, cached, whole, refreshed, fetches, lastError, bytes, version)
 
+  // @ts-expect-error the callback gets VersionIds, not a number
+  m.onChange((oldVersionId: number) => oldVersionId)
   // @ts-expect-error a key path needs at least one key
   await m.get()
   // @ts-expect-error keys are strings
