@@ -91,9 +91,10 @@
  * Version of the C ABI itself: bumped when a function's signature or meaning changes
  * incompatibly, and when functions are added (a program built against this header needs a
  * library of at least this version). 2 added the `_try_` getters and
- * `starfleet_secrets_manager_load()`; adding result codes does not bump it.
+ * `starfleet_secrets_manager_load()`; 3 added `starfleet_secrets_manager_on_change()`
+ * (and this release's other functions); adding result codes does not bump it.
  */
-#define STARFLEET_SECRETS_ABI_VERSION 2
+#define STARFLEET_SECRETS_ABI_VERSION 3
 
 /**
  * What a call returned. The numbers are core's stable error codes (`Code::number()`), the
@@ -190,6 +191,12 @@ typedef struct starfleet_secrets_manager starfleet_secrets_manager;
  * as the manager exists.
  */
 typedef struct starfleet_secrets_options starfleet_secrets_options;
+
+/**
+ * One `starfleet_secrets_manager_on_change()` subscription: an opaque handle, released by
+ * `starfleet_secrets_subscription_cancel()`.
+ */
+typedef struct starfleet_secrets_subscription starfleet_secrets_subscription;
 
 #ifdef __cplusplus
 extern "C" {
@@ -499,6 +506,38 @@ starfleet_secrets_result starfleet_secrets_manager_invalidate(const struct starf
 starfleet_secrets_result starfleet_secrets_manager_stats_json(const struct starfleet_secrets_manager *manager,
                                                               char **out,
                                                               size_t *out_len);
+
+/**
+ * Call `callback(old_version_or_null, new_version, user_data)` each time a fetch stores a
+ * new VersionId in `manager` (the first load, with `old_version_or_null` NULL; a refresh or
+ * expired-TTL load that brings a new version). Both strings are NUL-terminated VersionIds,
+ * valid only during the call; never a value. Testing overrides never call it; the same
+ * version again calls nothing. Writes the subscription to `*out` (release it
+ * with `starfleet_secrets_subscription_cancel()`). `callback` NULL is INVALID_ARGUMENT.
+ *
+ * Thread: the callback runs on the thread whose call on the manager stored the new version
+ * (any getter, `_load()` or `_refresh()`), inside that call, before it returns; for a fetch
+ * made by the library itself (not by a call of yours) it runs on the library's notification
+ * thread, `starfleet-notify`. It is called once per change, one call at a time per manager
+ * (never re-entered concurrently for one subscription), and under no lock of the library: it
+ * may call any function on the manager, including `_refresh()` and
+ * `starfleet_secrets_subscription_cancel()` on its own subscription. A callback that fails
+ * must report it its own way: it must not unwind (C++ exceptions, Go panics) into the library.
+ */
+starfleet_secrets_result starfleet_secrets_manager_on_change(const struct starfleet_secrets_manager *manager,
+                                                             void (*callback)(const char *old_version_or_null,
+                                                                              const char *new_version,
+                                                                              void *user_data),
+                                                             void *user_data,
+                                                             struct starfleet_secrets_subscription **out);
+
+/**
+ * Cancel the subscription and release its handle (NULL is fine; do not use it afterwards).
+ * No call of its callback starts after this returns, and a call running on another thread
+ * is waited for; called from inside the callback itself, it returns at once (that call is the
+ * last). It may be called after the manager was freed.
+ */
+void starfleet_secrets_subscription_cancel(struct starfleet_secrets_subscription *subscription);
 
 /**
  * Overwrite a string returned by this library with zeros and free it. NULL is ignored.

@@ -14,7 +14,8 @@
 //! version of this list):
 //!
 //! * opaque handles ([`starfleet_secrets_options`], [`starfleet_secrets_manager`]) made by a
-//!   `_new` function and released by the matching `_free`, which accepts NULL;
+//!   `_new` function and released by the matching `_free`, which accepts NULL (a
+//!   [`starfleet_secrets_subscription`] is released by `_cancel`);
 //! * every fallible function returns a [`starfleet_secrets_result`] whose numbers are core's
 //!   stable [`Code::number`](starfleet_secrets::Code::number)s (0 = OK); the message of the last failure on the calling thread
 //!   is copied into a caller buffer by [`starfleet_secrets_last_error_message`], so reading it
@@ -45,6 +46,8 @@ mod options;
 
 mod manager;
 
+mod on_change;
+
 mod buffer;
 
 pub use buffer::{starfleet_secrets_bytes_free, starfleet_secrets_string_free};
@@ -53,6 +56,7 @@ pub use ffi::{
     starfleet_secrets_result, starfleet_secrets_result_name, starfleet_secrets_version,
 };
 pub use manager::*;
+pub use on_change::*;
 pub use options::*;
 
 /// Major version of the library (the header's macro matches `Cargo.toml`; checked at build time).
@@ -64,8 +68,9 @@ pub const STARFLEET_SECRETS_VERSION_PATCH: u32 = 0;
 /// Version of the C ABI itself: bumped when a function's signature or meaning changes
 /// incompatibly, and when functions are added (a program built against this header needs a
 /// library of at least this version). 2 added the `_try_` getters and
-/// `starfleet_secrets_manager_load()`; adding result codes does not bump it.
-pub const STARFLEET_SECRETS_ABI_VERSION: u32 = 2;
+/// `starfleet_secrets_manager_load()`; 3 added `starfleet_secrets_manager_on_change()`
+/// (and this release's other functions); adding result codes does not bump it.
+pub const STARFLEET_SECRETS_ABI_VERSION: u32 = 3;
 
 /// `"12"` → 12 at compile time (for the version checks below).
 const fn parse_u32(s: &str) -> u32 {

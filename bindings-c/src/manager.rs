@@ -55,7 +55,7 @@ unsafe fn path_arg(keys: *const *const c_char, n: usize) -> Result<Path> {
 }
 
 /// The core manager behind a required handle argument.
-unsafe fn manager_arg<'a>(m: *const starfleet_secrets_manager) -> Result<&'a SecretsManager> {
+pub(crate) unsafe fn manager_arg<'a>(m: *const starfleet_secrets_manager) -> Result<&'a SecretsManager> {
     Ok(&ref_arg(m, "manager")?.inner)
 }
 

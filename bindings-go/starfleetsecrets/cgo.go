@@ -13,6 +13,7 @@ package starfleetsecrets
 /*
 #cgo pkg-config: starfleet_secrets
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include "starfleet_secrets.h"
 
@@ -140,6 +141,22 @@ static starfleet_secrets_result sfs_invalidate(const starfleet_secrets_manager *
 	*err = sfs_take_message(r);
 	return r;
 }
+
+// OnChange: the library calls this trampoline, which hands the VersionIds and the
+// runtime/cgo.Handle of the Go function (carried as user_data) to sfsGoOnChange (onchange.go).
+extern void sfsGoOnChange(char *old_version, char *new_version, uintptr_t handle);
+
+static void sfs_on_change_trampoline(const char *old_version, const char *new_version, void *user_data) {
+	sfsGoOnChange((char *)old_version, (char *)new_version, (uintptr_t)user_data);
+}
+
+static starfleet_secrets_result sfs_on_change(const starfleet_secrets_manager *m, uintptr_t handle,
+                                              starfleet_secrets_subscription **out, char **err) {
+	starfleet_secrets_result r =
+		starfleet_secrets_manager_on_change(m, sfs_on_change_trampoline, (void *)handle, out);
+	*err = sfs_take_message(r);
+	return r;
+}
 */
 import "C"
 
@@ -151,8 +168,9 @@ import (
 )
 
 type (
-	cManager = C.starfleet_secrets_manager
-	cOptions = C.starfleet_secrets_options
+	cManager      = C.starfleet_secrets_manager
+	cOptions      = C.starfleet_secrets_options
+	cSubscription = C.starfleet_secrets_subscription
 )
 
 // errorFrom turns a C result and its message (freed here) into a Go error (nil for OK).
@@ -388,3 +406,17 @@ func cInvalidate(m *cManager) error {
 	r := C.sfs_invalidate(m, &msg)
 	return errorFrom(r, msg)
 }
+
+// cOnChange subscribes the Go function behind handle to m's changes.
+func cOnChange(m *cManager, handle uintptr) (*cSubscription, error) {
+	var sub *cSubscription
+	var msg *C.char
+	r := C.sfs_on_change(m, C.uintptr_t(handle), &sub, &msg)
+	if err := errorFrom(r, msg); err != nil {
+		return nil, err
+	}
+	return sub, nil
+}
+
+// cCancelChange cancels and releases a subscription: no call starts after it returns.
+func cCancelChange(sub *cSubscription) { C.starfleet_secrets_subscription_cancel(sub) }

@@ -841,6 +841,115 @@ typedef struct {
     int ok;
 } thread_arg;
 
+/* ---------------------------------------------------------------- on_change */
+
+/* What one subscription's callback saw. */
+typedef struct {
+    starfleet_secrets_manager *m;
+    starfleet_secrets_subscription *self; /* cancelled from inside the callback when set */
+    int calls;
+    char old_version[8][64];
+    char new_version[8][64];
+    pthread_t thread[8];
+    int reenter;       /* read and refresh the manager from inside the callback */
+    char reread[32];   /* what that read returned */
+    starfleet_secrets_result refreshed;
+    int leaked;        /* a value (the canary) appeared in the arguments */
+} change_log;
+
+#define ONCHANGE_CANARY "canary-onchange-c"
+
+static void record_change(const char *old_version_or_null, const char *new_version, void *user_data) {
+    change_log *log = user_data;
+    int i = log->calls++;
+    if (i < 8) {
+        snprintf(log->old_version[i], 64, "%s", old_version_or_null ? old_version_or_null : "(null)");
+        snprintf(log->new_version[i], 64, "%s", new_version);
+        log->thread[i] = pthread_self();
+    }
+    log->leaked |= strstr(new_version, ONCHANGE_CANARY) != NULL ||
+                   (old_version_or_null && strstr(old_version_or_null, ONCHANGE_CANARY) != NULL);
+    if (log->reenter) {
+        starfleet_secrets_result r;
+        char *s = get_string(log->m, "v", &r);
+        snprintf(log->reread, sizeof log->reread, "%s", s ? s : "(failed)");
+        starfleet_secrets_string_free(s);
+        log->refreshed = starfleet_secrets_manager_refresh(log->m);
+    }
+    if (log->self) {
+        starfleet_secrets_subscription_cancel(log->self); /* returns at once from inside */
+        log->self = NULL;
+    }
+}
+
+/* Put `{"v": value, "c": canary}` as a new version and refresh; the new VersionId in `version`. */
+static void put_and_refresh(starfleet_secrets_manager *m, const char *name, const char *value,
+                            char version[64]) {
+    char doc[128];
+    snprintf(doc, sizeof doc, "{\"v\": \"%s\", \"c\": \"" ONCHANGE_CANARY "\"}", value);
+    CHECK(moto_put_string(REGION, name, doc, version) == 0);
+    CHECK_RESULT(starfleet_secrets_manager_refresh(m), OK);
+}
+
+static void test_on_change(void) {
+    char name[128], v1[64], v2[64], v3[64], v[64];
+    secret_name(name, "on-change");
+    CHECK(moto_create_string(REGION, name, "{\"v\": \"one\", \"c\": \"" ONCHANGE_CANARY "\"}", v1) == 0);
+    starfleet_secrets_manager *m = manager_for(name, "never");
+    change_log log = {.m = m};
+    starfleet_secrets_subscription *sub = (starfleet_secrets_subscription *)SENTINEL;
+    CHECK_RESULT(starfleet_secrets_manager_on_change(m, NULL, &log, &sub), STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT);
+    CHECK(sub == (starfleet_secrets_subscription *)SENTINEL);
+    CHECK_RESULT(starfleet_secrets_manager_on_change(NULL, record_change, &log, &sub), STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(starfleet_secrets_manager_on_change(m, record_change, &log, NULL), STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(starfleet_secrets_manager_on_change(m, record_change, &log, &sub), OK);
+
+    /* The first load: no old version, on this thread, inside the call. */
+    starfleet_secrets_result r;
+    starfleet_secrets_string_free(get_string(m, "v", &r));
+    CHECK(r == OK);
+    CHECK(log.calls == 1);
+    CHECK_STR(log.old_version[0], "(null)");
+    CHECK_STR(log.new_version[0], v1);
+    CHECK(pthread_equal(log.thread[0], pthread_self()));
+    /* The same version again is no change. */
+    CHECK_RESULT(starfleet_secrets_manager_refresh(m), OK);
+    CHECK_RESULT(starfleet_secrets_manager_invalidate(m), OK);
+    CHECK_RESULT(starfleet_secrets_manager_load(m), OK);
+    CHECK(log.calls == 1);
+
+    put_and_refresh(m, name, "two", v2);
+    CHECK(log.calls == 2);
+    CHECK_STR(log.old_version[1], v1);
+    CHECK_STR(log.new_version[1], v2);
+
+    /* Back into the manager from inside the callback: the new value, and a refresh. */
+    log.reenter = 1;
+    put_and_refresh(m, name, "three", v3);
+    CHECK(log.calls == 3);
+    CHECK_STR(log.new_version[2], v3);
+    CHECK_STR(log.reread, "three");
+    CHECK(log.refreshed == OK);
+    log.reenter = 0;
+
+    /* Cancelled: no more calls. */
+    starfleet_secrets_subscription_cancel(sub);
+    starfleet_secrets_subscription_cancel(NULL);
+    put_and_refresh(m, name, "four", v);
+    CHECK(log.calls == 3);
+
+    /* Cancelled from inside its own call: that call is the last. */
+    change_log once = {.m = m};
+    starfleet_secrets_subscription *sub2 = NULL;
+    CHECK_RESULT(starfleet_secrets_manager_on_change(m, record_change, &once, &sub2), OK);
+    once.self = sub2;
+    put_and_refresh(m, name, "five", v);
+    put_and_refresh(m, name, "six", v);
+    CHECK(once.calls == 1);
+    CHECK(!log.leaked && !once.leaked);
+    starfleet_secrets_manager_free(m);
+}
+
 static void *reader(void *p) {
     thread_arg *arg = p;
     pthread_barrier_wait(arg->barrier);
@@ -1097,6 +1206,7 @@ int main(int argc, char **argv) {
         {"stale if error", test_stale_if_error},
         {"leak canary: no value in error messages", test_canary_never_in_error_messages},
         {"16 threads on a cold cache make one call", test_sixteen_threads_on_a_cold_cache_make_one_call},
+        {"on_change: old and new VersionIds, re-entry, cancel", test_on_change},
         {"default location and process environment", test_default_location_and_process_environment},
         {"a double free aborts instead of corrupting the heap", test_double_free_aborts},
     };
