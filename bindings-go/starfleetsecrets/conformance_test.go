@@ -175,23 +175,6 @@ func vectorCall(t *testing.T, operation string, params map[string]any) map[strin
 // vectorCreateSecret creates the vector's secret (README step 1); the VersionIds in order.
 func vectorCreateSecret(t *testing.T, spec map[string]any, name string) []string {
 	t.Helper()
-	payload := func(v map[string]any) map[string]any {
-		p := map[string]any{}
-		if doc, ok := v["json"]; ok {
-			text, err := json.Marshal(doc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p["SecretString"] = string(text)
-		} else if s, ok := v["string"]; ok {
-			p["SecretString"] = s
-		} else if b, ok := v["binary_base64"]; ok {
-			p["SecretBinary"] = b
-		} else {
-			t.Fatalf("secret spec without json, string or binary_base64: %s", vectorShow(v))
-		}
-		return p
-	}
 	versions := []map[string]any{spec}
 	if list, ok := spec["versions"].([]any); ok {
 		versions = versions[:0]
@@ -199,29 +182,99 @@ func vectorCreateSecret(t *testing.T, spec map[string]any, name string) []string
 			versions = append(versions, v.(map[string]any))
 		}
 	}
-	var ids []string
-	for i, version := range versions {
-		params := payload(version)
-		var reply map[string]any
-		if i == 0 {
-			params["Name"] = name
-			reply = vectorCall(t, "CreateSecret", params)
-		} else {
-			params["SecretId"] = name
-			stages, ok := version["stages"]
-			if !ok {
-				stages = []any{"AWSCURRENT"}
-			}
-			params["VersionStages"] = stages
-			reply = vectorCall(t, "PutSecretValue", params)
-		}
-		id, ok := reply["VersionId"].(string)
-		if !ok {
-			t.Fatalf("no VersionId in %s", vectorShow(reply))
-		}
-		ids = append(ids, id)
+	params := vectorPayload(t, versions[0])
+	params["Name"] = name
+	ids := []string{vectorVersionID(t, vectorCall(t, "CreateSecret", params))}
+	for _, version := range versions[1:] {
+		ids = append(ids, vectorPutVersion(t, version, name))
 	}
 	return ids
+}
+
+// vectorPayload is a version spec's SecretString or SecretBinary.
+func vectorPayload(t *testing.T, v map[string]any) map[string]any {
+	t.Helper()
+	p := map[string]any{}
+	if doc, ok := v["json"]; ok {
+		text, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p["SecretString"] = string(text)
+	} else if s, ok := v["string"]; ok {
+		p["SecretString"] = s
+	} else if b, ok := v["binary_base64"]; ok {
+		p["SecretBinary"] = b
+	} else {
+		t.Fatalf("secret spec without json, string or binary_base64: %s", vectorShow(v))
+	}
+	return p
+}
+
+// vectorPutVersion makes one version spec the secret's new version (stages default to
+// AWSCURRENT); its VersionId.
+func vectorPutVersion(t *testing.T, version map[string]any, name string) string {
+	t.Helper()
+	params := vectorPayload(t, version)
+	params["SecretId"] = name
+	stages, ok := version["stages"]
+	if !ok {
+		stages = []any{"AWSCURRENT"}
+	}
+	params["VersionStages"] = stages
+	return vectorVersionID(t, vectorCall(t, "PutSecretValue", params))
+}
+
+func vectorVersionID(t *testing.T, reply map[string]any) string {
+	t.Helper()
+	id, ok := reply["VersionId"].(string)
+	if !ok {
+		t.Fatalf("no VersionId in %s", vectorShow(reply))
+	}
+	return id
+}
+
+// vectorCheckChanges waits (up to 3 s) until as many OnChange calls as `want` lists were
+// recorded in c, then compares; `$version:N` names the N-th VersionId, versions put by
+// earlier steps included, and null the missing old version of the first load ("" in Go).
+func vectorCheckChanges(c *changes, want any, versions []string) error {
+	list, ok := want.([]any)
+	if !ok {
+		return fmt.Errorf("changes is not a list: %s", vectorShow(want))
+	}
+	resolve := func(v any) any {
+		s, ok := v.(string)
+		if !ok {
+			return v
+		}
+		var n int
+		if _, err := fmt.Sscanf(s, "$version:%d", &n); err == nil && n < len(versions) {
+			return versions[n]
+		}
+		return s
+	}
+	expected := make([][2]any, len(list))
+	for i, pair := range list {
+		p, ok := pair.([]any)
+		if !ok || len(p) != 2 {
+			return fmt.Errorf("changes[%d] is not a pair: %s", i, vectorShow(pair))
+		}
+		if p[0] == nil {
+			p[0] = ""
+		}
+		expected[i] = [2]any{resolve(p[0]), resolve(p[1])}
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		seen := c.seen()
+		if len(seen) >= len(expected) || time.Now().After(deadline) {
+			if fmt.Sprint(seen) != fmt.Sprint(expected) {
+				return fmt.Errorf("changes: want %v, have %v", expected, seen)
+			}
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // vectorSubstitute replaces $secret, $closed_endpoint and $version:N in every string of v
@@ -234,7 +287,7 @@ func vectorSubstitute(t *testing.T, v any, vars map[string]string, versions []st
 			var n int
 			fmt.Sscanf(ref, "$version:%d", &n)
 			if n >= len(versions) {
-				t.Fatalf("%s: the secret has %d versions", ref, len(versions))
+				return ref // a version a later put_secret_value step makes: resolved by that step's user
 			}
 			return versions[n]
 		})
@@ -378,9 +431,10 @@ func vectorOptions(t *testing.T, args map[string]any, config string) sfs.Options
 // vectorCase is one vector, prepared: its secret exists, placeholders are replaced and the
 // environment is set (restored when the subtest ends).
 type vectorCase struct {
-	name   string
-	vector map[string]any
-	opts   sfs.Options
+	name     string
+	versions []string // the secret's VersionIds ($version:N)
+	vector   map[string]any
+	opts     sfs.Options
 }
 
 func vectorPrepare(t *testing.T, path, group string) vectorCase {
@@ -438,7 +492,7 @@ func vectorPrepare(t *testing.T, path, group string) vectorCase {
 		}
 	}
 	args, _ := vector["args"].(map[string]any)
-	return vectorCase{name: name, vector: vector, opts: vectorOptions(t, args, config)}
+	return vectorCase{name: name, versions: versions, vector: vector, opts: vectorOptions(t, args, config)}
 }
 
 // vectorRead is one read through the public API (README step 5), as a JSON value.
@@ -645,6 +699,8 @@ func runFaultVector(t *testing.T, path, group string) {
 	if err != nil {
 		t.Fatalf("New(%+v): %v", c.opts, err)
 	}
+	var seen changes
+	defer m.OnChange(seen.record)()
 	ctx, cancel := context.WithTimeout(context.Background(), vectorDeadline)
 	defer cancel()
 	for i, s := range steps {
@@ -687,6 +743,16 @@ func runFaultVector(t *testing.T, path, group string) {
 				t.Fatalf("step %d: sleep_ms: %v", i, err)
 			}
 			time.Sleep(time.Duration(ms * float64(time.Millisecond)))
+		case step["put_secret_value"] != nil:
+			version, ok := step["put_secret_value"].(map[string]any)
+			if !ok {
+				t.Fatalf("step %d: put_secret_value is not an object", i)
+			}
+			c.versions = append(c.versions, vectorPutVersion(t, version, c.name))
+		case step["changes"] != nil:
+			if why := vectorCheckChanges(&seen, step["changes"], c.versions); why != nil {
+				t.Fatalf("step %d: %v", i, why)
+			}
 		case step["delete_secret"] == true:
 			vectorCall(t, "DeleteSecret", map[string]any{"SecretId": c.name, "ForceDeleteWithoutRecovery": true})
 		case step["stats"] != nil:

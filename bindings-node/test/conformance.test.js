@@ -34,25 +34,37 @@ function vectors(groups) {
 
 /** Create the vector's secret through the harness; the VersionIds in order. */
 async function createSecret(spec, name) {
-  const payload = (v) => {
-    if ('json' in v) return { SecretString: JSON.stringify(v.json) }
-    if ('string' in v) return { SecretString: v.string }
-    if ('binary_base64' in v) return { SecretBinary: v.binary_base64 }
-    return {}
-  }
-  const ids = []
-  for (const [i, version] of (spec.versions || [spec]).entries()) {
-    const reply =
-      i === 0
-        ? await h.harnessCall('CreateSecret', { Name: name, ...payload(version) })
-        : await h.harnessCall('PutSecretValue', {
-            SecretId: name,
-            VersionStages: version.stages || ['AWSCURRENT'],
-            ...payload(version),
-          })
-    ids.push(reply.VersionId)
-  }
+  const [first, ...later] = spec.versions || [spec]
+  const ids = [(await h.harnessCall('CreateSecret', { Name: name, ...payload(first) })).VersionId]
+  for (const version of later) ids.push(await putVersion(version, name))
   return ids
+}
+
+function payload(v) {
+  if ('json' in v) return { SecretString: JSON.stringify(v.json) }
+  if ('string' in v) return { SecretString: v.string }
+  if ('binary_base64' in v) return { SecretBinary: v.binary_base64 }
+  return {}
+}
+
+/** `PutSecretValue` of one version spec (stages default to AWSCURRENT); its VersionId. */
+async function putVersion(version, name) {
+  const params = { SecretId: name, VersionStages: version.stages || ['AWSCURRENT'], ...payload(version) }
+  return (await h.harnessCall('PutSecretValue', params)).VersionId
+}
+
+/** A `changes` step's `$version:N` as the VersionId it names (versions put by steps included). */
+function versionRef(v, versions) {
+  const m = typeof v === 'string' ? /^\$version:(\d+)$/.exec(v) : null
+  return m && Number(m[1]) < versions.length ? versions[Number(m[1])] : v
+}
+
+/** Wait (up to 3 s: calls are queued to this thread) until `seen` has as many changes as `want`, then compare. */
+async function checkChanges(want, seen, versions, at) {
+  const expected = want.map(([oldVersion, newVersion]) => [versionRef(oldVersion, versions), versionRef(newVersion, versions)])
+  const deadline = Date.now() + 3000
+  while (seen.length < expected.length && Date.now() < deadline) await h.sleep(10)
+  assert.deepStrictEqual(seen, expected, `${at}: changes`)
 }
 
 /** `http://127.0.0.1:P` for a port that was just bound and closed. */
@@ -71,7 +83,8 @@ function closedEndpoint() {
 function substitute(v, vars) {
   if (typeof v === 'string') {
     return v
-      .replace(/\$version:(\d+)/g, (_, n) => vars[`$version:${n}`])
+      // A version a later put_secret_value step makes is resolved when its step runs.
+      .replace(/\$version:(\d+)/g, (ref, n) => vars[`$version:${n}`] ?? ref)
       .replaceAll('$secret', vars.$secret)
       .replaceAll('$closed_endpoint', vars.$closed_endpoint)
   }
@@ -109,9 +122,8 @@ async function prepare({ id, file }) {
   const raw = JSON.parse(fs.readFileSync(file, 'utf8'))
   const name = h.unique(`vec-${id.replace('/', '-')}`)
   const vars = { $secret: name, $closed_endpoint: await closedEndpoint() }
-  if (raw.secret) {
-    for (const [i, versionId] of (await createSecret(raw.secret, name)).entries()) vars[`$version:${i}`] = versionId
-  }
+  const versions = raw.secret ? await createSecret(raw.secret, name) : []
+  for (const [i, versionId] of versions.entries()) vars[`$version:${i}`] = versionId
   const vector = substitute(raw, vars)
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'starfleet-vector-'))
   const savedEnv = { ...process.env }
@@ -134,7 +146,7 @@ async function prepare({ id, file }) {
     }
     const options = Object.fromEntries(Object.entries(vector.args || {}).map(([k, v]) => [camel(k), v]))
     if (config !== undefined) options.config = config
-    return { name, vector, manager: new SecretsManager(options), cleanup }
+    return { name, versions, vector, manager: new SecretsManager(options), cleanup }
   } catch (e) {
     cleanup()
     throw e
@@ -179,7 +191,9 @@ async function check(expect, m, spec) {
 }
 
 /** The fault steps of a vector, all against one manager. */
-async function runSteps(name, vector, m) {
+async function runSteps(name, versions, vector, m) {
+  const seen = []
+  m.onChange((oldVersion, newVersion) => seen.push([oldVersion, newVersion]))
   for (const [i, step] of vector.steps.entries()) {
     const at = `step ${i}`
     if ('fault' in step) {
@@ -191,6 +205,10 @@ async function runSteps(name, vector, m) {
       if (step.within_ms !== undefined) assert.ok(ms <= step.within_ms, `${at}: ${ms.toFixed(0)} ms > ${step.within_ms} ms`)
     } else if ('sleep_ms' in step) {
       await h.sleep(step.sleep_ms)
+    } else if ('put_secret_value' in step) {
+      versions.push(await putVersion(step.put_secret_value, name))
+    } else if ('changes' in step) {
+      await checkChanges(step.changes, seen, versions, at)
     } else if (step.delete_secret) {
       await h.harnessCall('DeleteSecret', { SecretId: name, ForceDeleteWithoutRecovery: true })
     } else if ('stats' in step) {
@@ -230,9 +248,9 @@ describe('read vectors', () => {
 describe('fault vectors', () => {
   for (const v of vectors(['faults'])) {
     test(v.id, { timeout: VECTOR_TIMEOUT_MS }, async () => {
-      const { name, vector, manager, cleanup } = await prepare(v)
+      const { name, versions, vector, manager, cleanup } = await prepare(v)
       try {
-        await runSteps(name, vector, manager)
+        await runSteps(name, versions, vector, manager)
       } finally {
         await h.clearFaults(name)
         cleanup()

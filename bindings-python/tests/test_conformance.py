@@ -40,30 +40,46 @@ def call(operation: str, params: Dict[str, Any]) -> Dict[str, Any]:
 def create_secret(spec: Dict[str, Any], name: str) -> List[str]:
     """Create the vector's secret; the VersionIds in order."""
 
-    def payload(v: Dict[str, Any]) -> Dict[str, Any]:
-        if "json" in v:
-            return {"SecretString": json.dumps(v["json"])}
-        if "string" in v:
-            return {"SecretString": v["string"]}
-        if "binary_base64" in v:
-            return {"SecretBinary": v["binary_base64"]}
-        return {}
+    first, *later = spec.get("versions", [spec])
+    ids = [call("CreateSecret", {"Name": name, **payload(first)})["VersionId"]]
+    return ids + [put_version(version, name) for version in later]
 
-    ids = []
-    for i, version in enumerate(spec.get("versions", [spec])):
-        params = payload(version)
-        if i == 0:
-            reply = call("CreateSecret", {"Name": name, **params})
-        else:
-            stages = version.get("stages", ["AWSCURRENT"])
-            reply = call("PutSecretValue", {"SecretId": name, "VersionStages": stages, **params})
-        ids.append(reply["VersionId"])
-    return ids
+
+def payload(v: Dict[str, Any]) -> Dict[str, Any]:
+    if "json" in v:
+        return {"SecretString": json.dumps(v["json"])}
+    if "string" in v:
+        return {"SecretString": v["string"]}
+    if "binary_base64" in v:
+        return {"SecretBinary": v["binary_base64"]}
+    return {}
+
+
+def put_version(version: Dict[str, Any], name: str) -> str:
+    """``PutSecretValue`` of one version spec (stages default to AWSCURRENT); its VersionId."""
+    stages = version.get("stages", ["AWSCURRENT"])
+    return str(call("PutSecretValue", {"SecretId": name, "VersionStages": stages, **payload(version)})["VersionId"])
+
+
+def version_ref(v: Optional[str], versions: List[str]) -> Optional[str]:
+    """A ``changes`` step's ``$version:N`` as the VersionId it names (versions put by steps included)."""
+    m = re.fullmatch(r"\$version:(\d+)", v or "")
+    return versions[int(m.group(1))] if m and int(m.group(1)) < len(versions) else v
+
+
+def check_changes(want: List[List[Optional[str]]], seen: List[Tuple[Optional[str], str]], versions: List[str]) -> None:
+    """Wait (up to 3 s) until ``seen`` has as many changes as ``want``, then compare."""
+    expected = [(version_ref(old, versions), version_ref(new, versions)) for old, new in want]
+    deadline = time.monotonic() + 3
+    while len(seen) < len(expected) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert seen == expected, f"changes: want {expected}, have {seen}"
 
 
 def substitute(v: Any, variables: Dict[str, str]) -> Any:
     if isinstance(v, str):
-        v = re.sub(r"\$version:(\d+)", lambda m: variables[f"$version:{m.group(1)}"], v)
+        # A version a later put_secret_value step makes is resolved when its step runs.
+        v = re.sub(r"\$version:(\d+)", lambda m: variables.get(f"$version:{m.group(1)}", m.group(0)), v)
         for k in ("$secret", "$closed_endpoint"):
             v = v.replace(k, variables[k])
         return v
@@ -91,14 +107,15 @@ def write_config(config: Dict[str, Any], scratch: Path) -> Path:
 
 def prepare(
     path: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch
-) -> Tuple[str, Dict[str, Any], SecretsManager]:
-    """Secret, placeholders, config and environment; the secret name, the vector, a manager."""
+) -> Tuple[str, Dict[str, Any], SecretsManager, List[str]]:
+    """Secret, placeholders, config and environment; the secret name, the vector, a manager,
+    the secret's VersionIds."""
     raw = json.loads(path.read_text())
     name = unique(f"vec-{path.parent.name}-{path.stem}")
     variables = {"$secret": name}
-    if "secret" in raw:
-        for i, version_id in enumerate(create_secret(raw["secret"], name)):
-            variables[f"$version:{i}"] = version_id
+    versions = create_secret(raw["secret"], name) if "secret" in raw else []
+    for i, version_id in enumerate(versions):
+        variables[f"$version:{i}"] = version_id
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         variables["$closed_endpoint"] = f"http://127.0.0.1:{s.getsockname()[1]}"
@@ -118,7 +135,7 @@ def prepare(
     args = dict(vector.get("args", {}))
     if config is not None:
         args["config"] = config
-    return name, vector, SecretsManager(**args)
+    return name, vector, SecretsManager(**args), versions
 
 
 def read(m: SecretsManager, spec: Dict[str, Any]) -> Any:
@@ -154,13 +171,15 @@ def check(expect: Dict[str, Any], m: SecretsManager, spec: Dict[str, Any]) -> No
 
 @pytest.mark.parametrize("path", vectors(READ_GROUPS))
 def test_read_vector(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _, vector, m = prepare(path, tmp_path, monkeypatch)
+    _, vector, m, _ = prepare(path, tmp_path, monkeypatch)
     check(vector["expect"], m, vector["read"])
 
 
 @pytest.mark.parametrize("path", vectors(["faults"]))
 def test_fault_vector(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    name, vector, m = prepare(path, tmp_path, monkeypatch)
+    name, vector, m, versions = prepare(path, tmp_path, monkeypatch)
+    seen: List[Tuple[Optional[str], str]] = []
+    m.on_change(lambda old, new: seen.append((old, new)))
     try:
         for i, step in enumerate(vector["steps"]):
             if "fault" in step:
@@ -173,6 +192,10 @@ def test_fault_vector(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
                 assert limit is None or elapsed_ms <= limit, f"step {i}: {elapsed_ms:.0f} ms > {limit} ms"
             elif "sleep_ms" in step:
                 time.sleep(step["sleep_ms"] / 1000)
+            elif "put_secret_value" in step:
+                versions.append(put_version(step["put_secret_value"], name))
+            elif "changes" in step:
+                check_changes(step["changes"], seen, versions)
             elif step.get("delete_secret"):
                 call("DeleteSecret", {"SecretId": name, "ForceDeleteWithoutRecovery": True})
             elif "stats" in step:

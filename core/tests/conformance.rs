@@ -61,39 +61,44 @@ fn call(operation: &str, params: Value) -> Value {
     reply["body"].clone()
 }
 
+/// A secret spec's payload: `SecretString` or `SecretBinary`.
+fn payload(v: &Value) -> Map<String, Value> {
+    let mut p = Map::new();
+    if let Some(j) = v.get("json") {
+        p.insert("SecretString".into(), Value::String(j.to_string()));
+    } else if let Some(s) = v.get("string") {
+        p.insert("SecretString".into(), s.clone());
+    } else if let Some(b) = v.get("binary_base64") {
+        p.insert("SecretBinary".into(), b.clone());
+    }
+    p
+}
+
+/// `PutSecretValue` of one version spec (stages default to AWSCURRENT); its VersionId.
+fn put_version(version: &Value, name: &str) -> String {
+    let mut params = payload(version);
+    params.insert("SecretId".into(), json!(name));
+    params.insert(
+        "VersionStages".into(),
+        version.get("stages").cloned().unwrap_or(json!(["AWSCURRENT"])),
+    );
+    call("PutSecretValue", Value::Object(params))["VersionId"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Create the vector's secret; returns the VersionIds in order.
 fn create_secret(spec: &Value, name: &str) -> Vec<String> {
-    let payload = |v: &Value| -> Map<String, Value> {
-        let mut p = Map::new();
-        if let Some(j) = v.get("json") {
-            p.insert("SecretString".into(), Value::String(j.to_string()));
-        } else if let Some(s) = v.get("string") {
-            p.insert("SecretString".into(), s.clone());
-        } else if let Some(b) = v.get("binary_base64") {
-            p.insert("SecretBinary".into(), b.clone());
-        }
-        p
-    };
     let versions: Vec<Value> = match spec.get("versions") {
         Some(Value::Array(v)) => v.clone(),
         _ => vec![spec.clone()],
     };
-    let mut ids = Vec::new();
-    for (i, version) in versions.iter().enumerate() {
-        let mut params = payload(version);
-        let reply = if i == 0 {
-            params.insert("Name".into(), json!(name));
-            call("CreateSecret", Value::Object(params))
-        } else {
-            params.insert("SecretId".into(), json!(name));
-            params.insert(
-                "VersionStages".into(),
-                version.get("stages").cloned().unwrap_or(json!(["AWSCURRENT"])),
-            );
-            call("PutSecretValue", Value::Object(params))
-        };
-        ids.push(reply["VersionId"].as_str().unwrap().to_owned());
-    }
+    let mut params = payload(&versions[0]);
+    params.insert("Name".into(), json!(name));
+    let created = call("CreateSecret", Value::Object(params));
+    let mut ids = vec![created["VersionId"].as_str().unwrap().to_owned()];
+    ids.extend(versions[1..].iter().map(|v| put_version(v, name)));
     ids
 }
 
@@ -259,6 +264,8 @@ fn check(expect: &Value, got: &Result<Value, Error>) -> Result<(), String> {
 /// Secret, placeholders, config and environment for one vector; returns what the steps need.
 struct Prepared {
     name: String,
+    /// The secret's VersionIds in order (`$version:N`); `put_secret_value` steps add to it.
+    versions: Vec<String>,
     vector: Value,
     options: Options,
     _env: EnvGuard,
@@ -267,10 +274,11 @@ struct Prepared {
 fn prepare(id: &str, raw: &Value, scratch: &FsPath) -> Prepared {
     let name = unique(&format!("vec-{}", id.replace('/', "-")));
     let mut vars = HashMap::from([("$secret".to_owned(), name.clone())]);
-    if let Some(spec) = raw.get("secret") {
-        for (i, v) in create_secret(spec, &name).into_iter().enumerate() {
-            vars.insert(format!("$version:{i}"), v);
-        }
+    let versions = raw
+        .get("secret")
+        .map_or_else(Vec::new, |spec| create_secret(spec, &name));
+    for (i, v) in versions.iter().enumerate() {
+        vars.insert(format!("$version:{i}"), v.clone());
     }
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     vars.insert(
@@ -293,6 +301,7 @@ fn prepare(id: &str, raw: &Value, scratch: &FsPath) -> Prepared {
     let options = options(vector.get("args"), config);
     Prepared {
         name,
+        versions,
         vector,
         options,
         _env: guard,
@@ -333,8 +342,52 @@ fn read_vectors() {
     );
 }
 
-fn run_steps(p: &Prepared) -> Result<(), String> {
+/// A `changes` step's `$version:N` (or null) as the VersionId it names, now that the steps
+/// before it may have put versions.
+fn version_ref(v: &Value, versions: &[String]) -> Option<String> {
+    let text = v.as_str()?;
+    Some(
+        match text.strip_prefix("$version:").and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) => versions.get(n).cloned().unwrap_or_else(|| text.to_owned()),
+            None => text.to_owned(),
+        },
+    )
+}
+
+type Changes = std::sync::Arc<Mutex<Vec<(Option<String>, String)>>>;
+
+/// Wait (up to 3 s: some languages deliver on another thread) until `seen` has as many
+/// changes as `want`, then compare.
+fn check_changes(want: &Value, seen: &Changes, versions: &[String]) -> Result<(), String> {
+    let want: Vec<(Option<String>, String)> = want
+        .as_array()
+        .ok_or("changes is not a list")?
+        .iter()
+        .map(|pair| {
+            (
+                version_ref(&pair[0], versions),
+                version_ref(&pair[1], versions).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while seen.lock().unwrap().len() < want.len() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let seen = seen.lock().unwrap().clone();
+    if seen == want {
+        Ok(())
+    } else {
+        Err(format!("changes: want {want:?}, have {seen:?}"))
+    }
+}
+
+fn run_steps(p: &mut Prepared) -> Result<(), String> {
     let manager = SecretsManager::new(p.options.clone());
+    let changes = Changes::default();
+    let seen = changes.clone();
+    let _subscription =
+        manager.on_change(move |old, new| seen.lock().unwrap().push((old.map(str::to_owned), new.to_owned())));
     for (i, step) in p.vector["steps"].as_array().unwrap().iter().enumerate() {
         let at = |why: String| format!("step {i}: {why}");
         if let Some(fault) = step.get("fault") {
@@ -343,6 +396,10 @@ fn run_steps(p: &Prepared) -> Result<(), String> {
             run(control("POST", "faults", Some(rule)));
         } else if let Some(ms) = step.get("sleep_ms") {
             std::thread::sleep(Duration::from_millis(ms.as_u64().unwrap()));
+        } else if let Some(version) = step.get("put_secret_value") {
+            p.versions.push(put_version(version, &p.name));
+        } else if let Some(want) = step.get("changes") {
+            check_changes(want, &changes, &p.versions).map_err(at)?;
         } else if step.get("delete_secret").is_some() {
             call(
                 "DeleteSecret",
@@ -390,9 +447,9 @@ fn fault_vectors() {
     let scratch = scratch();
     let mut failures = Vec::new();
     for (id, raw) in &vectors {
-        let p = prepare(id, raw, &scratch);
+        let mut p = prepare(id, raw, &scratch);
         let started = Instant::now();
-        let outcome = run_steps(&p);
+        let outcome = run_steps(&mut p);
         run(clear_faults(&p.name));
         if let Err(why) = outcome {
             failures.push(format!("{id}: {why}"));
