@@ -190,3 +190,37 @@ def test_concurrent_readers_see_one_call_per_change() -> None:
         t.join()
     time.sleep(0.1)
     assert calls == [(None, v1), (v1, v2)]
+
+
+def test_a_child_forked_during_a_callback_still_gets_its_changes_and_can_cancel() -> None:
+    from test_processes import _in_child
+
+    name = unique("notify-fork")
+    create(name, {"k": 1})
+    m = manager(name, ttl="never")
+    m.load_secrets()
+    entered = threading.Event()
+    calls: Calls = []
+
+    def slow(old: Optional[str], new: str) -> None:
+        calls.append((old, new))
+        if os.getpid() == parent:
+            entered.set()
+            time.sleep(1.5)  # the parent's delivery is still running when the child forks
+
+    parent = os.getpid()
+    sub = m.on_change(slow)
+    put(name, {"k": 2})
+    t = threading.Thread(target=m.refresh)
+    t.start()
+    assert entered.wait(10)
+
+    def child() -> bool:
+        v3 = put(name, {"k": 3})
+        m.refresh()
+        sub.cancel()  # does not wait for the parent's call, whose thread is not here
+        return calls[-1][1] == v3 and len(calls) == 2
+
+    assert _in_child(child) == 0
+    t.join(10)
+    assert len(calls) == 1

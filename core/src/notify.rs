@@ -27,6 +27,9 @@
 //! * [`Subscription::cancel`]: no call starts after it returns, and a call running on another
 //!   thread is waited for; from inside the subscriber's own call it only marks it cancelled
 //!   (waiting for itself would never end).
+//! * `fork()`: a child keeps the subscribers. A delivery or call that a parent thread had
+//!   running at the fork is not waited for in the child (that thread did not come along), and
+//!   the child starts its own notification thread.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,8 +63,10 @@ struct Queue {
     /// VersionId of the last value stored, kept across `invalidate()` and settings changes.
     last_version: Option<String>,
     changes: VecDeque<Change>,
-    /// A thread is delivering; others leave their changes to it.
-    delivering: bool,
+    /// The pid of the process one of whose threads is delivering; others leave their changes
+    /// to it. A child after `fork()` has no such thread (only the forking one came along), so
+    /// a delivery the parent had running does not stop the child's.
+    delivering: Option<u32>,
 }
 
 struct Subscriber {
@@ -73,8 +78,9 @@ struct Subscriber {
 #[derive(Default)]
 struct CallState {
     cancelled: bool,
-    /// The thread running the callback right now.
-    running_on: Option<ThreadId>,
+    /// The thread running the callback right now, and its process: in a child after `fork()`
+    /// a call the parent had running is not waited for (its thread did not come along).
+    running_on: Option<(u32, ThreadId)>,
 }
 
 /// One subscriber of one manager, as returned by
@@ -103,10 +109,10 @@ impl Subscription {
                 .subscribers
                 .retain(|s| !Arc::ptr_eq(s, &self.subscriber));
         }
-        let me = std::thread::current().id();
+        let me = (std::process::id(), std::thread::current().id());
         let mut call = lock(&self.subscriber.call);
         call.cancelled = true;
-        while call.running_on.is_some_and(|t| t != me) {
+        while call.running_on.is_some_and(|t| t.0 == me.0 && t != me) {
             call = self.subscriber.idle.wait(call).unwrap_or_else(|p| p.into_inner());
         }
     }
@@ -123,7 +129,7 @@ impl Subscriber {
             if call.cancelled {
                 return;
             }
-            call.running_on = Some(std::thread::current().id());
+            call.running_on = Some((std::process::id(), std::thread::current().id()));
         }
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             (self.callback)(change.old.as_deref(), &change.new)
@@ -178,11 +184,12 @@ impl Notifier {
         if !self.pending.load(Ordering::Acquire) {
             return;
         }
+        let pid = std::process::id();
         let mut queue = lock(&self.queue);
-        if queue.delivering {
+        if queue.delivering == Some(pid) {
             return;
         }
-        queue.delivering = true;
+        queue.delivering = Some(pid);
         while let Some(change) = queue.changes.pop_front() {
             let subscribers = queue.subscribers.clone();
             drop(queue);
@@ -191,7 +198,7 @@ impl Notifier {
             }
             queue = lock(&self.queue);
         }
-        queue.delivering = false;
+        queue.delivering = None;
         self.pending.store(false, Ordering::Release);
     }
 
