@@ -91,6 +91,14 @@ pub struct ManagerOptions {
     /// Secrets Manager endpoint (default: `AWS_ENDPOINT_URL_SECRETS_MANAGER`,
     /// `AWS_ENDPOINT_URL`, else AWS).
     pub endpoint_url: Option<String>,
+    /// Refresh in the background once a value is this fraction of its TTL old (e.g. `0.8`),
+    /// so reads never wait for a fetch after the first (default off, or
+    /// `STARFLEET_SECRETS_REFRESH_AHEAD`).
+    pub refresh_ahead: Option<f64>,
+    /// Expire values up to this fraction of the TTL early, by a per-process random share, so
+    /// a fleet started together does not refresh in lockstep (default 0.1, or
+    /// `STARFLEET_SECRETS_EXPIRY_JITTER`; `0` = off).
+    pub expiry_jitter: Option<f64>,
 }
 
 impl ManagerOptions {
@@ -120,6 +128,14 @@ impl ManagerOptions {
                 .transpose()?,
             timeout: self.timeout.map(|s| settings::seconds_arg("timeout", s)).transpose()?,
             endpoint_url: self.endpoint_url,
+            refresh_ahead: self
+                .refresh_ahead
+                .map(|f| settings::fraction_arg("refreshAhead", f))
+                .transpose()?,
+            expiry_jitter: self
+                .expiry_jitter
+                .map(|f| settings::fraction_arg("expiryJitter", f))
+                .transpose()?,
         })
     }
 }

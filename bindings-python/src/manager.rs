@@ -118,6 +118,8 @@ struct Args<'py> {
     max_stale: Option<Bound<'py, PyAny>>,
     timeout: Option<Bound<'py, PyAny>>,
     endpoint_url: Option<String>,
+    refresh_ahead: Option<Bound<'py, PyAny>>,
+    expiry_jitter: Option<Bound<'py, PyAny>>,
 }
 
 impl Args<'_> {
@@ -138,19 +140,27 @@ impl Args<'_> {
             max_stale: self.max_stale.map(|s| seconds(py, "max_stale", &s)).transpose()?,
             timeout: self.timeout.map(|s| seconds(py, "timeout", &s)).transpose()?,
             endpoint_url: self.endpoint_url,
+            refresh_ahead: self
+                .refresh_ahead
+                .map(|f| fraction(py, "refresh_ahead", &f))
+                .transpose()?,
+            expiry_jitter: self
+                .expiry_jitter
+                .map(|f| fraction(py, "expiry_jitter", &f))
+                .transpose()?,
         };
         Ok((options, host))
     }
 }
 
-/// A number of seconds (not a bool), checked by the core.
+/// A number (not a bool), checked by the core.
 fn number(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<f64> {
     let not_a_number = || {
         errors::new(
             py,
             Code::InvalidArgument,
             format!(
-                "{name} must be a number of seconds, got {}",
+                "{name} must be a number, got {}",
                 v.get_type().name().map(|n| n.to_string()).unwrap_or_default()
             ),
         )
@@ -163,6 +173,11 @@ fn number(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<f64> {
 
 fn seconds(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<std::time::Duration> {
     settings::seconds_arg(name, number(py, name, v)?).py_err(py)
+}
+
+/// A fraction of the TTL (`refresh_ahead`, `expiry_jitter`), checked by the core.
+fn fraction(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<f64> {
+    settings::fraction_arg(name, number(py, name, v)?).py_err(py)
 }
 
 /// A TTL: seconds (`0` = no cache) or the string `"never"` (or a number as a string, as in
@@ -455,7 +470,7 @@ impl SecretsManager {
     /// configuration again. The cache starts empty.
     #[pyo3(signature = (
         secret_id=None, region=None, config=None, ttl=None, version_stage=None, version_id=None,
-        *, max_stale=None, timeout=None, endpoint_url=None
+        *, max_stale=None, timeout=None, endpoint_url=None, refresh_ahead=None, expiry_jitter=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn configure<'py>(
@@ -470,6 +485,8 @@ impl SecretsManager {
         max_stale: Option<Bound<'py, PyAny>>,
         timeout: Option<Bound<'py, PyAny>>,
         endpoint_url: Option<String>,
+        refresh_ahead: Option<Bound<'py, PyAny>>,
+        expiry_jitter: Option<Bound<'py, PyAny>>,
     ) -> PyResult<()> {
         let options = Args {
             secret_id,
@@ -481,6 +498,8 @@ impl SecretsManager {
             max_stale,
             timeout,
             endpoint_url,
+            refresh_ahead,
+            expiry_jitter,
         }
         .options(py)?;
         let core = Arc::new(Core::new(options.0));
@@ -640,7 +659,7 @@ impl SecretsManager {
         drop(replaced);
     }
 
-    /// Counters and state: hits, misses, fetches, failures, stale_served, last_refresh (Unix
+    /// Counters and state: hits, misses, fetches, failures, stale_served, refreshes_ahead, last_refresh (Unix
     /// seconds), version_id, last_error (a code string).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         convert::value(py, &self.core().stats().to_json())
@@ -668,6 +687,8 @@ impl SecretsManager {
         d.set_item("max_stale", s.max_stale.as_secs_f64())?;
         d.set_item("timeout", s.timeout.as_secs_f64())?;
         d.set_item("endpoint_url", &s.endpoint_url)?;
+        d.set_item("refresh_ahead", s.refresh_ahead.unwrap_or(0.0))?;
+        d.set_item("expiry_jitter", s.expiry_jitter)?;
         Ok(d)
     }
 

@@ -27,10 +27,22 @@
 //! application that holds the Starfleet configuration itself hands it over before each load
 //! ([`SecretsManager::use_config`]); when the settings change, the cached value is forgotten.
 //!
+//! Refresh-ahead (`refresh_ahead`, a fraction of the TTL): an access that finds the entry
+//! fresh but older than that fraction is answered from it at once, and starts one background
+//! refresh on the library's runtime (never on the caller's thread, never through a caller's
+//! fetch). It takes the fetch lock like any fetch, so it is single-flight with them; a failure
+//! is recorded as any failed fetch (backoff, `last_error`, stale-if-error once the entry
+//! expires) and the entry is kept. So a read that comes at least every fraction × TTL never
+//! waits for a fetch after the first load. A manager whose fetches go through a caller's fetch
+//! (Python under moto's in-process mock) refreshes on the request path as before.
+//!
+//! The TTL an entry is fresh for is [`Settings::fresh_for`]: the asked TTL, shortened by this
+//! process's share of the fleet expiry jitter ([`crate::jitter`]).
+//!
 //! A fetch that stores a new VersionId records a change for the `on_change` subscribers
 //! ([`crate::notify`]); the public entry points deliver it once the fetch lock is released.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -39,7 +51,7 @@ use crate::document::{Payload, Secret};
 use crate::error::{Code, Error, Result};
 use crate::notify::{Notifier, Subscription};
 use crate::overrides::{OverrideStack, OverrideToken};
-use crate::settings::{self, Options, Settings, Ttl};
+use crate::settings::{self, Options, Settings};
 use crate::{runtime, source};
 
 /// First pause after a failed fetch; doubles per consecutive failure up to [`MAX_BACKOFF`].
@@ -62,6 +74,8 @@ pub struct Stats {
     pub failures: u64,
     /// Accesses answered with a stale value because refreshing failed.
     pub stale_served: u64,
+    /// Background refreshes made by refresh-ahead (successful or not; also in `fetches`).
+    pub refreshes_ahead: u64,
     /// Wall-clock time of the last successful fetch.
     pub last_refresh: Option<SystemTime>,
     /// VersionId of the cached value.
@@ -74,7 +88,7 @@ pub struct Stats {
 
 impl Stats {
     /// The stats as JSON, with the field names every binding exposes: `hits`, `misses`,
-    /// `fetches`, `failures`, `stale_served`, `last_refresh` (Unix seconds or null),
+    /// `fetches`, `failures`, `stale_served`, `refreshes_ahead`, `last_refresh` (Unix seconds or null),
     /// `version_id`, `last_error` (a code string or null) and `testing_overrides`.
     pub fn to_json(&self) -> serde_json::Value {
         let last_refresh = self
@@ -87,6 +101,7 @@ impl Stats {
             "fetches": self.fetches,
             "failures": self.failures,
             "stale_served": self.stale_served,
+            "refreshes_ahead": self.refreshes_ahead,
             "last_refresh": last_refresh,
             "version_id": self.version_id,
             "last_error": self.last_error.map(Code::as_str),
@@ -128,6 +143,9 @@ struct State {
     /// The `on_change` subscribers; shared with a replaced manager by
     /// [`SecretsManager::adopt_subscribers`].
     notifier: Arc<Notifier>,
+    /// Whether the last fetch went through a caller's fetch ([`Fetcher::Caller`]): then the
+    /// host intercepts AWS on its own thread, and no background refresh may bypass it.
+    caller_fetches: bool,
 }
 
 impl State {
@@ -146,6 +164,7 @@ struct Counters {
     fetches: AtomicU64,
     failures: AtomicU64,
     stale_served: AtomicU64,
+    refreshes_ahead: AtomicU64,
 }
 
 /// A fetch supplied by the caller in place of `GetSecretValue` (see
@@ -181,13 +200,19 @@ enum Fetched {
 }
 
 /// Reads one secret and keeps it, per the rules in the module doc.
+///
+/// Everything but the options is shared (`Arc`) with the background refresh-ahead task,
+/// which holds a [`share`](Self::share) of the manager while it runs.
 pub struct SecretsManager {
     options: Options,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
     /// The single-flight lock, tagged with the pid that made it: a lock held by a thread
     /// of the parent at `fork()` time would otherwise stay held forever in the child.
-    fetch_lock: Mutex<(u32, Arc<tokio::sync::Mutex<()>>)>,
-    counters: Counters,
+    fetch_lock: Arc<Mutex<(u32, Arc<tokio::sync::Mutex<()>>)>>,
+    counters: Arc<Counters>,
+    /// The pid of the process whose background refresh is in flight, 0 when none (a child
+    /// after `fork()` has none: the parent's task did not come along).
+    ahead_in_flight: Arc<AtomicU32>,
 }
 
 impl std::fmt::Debug for SecretsManager {
@@ -205,9 +230,21 @@ impl SecretsManager {
     pub fn new(options: Options) -> SecretsManager {
         SecretsManager {
             options,
-            state: Mutex::new(State::default()),
-            fetch_lock: Mutex::new((std::process::id(), Arc::default())),
-            counters: Counters::default(),
+            state: Arc::default(),
+            fetch_lock: Arc::new(Mutex::new((std::process::id(), Arc::default()))),
+            counters: Arc::default(),
+            ahead_in_flight: Arc::default(),
+        }
+    }
+
+    /// Another handle on this manager's state, for the background refresh task.
+    fn share(&self) -> SecretsManager {
+        SecretsManager {
+            options: self.options.clone(),
+            state: self.state.clone(),
+            fetch_lock: self.fetch_lock.clone(),
+            counters: self.counters.clone(),
+            ahead_in_flight: self.ahead_in_flight.clone(),
         }
     }
 
@@ -339,7 +376,7 @@ impl SecretsManager {
                 }
                 let now = Instant::now();
                 if let Some(e) = &state.entry {
-                    if e.fetched_at >= started || is_fresh(e, settings.ttl, now) {
+                    if e.fetched_at >= started || is_fresh(e, &settings, now) {
                         return Ok(e.secret.clone());
                     }
                 }
@@ -425,11 +462,13 @@ impl SecretsManager {
         let now = Instant::now();
         let state = self.lock_state();
         let found = state.overrides.innermost().cloned().or_else(|| {
-            state
-                .entry
-                .as_ref()
-                .filter(|e| is_fresh(e, settings.ttl, now) || since.is_some_and(|s| e.fetched_at >= s))
-                .map(|e| e.secret.clone())
+            let e = state.entry.as_ref()?;
+            if is_fresh(e, &settings, now) {
+                self.maybe_refresh_ahead(&state, &settings, now);
+            } else if since.is_none_or(|s| e.fetched_at < s) {
+                return None;
+            }
+            Some(e.secret.clone())
         });
         if let Some(secret) = found {
             counter.fetch_add(1, Relaxed);
@@ -458,7 +497,8 @@ impl SecretsManager {
     /// Until when `secret` (a value this manager returned) is answered as a hit: `Some(None)`
     /// while it is the innermost testing override or the TTL is `never`, `Some(Some(t))` while it is the cached entry
     /// and fresh until `t`, `None` otherwise (replaced, invalidated, or no longer fresh).
-    /// Never does I/O and counts nothing.
+    /// With refresh-ahead on, `t` is when the entry is due for its background refresh, so the
+    /// binding's next access after it comes here and starts it. Never does I/O and counts nothing.
     ///
     /// With [`record_hit`](Self::record_hit) this lets a binding keep the object it converted
     /// `secret` into and answer hits from it, comparing the clock with the instant the cache
@@ -470,12 +510,13 @@ impl SecretsManager {
         if let Some(pinned) = state.overrides.innermost() {
             return Arc::ptr_eq(pinned, secret).then_some(None);
         }
-        let ttl = state.settings.as_ref()?.ttl;
+        let settings = state.settings.as_ref()?;
         let entry = state.entry.as_ref().filter(|e| Arc::ptr_eq(&e.secret, secret))?;
-        match ttl.duration() {
+        let ahead = settings.refresh_ahead_after().filter(|_| !state.caller_fetches);
+        match ahead.or(settings.fresh_for()) {
             None => Some(None),
-            Some(ttl) => {
-                let until = entry.fetched_at.checked_add(ttl)?;
+            Some(fresh_for) => {
+                let until = entry.fetched_at.checked_add(fresh_for)?;
                 (Instant::now() < until).then_some(Some(until))
             }
         }
@@ -571,6 +612,7 @@ impl SecretsManager {
             fetches: c.fetches.load(Relaxed),
             failures: c.failures.load(Relaxed),
             stale_served: c.stale_served.load(Relaxed),
+            refreshes_ahead: c.refreshes_ahead.load(Relaxed),
             last_refresh: state.last_refresh,
             version_id: state
                 .entry
@@ -641,18 +683,80 @@ impl SecretsManager {
         if let Some(pinned) = state.overrides.innermost() {
             return Some(pinned.clone());
         }
-        let ttl = state.settings.as_ref()?.ttl;
-        state
-            .entry
-            .as_ref()
-            .filter(|e| is_fresh(e, ttl, now))
-            .map(|e| e.secret.clone())
+        let settings = state.settings.as_ref()?;
+        let e = state.entry.as_ref().filter(|e| is_fresh(e, settings, now))?;
+        self.maybe_refresh_ahead(&state, settings, now);
+        Some(e.secret.clone())
+    }
+
+    /// Start the background refresh if the fresh entry is due for one (see the module doc):
+    /// refresh-ahead on, the entry past its age, none in flight, no failure backoff running,
+    /// fetches not through a caller's fetch. Called by the hit paths under the state lock;
+    /// only spawns.
+    fn maybe_refresh_ahead(&self, state: &State, settings: &Arc<Settings>, now: Instant) {
+        let (Some(after), Some(e)) = (settings.refresh_ahead_after(), &state.entry) else {
+            return;
+        };
+        if now.saturating_duration_since(e.fetched_at) < after
+            || state.caller_fetches
+            || state.failure.as_ref().is_some_and(|f| now < f.retry_at)
+        {
+            return;
+        }
+        let pid = std::process::id();
+        if self.ahead_in_flight.swap(pid, Relaxed) == pid {
+            return; // one is in flight already
+        }
+        let share = self.share();
+        let settings = settings.clone();
+        let spawned = runtime::spawn(async move {
+            share.refresh_ahead(settings).await;
+            share.ahead_in_flight.store(0, Relaxed);
+            share.notifier().dispatch();
+        });
+        if let Err(error) = spawned {
+            self.ahead_in_flight.store(0, Relaxed);
+            log::warn!("cannot refresh ahead: {error}");
+        }
+    }
+
+    /// The background refresh: one fetch under the fetch lock, unless what it was started
+    /// for no longer holds once it has the lock (another fetch ran, the entry was invalidated,
+    /// the settings changed, an override is in force, a failure's backoff runs). Its outcome
+    /// is recorded as any fetch's; it answers no caller.
+    async fn refresh_ahead(&self, settings: Arc<Settings>) {
+        let started = Instant::now();
+        let lock = self.fetch_lock();
+        let _flight = lock.lock().await;
+        {
+            let state = self.lock_state();
+            let now = Instant::now();
+            let wanted = state.overrides.innermost().is_none()
+                && state.settings.as_ref().is_some_and(|s| Arc::ptr_eq(s, &settings))
+                && state.entry.as_ref().is_some_and(|e| e.fetched_at < started)
+                && state.failure.as_ref().is_none_or(|f| now >= f.retry_at);
+            if !wanted {
+                return;
+            }
+        }
+        self.counters.refreshes_ahead.fetch_add(1, Relaxed);
+        if let Fetched::Done(Ok(secret)) = self.fetch(&settings, &mut Fetcher::Sdk).await {
+            log::debug!(
+                "refreshed secret {} ahead of expiry (version {})",
+                settings.location.secret_id,
+                secret.version_id().unwrap_or("?")
+            );
+        }
     }
 
     /// One call, with the outcome recorded unless something made it unwanted meanwhile.
     /// Caller holds the fetch lock.
     async fn fetch(&self, settings: &Arc<Settings>, fetcher: &mut Fetcher<'_>) -> Fetched {
-        let generation = self.lock_state().generation;
+        let generation = {
+            let mut state = self.lock_state();
+            state.caller_fetches = matches!(fetcher, Fetcher::Caller(_));
+            state.generation
+        };
         self.counters.fetches.fetch_add(1, Relaxed);
         let result = match fetcher {
             Fetcher::Sdk => fetch_on_runtime((**settings).clone()).await,
@@ -793,10 +897,10 @@ async fn on_runtime<T: Send + 'static>(
     }
 }
 
-fn is_fresh(e: &Entry, ttl: Ttl, now: Instant) -> bool {
-    match ttl.duration() {
+fn is_fresh(e: &Entry, settings: &Settings, now: Instant) -> bool {
+    match settings.fresh_for() {
         None => true,
-        Some(ttl) => now.saturating_duration_since(e.fetched_at) < ttl,
+        Some(fresh_for) => now.saturating_duration_since(e.fetched_at) < fresh_for,
     }
 }
 
@@ -804,9 +908,9 @@ fn may_serve_stale(e: &Entry, settings: &Settings, now: Instant) -> bool {
     if settings.max_stale.is_zero() {
         return false;
     }
-    match settings.ttl.duration() {
+    match settings.fresh_for() {
         None => true,
-        Some(ttl) => now.saturating_duration_since(e.fetched_at) <= ttl + settings.max_stale,
+        Some(fresh_for) => now.saturating_duration_since(e.fetched_at) <= fresh_for + settings.max_stale,
     }
 }
 

@@ -7,7 +7,8 @@
 //! * [`settings`]: arguments → environment → configuration precedence, TTL and deadlines;
 //! * [`source`]: `GetSecretValue` and the classification of its errors;
 //! * [`transport`]: the HTTP clients: TLS provider (rustls + ring), trusted roots, pooling;
-//! * [`cache`]: lazy load, single-flight, TTL, stale-if-error, stats;
+//! * [`cache`]: lazy load, single-flight, TTL, refresh-ahead, stale-if-error, stats;
+//! * [`jitter`]: the per-process share of the fleet expiry jitter;
 //! * [`notify`]: `on_change` subscribers, and the thread each call runs on;
 //! * [`overrides`]: the nesting stack of testing overrides served in place of AWS;
 //! * [`document`]: the parsed secret, key paths, redaction, zeroization;
@@ -28,6 +29,7 @@ pub mod cache;
 pub mod config;
 pub mod document;
 pub mod error;
+pub mod jitter;
 pub mod notify;
 pub mod overrides;
 pub mod runtime;

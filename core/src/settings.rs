@@ -17,6 +17,8 @@ pub const ENV_CONFIG: &str = "STARFLEET_CONFIG";
 pub const ENV_TTL: &str = "STARFLEET_SECRETS_TTL";
 pub const ENV_MAX_STALE: &str = "STARFLEET_SECRETS_MAX_STALE";
 pub const ENV_TIMEOUT: &str = "STARFLEET_SECRETS_TIMEOUT";
+pub const ENV_REFRESH_AHEAD: &str = "STARFLEET_SECRETS_REFRESH_AHEAD";
+pub const ENV_EXPIRY_JITTER: &str = "STARFLEET_SECRETS_EXPIRY_JITTER";
 
 /// Default time a fetched value is served before it is refreshed.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
@@ -25,6 +27,8 @@ pub const DEFAULT_MAX_STALE: Duration = Duration::from_secs(900);
 /// Default deadline for one fetch, retries included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_STAGE: &str = "AWSCURRENT";
+/// Default fleet jitter: each process expires its entries up to 10% of the TTL earlier.
+pub const DEFAULT_EXPIRY_JITTER: f64 = 0.1;
 
 /// How long a fetched value is served from the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +118,27 @@ pub fn seconds_var(env: EnvLookup<'_>, name: &str, default: Duration) -> Result<
     }
 }
 
+/// A fraction in `[0, 1)` (`refresh_ahead`, `expiry_jitter`).
+pub fn parse_fraction(text: &str) -> std::result::Result<f64, String> {
+    let t = text.trim();
+    match t.parse::<f64>() {
+        Ok(f) if (0.0..1.0).contains(&f) => Ok(f),
+        _ => Err(format!("{t:?} is not a fraction from 0 up to (not including) 1")),
+    }
+}
+
+/// A fraction argument given by a binding; INVALID_ARGUMENT names the argument.
+pub fn fraction_arg(name: &str, value: f64) -> Result<f64> {
+    if (0.0..1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(Error::new(
+            Code::InvalidArgument,
+            format!("{name} must be a fraction from 0 up to (not including) 1, got {value}"),
+        ))
+    }
+}
+
 /// Which version of the secret to read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Version {
@@ -148,6 +173,10 @@ pub struct Options {
     pub timeout: Option<Duration>,
     /// Endpoint override (otherwise `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL`).
     pub endpoint_url: Option<String>,
+    /// Refresh in the background once an entry is this fraction of its TTL old (`0` = off).
+    pub refresh_ahead: Option<f64>,
+    /// Expire entries up to this fraction of the TTL early, per process ([`crate::jitter`]).
+    pub expiry_jitter: Option<f64>,
 }
 
 /// Everything a cache needs, validated.
@@ -159,6 +188,26 @@ pub struct Settings {
     pub max_stale: Duration,
     pub timeout: Duration,
     pub endpoint_url: Option<String>,
+    /// `None` when off (unset, `0`, or a TTL of `0` or `never`, which have no age to refresh ahead of).
+    pub refresh_ahead: Option<f64>,
+    pub expiry_jitter: f64,
+}
+
+impl Settings {
+    /// How long an entry is fresh: the TTL, shortened by this process's share of the
+    /// expiry jitter (never lengthened: jitter never serves a value staler than asked).
+    /// `None` for `never`.
+    pub fn fresh_for(&self) -> Option<Duration> {
+        match self.ttl {
+            Ttl::For(ttl) => Some(crate::jitter::shorten(ttl, self.expiry_jitter)),
+            other => other.duration(),
+        }
+    }
+
+    /// The age at which a fresh entry is refreshed in the background; `None` when off.
+    pub fn refresh_ahead_after(&self) -> Option<Duration> {
+        Some(self.fresh_for()?.mul_f64(self.refresh_ahead?))
+    }
 }
 
 /// Reads one environment variable; tests and vectors pass a map instead of the process env.
@@ -204,6 +253,14 @@ pub fn resolve(opts: &Options, env: EnvLookup<'_>) -> Result<Settings> {
     if timeout.is_zero() {
         return Err(Error::new(Code::InvalidArgument, "timeout must be greater than zero"));
     }
+    let refresh_ahead = match opts.refresh_ahead {
+        Some(f) => fraction_arg("refresh_ahead", f)?,
+        None => from_env(env, ENV_REFRESH_AHEAD, parse_fraction)?.unwrap_or(0.0),
+    };
+    let expiry_jitter = match opts.expiry_jitter {
+        Some(f) => fraction_arg("expiry_jitter", f)?,
+        None => from_env(env, ENV_EXPIRY_JITTER, parse_fraction)?.unwrap_or(DEFAULT_EXPIRY_JITTER),
+    };
     Ok(Settings {
         location,
         version,
@@ -211,6 +268,8 @@ pub fn resolve(opts: &Options, env: EnvLookup<'_>) -> Result<Settings> {
         max_stale,
         timeout,
         endpoint_url: opts.endpoint_url.clone(),
+        refresh_ahead: (refresh_ahead > 0.0 && matches!(ttl, Ttl::For(_))).then_some(refresh_ahead),
+        expiry_jitter,
     })
 }
 
@@ -424,6 +483,56 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message().contains("argument region"), "{e}");
+    }
+
+    #[test]
+    fn refresh_ahead_and_jitter_come_from_argument_then_environment() {
+        let o = Options {
+            secret_id: Some("S".into()),
+            region: Some("us-east-2".into()),
+            ttl: Some(Ttl::For(Duration::from_secs(100))),
+            ..Default::default()
+        };
+        let s = resolve(&o, &env_of(&[])).unwrap();
+        assert_eq!((s.refresh_ahead, s.expiry_jitter), (None, DEFAULT_EXPIRY_JITTER));
+        let env = env_of(&[(ENV_REFRESH_AHEAD, "0.8"), (ENV_EXPIRY_JITTER, "0")]);
+        let s = resolve(&o, &env).unwrap();
+        assert_eq!((s.refresh_ahead, s.expiry_jitter), (Some(0.8), 0.0));
+        assert_eq!(s.fresh_for(), Some(Duration::from_secs(100)));
+        assert_eq!(s.refresh_ahead_after(), Some(Duration::from_secs(80)));
+        let s = resolve(
+            &Options {
+                refresh_ahead: Some(0.5),
+                expiry_jitter: Some(0.2),
+                ..o.clone()
+            },
+            &env,
+        )
+        .unwrap();
+        assert_eq!((s.refresh_ahead, s.expiry_jitter), (Some(0.5), 0.2));
+        let forever = Options {
+            ttl: Some(Ttl::Forever),
+            ..o.clone()
+        };
+        assert_eq!(resolve(&forever, &env).unwrap().refresh_ahead_after(), None);
+        for (name, bad) in [
+            (ENV_REFRESH_AHEAD, "1"),
+            (ENV_REFRESH_AHEAD, "soon"),
+            (ENV_EXPIRY_JITTER, "-0.1"),
+        ] {
+            let e = resolve(&o, &env_of(&[(name, bad)])).unwrap_err();
+            assert_eq!(e.code(), Code::ConfigInvalid, "{name}={bad}");
+            assert!(e.message().contains(name), "{e}");
+        }
+        let e = resolve(
+            &Options {
+                expiry_jitter: Some(1.5),
+                ..o
+            },
+            &env_of(&[]),
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
     }
 
     #[test]

@@ -194,6 +194,8 @@ fn options(args: Option<&Value>, config: Option<PathBuf>) -> Options {
         max_stale: arg("max_stale").map(seconds),
         timeout: arg("timeout").map(seconds),
         endpoint_url: text("endpoint_url"),
+        refresh_ahead: arg("refresh_ahead").and_then(Value::as_f64),
+        expiry_jitter: arg("expiry_jitter").and_then(Value::as_f64),
     }
 }
 

@@ -184,6 +184,10 @@ class SecretsManager(_native.SecretsManager):
     are seconds. ``config`` is a path (a YAML file or a directory of them), an already-loaded
     Starfleet configuration mapping, or a zero-argument callable returning either; a mapping
     or callable is consulted again at each load. Nothing is read or fetched until first use.
+    ``refresh_ahead`` (a fraction of the TTL, e.g. ``0.8``) refreshes in the background once the
+    value is that old, so reads never wait for a fetch after the first; ``expiry_jitter``
+    (default ``0.1``) expires values up to that fraction of the TTL early, by a per-process
+    random share, so a fleet started together does not refresh in lockstep.
 
     Options are taken here, so a subclass may define its own ``__init__`` and call
     ``super().__init__(**options)`` (Starfleet's adapter does).
@@ -201,6 +205,8 @@ class SecretsManager(_native.SecretsManager):
         max_stale: Optional[float] = None,
         timeout: Optional[float] = None,
         endpoint_url: Optional[str] = None,
+        refresh_ahead: Optional[float] = None,
+        expiry_jitter: Optional[float] = None,
     ) -> None:
         self.configure(
             secret_id,
@@ -212,6 +218,8 @@ class SecretsManager(_native.SecretsManager):
             max_stale=max_stale,
             timeout=timeout,
             endpoint_url=endpoint_url,
+            refresh_ahead=refresh_ahead,
+            expiry_jitter=expiry_jitter,
         )
 
     async def asecrets(self) -> Dict[str, Any]:

@@ -31,6 +31,8 @@ class SecretsManager:
         max_stale: Optional[float] = None,
         timeout: Optional[float] = None,
         endpoint_url: Optional[str] = None,
+        refresh_ahead: Optional[float] = None,
+        expiry_jitter: Optional[float] = None,
     ) -> None: ...
     @property
     def secrets(self) -> Dict[str, Any]: ...
