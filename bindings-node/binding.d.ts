@@ -139,6 +139,18 @@ export interface ManagerOptions {
    * `AWS_ENDPOINT_URL`, else AWS).
    */
   endpointUrl?: string
+  /**
+   * Refresh in the background once a value is this fraction of its TTL old (e.g. `0.8`),
+   * so reads never wait for a fetch after the first (default off, or
+   * `STARFLEET_SECRETS_REFRESH_AHEAD`).
+   */
+  refreshAhead?: number
+  /**
+   * Expire values up to this fraction of the TTL early, by a per-process random share, so
+   * a fleet started together does not refresh in lockstep (default 0.1, or
+   * `STARFLEET_SECRETS_EXPIRY_JITTER`; `0` = off).
+   */
+  expiryJitter?: number
 }
 
 /**
@@ -182,11 +194,11 @@ export declare function refresh(manager: ManagerHandle, known: number): Promise<
 export declare function secrets(manager: ManagerHandle, known: number, path?: KeyPathHandle): number | [generation: number, payload: Record<string, unknown> | Buffer] | Promise<number | [generation: number, payload: Record<string, unknown> | Buffer]>
 
 /**
- * Counters and cache state: `hits`, `misses`, `fetches`, `failures`, `stale_served`,
+ * Counters and cache state: `hits`, `misses`, `fetches`, `failures`, `stale_served`, `refreshes_ahead`,
  * `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
  * `testing_overrides`.
  */
-export declare function stats(manager: ManagerHandle): { hits: number; misses: number; fetches: number; failures: number; stale_served: number; last_refresh: number | null; version_id: string | null; last_error: string | null; testing_overrides: number }
+export declare function stats(manager: ManagerHandle): { hits: number; misses: number; fetches: number; failures: number; stale_served: number; refreshes_ahead: number; last_refresh: number | null; version_id: string | null; last_error: string | null; testing_overrides: number }
 
 /**
  * Undo the override `token` names (the innermost one when `token` is omitted): what was

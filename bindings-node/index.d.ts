@@ -69,6 +69,8 @@ export interface Stats {
   failures: number
   /** Accesses answered with a stale value because refreshing failed. */
   stale_served: number
+  /** Background refreshes made by refresh-ahead (successful or not; also in `fetches`). */
+  refreshes_ahead: number
   /** Unix time (seconds) of the last successful fetch. */
   last_refresh: number | null
   /** VersionId of the cached value. */

@@ -160,6 +160,8 @@ const OPTION_CHECKS = {
   maxStale: (v) => typeof v === 'number' || 'a number of seconds',
   timeout: (v) => typeof v === 'number' || 'a number of seconds',
   endpointUrl: (v) => typeof v === 'string' || 'a URL string',
+  refreshAhead: (v) => typeof v === 'number' || 'a fraction of the TTL (a number)',
+  expiryJitter: (v) => typeof v === 'number' || 'a fraction of the TTL (a number)',
 }
 
 /** Options as the addon takes them: known keys, right types; values are checked by core. */
@@ -482,7 +484,7 @@ class SecretsManager {
 
   /**
    * Counters and state: `hits`, `misses`, `fetches`, `failures`, `stale_served`,
-   * `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
+   * `refreshes_ahead` (background refreshes made), `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
    * `testing_overrides` (how many `pin()`s are in force).
    */
   stats() {

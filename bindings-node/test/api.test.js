@@ -174,6 +174,7 @@ describe('reading', () => {
       fetches: 0,
       failures: 0,
       stale_served: 0,
+      refreshes_ahead: 0,
       last_refresh: null,
       version_id: null,
       last_error: null,

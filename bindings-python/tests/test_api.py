@@ -153,6 +153,7 @@ def test_stats(secret: Callable[..., str]) -> None:
         "fetches": 0,
         "failures": 0,
         "stale_served": 0,
+        "refreshes_ahead": 0,
         "last_refresh": None,
         "version_id": None,
         "last_error": None,
