@@ -339,6 +339,23 @@ starfleet_secrets_result starfleet_secrets_options_set_endpoint_url(struct starf
                                                                     const char *url);
 
 /**
+ * Refresh in the background once a value is this fraction of its TTL old (in `[0, 1)`, e.g.
+ * `0.8`; `0` = off, the default unless `STARFLEET_SECRETS_REFRESH_AHEAD` is set): a read
+ * past it is answered from the cache at once and starts one refresh on the library's own
+ * threads, so reads never wait for a fetch after the first. Since ABI 3.
+ */
+starfleet_secrets_result starfleet_secrets_options_set_refresh_ahead(struct starfleet_secrets_options *opts,
+                                                                     double fraction);
+
+/**
+ * Expire values up to this fraction of the TTL early (in `[0, 1)`; `0` = off), by a
+ * per-process random share, so a fleet started together does not refresh in lockstep.
+ * Default `STARFLEET_SECRETS_EXPIRY_JITTER`, else 0.1. Since ABI 3.
+ */
+starfleet_secrets_result starfleet_secrets_options_set_expiry_jitter(struct starfleet_secrets_options *opts,
+                                                                     double fraction);
+
+/**
  * Make a manager from `opts` (which may be freed right after). Nothing is resolved or
  * fetched until the first get; a bad location or configuration is reported then (and by
  * `starfleet_secrets_manager_location()`). On success `*out` receives the manager.

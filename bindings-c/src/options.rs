@@ -215,3 +215,32 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_endpoint_url(
         Ok(())
     })
 }
+
+/// Refresh in the background once a value is this fraction of its TTL old (in `[0, 1)`, e.g.
+/// `0.8`; `0` = off, the default unless `STARFLEET_SECRETS_REFRESH_AHEAD` is set): a read
+/// past it is answered from the cache at once and starts one refresh on the library's own
+/// threads, so reads never wait for a fetch after the first. Since ABI 3.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_refresh_ahead(
+    opts: *mut starfleet_secrets_options,
+    fraction: f64,
+) -> starfleet_secrets_result {
+    set("starfleet_secrets_options_set_refresh_ahead", opts, |o| {
+        o.refresh_ahead = Some(settings::fraction_arg("refresh_ahead", fraction)?);
+        Ok(())
+    })
+}
+
+/// Expire values up to this fraction of the TTL early (in `[0, 1)`; `0` = off), by a
+/// per-process random share, so a fleet started together does not refresh in lockstep.
+/// Default `STARFLEET_SECRETS_EXPIRY_JITTER`, else 0.1. Since ABI 3.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_expiry_jitter(
+    opts: *mut starfleet_secrets_options,
+    fraction: f64,
+) -> starfleet_secrets_result {
+    set("starfleet_secrets_options_set_expiry_jitter", opts, |o| {
+        o.expiry_jitter = Some(settings::fraction_arg("expiry_jitter", fraction)?);
+        Ok(())
+    })
+}

@@ -65,6 +65,8 @@ static starfleet_secrets_result sfs_options_set_seconds(starfleet_secrets_option
 	case 0: r = starfleet_secrets_options_set_ttl_seconds(o, seconds); break;
 	case 1: r = starfleet_secrets_options_set_timeout_seconds(o, seconds); break;
 	case 2: r = starfleet_secrets_options_set_max_stale_seconds(o, seconds); break;
+	case 3: r = starfleet_secrets_options_set_refresh_ahead(o, seconds); break;
+	case 4: r = starfleet_secrets_options_set_expiry_jitter(o, seconds); break;
 	default: r = STARFLEET_SECRETS_RESULT_INTERNAL;
 	}
 	*err = sfs_take_message(r);
@@ -239,10 +241,13 @@ const (
 	fieldEndpointURL
 )
 
+// Number options (seconds, or a fraction of the TTL), by field number of sfs_options_set_seconds.
 const (
 	secondsTTL = iota
 	secondsTimeout
 	secondsMaxStale
+	fractionRefreshAhead
+	fractionExpiryJitter
 )
 
 func newCOptions() (*cOptions, error) {

@@ -421,6 +421,10 @@ func vectorOptions(t *testing.T, args map[string]any, config string) sfs.Options
 				t.Skip("not expressible in Go: args.timeout is 0, but a zero Options.Timeout means \"not set\"")
 			}
 			opts.Timeout = d
+		case "refresh_ahead":
+			opts.RefreshAhead = vectorSeconds(t, k, v).Seconds()
+		case "expiry_jitter":
+			opts.ExpiryJitter = sfs.Jitter(vectorSeconds(t, k, v).Seconds())
 		default:
 			t.Fatalf("unknown arg %q", k)
 		}
@@ -590,14 +594,15 @@ func vectorCheck(expect map[string]any, got any, err error) error {
 // vectorStats is Stats under the vectors' (and stats JSON's) snake_case names.
 func vectorStats(s sfs.Stats) map[string]any {
 	out := map[string]any{
-		"hits":         s.Hits,
-		"misses":       s.Misses,
-		"fetches":      s.Fetches,
-		"failures":     s.Failures,
-		"stale_served": s.StaleServed,
-		"last_refresh": nil,
-		"version_id":   nil,
-		"last_error":   nil,
+		"hits":            s.Hits,
+		"misses":          s.Misses,
+		"fetches":         s.Fetches,
+		"failures":        s.Failures,
+		"stale_served":    s.StaleServed,
+		"refreshes_ahead": s.RefreshesAhead,
+		"last_refresh":    nil,
+		"version_id":      nil,
+		"last_error":      nil,
 	}
 	if !s.LastRefresh.IsZero() {
 		out["last_refresh"] = float64(s.LastRefresh.UnixNano()) / 1e9

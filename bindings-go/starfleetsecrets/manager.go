@@ -46,8 +46,8 @@ const (
 // Options chooses the secret and the cache policy. The zero value of each field means
 // "not set": it is then resolved exactly as in every other language, from the environment
 // (STARFLEET_SECRET_ID, STARFLEET_SECRET_REGION, STARFLEET_CONFIG, STARFLEET_SECRETS_TTL,
-// STARFLEET_SECRETS_TIMEOUT, STARFLEET_SECRETS_MAX_STALE) and the Starfleet configuration,
-// then the defaults.
+// STARFLEET_SECRETS_TIMEOUT, STARFLEET_SECRETS_MAX_STALE, STARFLEET_SECRETS_REFRESH_AHEAD,
+// STARFLEET_SECRETS_EXPIRY_JITTER) and the Starfleet configuration, then the defaults.
 type Options struct {
 	// SecretID is the secret's name or ARN.
 	SecretID string
@@ -71,7 +71,19 @@ type Options struct {
 	// EndpointURL overrides the Secrets Manager endpoint (else AWS_ENDPOINT_URL_SECRETS_MANAGER
 	// or AWS_ENDPOINT_URL, else AWS).
 	EndpointURL string
+	// RefreshAhead refreshes in the background once a value is this fraction of its TTL old
+	// (in [0, 1), e.g. 0.8): a read past it is answered from the cache at once and starts one
+	// refresh on the library's own threads, so reads never wait for a fetch after the first.
+	// 0 = not set (off unless STARFLEET_SECRETS_REFRESH_AHEAD says otherwise).
+	RefreshAhead float64
+	// ExpiryJitter expires values up to this fraction of the TTL early (in [0, 1)), by a
+	// per-process random share, so a fleet started together does not refresh in lockstep.
+	// nil = not set (STARFLEET_SECRETS_EXPIRY_JITTER, else 0.1); Jitter(0) turns it off.
+	ExpiryJitter *float64
 }
+
+// Jitter returns a pointer to f, for Options.ExpiryJitter.
+func Jitter(f float64) *float64 { return &f }
 
 // Manager is one cached secret. Create it with New or use Default; it is safe for
 // concurrent use by any number of goroutines.
@@ -156,6 +168,16 @@ func applyOptions(o *cOptions, opts Options) error {
 		}
 	default:
 		if err := setSeconds(o, secondsMaxStale, opts.MaxStale.Seconds()); err != nil {
+			return err
+		}
+	}
+	if opts.RefreshAhead != 0 {
+		if err := setSeconds(o, fractionRefreshAhead, opts.RefreshAhead); err != nil {
+			return err
+		}
+	}
+	if opts.ExpiryJitter != nil {
+		if err := setSeconds(o, fractionExpiryJitter, *opts.ExpiryJitter); err != nil {
 			return err
 		}
 	}
@@ -430,6 +452,8 @@ type Stats struct {
 	Failures uint64
 	// StaleServed counts accesses answered with a stale value because refreshing failed.
 	StaleServed uint64
+	// RefreshesAhead counts background refreshes made by refresh-ahead (also in Fetches).
+	RefreshesAhead uint64
 	// LastRefresh is the time of the last successful fetch (zero if none).
 	LastRefresh time.Time
 	// VersionID is the VersionId of the cached value ("" if none).
@@ -448,19 +472,20 @@ func (m *Manager) Stats() (Stats, error) {
 		return Stats{}, err
 	}
 	var s struct {
-		Hits        uint64   `json:"hits"`
-		Misses      uint64   `json:"misses"`
-		Fetches     uint64   `json:"fetches"`
-		Failures    uint64   `json:"failures"`
-		StaleServed uint64   `json:"stale_served"`
-		LastRefresh *float64 `json:"last_refresh"`
-		VersionID   *string  `json:"version_id"`
-		LastError   *string  `json:"last_error"`
+		Hits           uint64   `json:"hits"`
+		Misses         uint64   `json:"misses"`
+		Fetches        uint64   `json:"fetches"`
+		Failures       uint64   `json:"failures"`
+		StaleServed    uint64   `json:"stale_served"`
+		RefreshesAhead uint64   `json:"refreshes_ahead"`
+		LastRefresh    *float64 `json:"last_refresh"`
+		VersionID      *string  `json:"version_id"`
+		LastError      *string  `json:"last_error"`
 	}
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return Stats{}, &Error{Code: ErrInternal, Message: fmt.Sprintf("decoding stats: %v", err)}
 	}
-	out := Stats{Hits: s.Hits, Misses: s.Misses, Fetches: s.Fetches, Failures: s.Failures, StaleServed: s.StaleServed}
+	out := Stats{Hits: s.Hits, Misses: s.Misses, Fetches: s.Fetches, Failures: s.Failures, StaleServed: s.StaleServed, RefreshesAhead: s.RefreshesAhead}
 	if s.LastRefresh != nil {
 		sec := *s.LastRefresh
 		out.LastRefresh = time.Unix(0, int64(sec*1e9))

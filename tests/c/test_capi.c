@@ -738,6 +738,49 @@ static void test_stale_if_error(void) {
     starfleet_secrets_manager_free(m);
 }
 
+/* Refresh-ahead through the C options (the timing is tested in Rust, Python, Node and Go:
+ * this suite runs under valgrind): a read past the refresh point answers from the cache and
+ * a background refresh follows; bad fractions are INVALID_ARGUMENT. */
+static void test_refresh_ahead_and_jitter(void) {
+    char name[128];
+    secret_name(name, "ahead");
+    CHECK(moto_create_string(REGION, name, STARFLEET_DOC, NULL) == 0);
+    starfleet_secrets_options *opts = NULL;
+    starfleet_secrets_manager *m = NULL;
+    CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_refresh_ahead(opts, 1.0), STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(starfleet_secrets_options_set_refresh_ahead(opts, -0.5), STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(starfleet_secrets_options_set_expiry_jitter(opts, 2.5), STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(starfleet_secrets_options_set_refresh_ahead(NULL, 0.5), STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(starfleet_secrets_options_set_secret_id(opts, name), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_region(opts, REGION), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_ttl(opts, "30"), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_refresh_ahead(opts, 0.01), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_expiry_jitter(opts, 0.0), OK);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    starfleet_secrets_options_free(opts);
+    starfleet_secrets_result r;
+    char *s = get_string(m, "STARFLEET.SlackToken", &r);
+    CHECK_STR(s, "xoxb-c-0001");
+    starfleet_secrets_string_free(s);
+    sleep_s(0.5); /* past 1% of 30 s */
+    s = get_string(m, "STARFLEET.SlackToken", &r); /* answered from the cache; starts the refresh */
+    CHECK_STR(s, "xoxb-c-0001");
+    starfleet_secrets_string_free(s);
+    char *stats = NULL;
+    int refreshed = 0;
+    for (int i = 0; i < 300 && !refreshed; i++) {
+        CHECK_RESULT(starfleet_secrets_manager_stats_json(m, &stats, NULL), OK);
+        refreshed = stats && strstr(stats, "\"refreshes_ahead\":1") && strstr(stats, "\"fetches\":2");
+        starfleet_secrets_string_free(stats);
+        if (!refreshed) {
+            sleep_s(0.1);
+        }
+    }
+    CHECK(refreshed);
+    starfleet_secrets_manager_free(m);
+}
+
 /* ---------------------------------------------------------------- leak canary */
 
 /* The whole last error message (not cut to a fixed buffer) must not hold the canary. */
@@ -1204,6 +1247,7 @@ int main(int argc, char **argv) {
         {"configuration errors", test_configuration_errors},
         {"NULL and invalid arguments", test_invalid_arguments},
         {"stale if error", test_stale_if_error},
+        {"refresh-ahead: background refresh, option checks", test_refresh_ahead_and_jitter},
         {"leak canary: no value in error messages", test_canary_never_in_error_messages},
         {"16 threads on a cold cache make one call", test_sixteen_threads_on_a_cold_cache_make_one_call},
         {"on_change: old and new VersionIds, re-entry, cancel", test_on_change},
