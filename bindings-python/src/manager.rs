@@ -153,14 +153,14 @@ impl Args<'_> {
     }
 }
 
-/// A number (not a bool), checked by the core.
-fn number(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<f64> {
+/// A number (not a bool), checked by the core; `what` says which kind, for the message.
+fn number(py: Python<'_>, name: &str, what: &str, v: &Bound<'_, PyAny>) -> PyResult<f64> {
     let not_a_number = || {
         errors::new(
             py,
             Code::InvalidArgument,
             format!(
-                "{name} must be a number, got {}",
+                "{name} must be {what}, got {}",
                 v.get_type().name().map(|n| n.to_string()).unwrap_or_default()
             ),
         )
@@ -172,12 +172,12 @@ fn number(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<f64> {
 }
 
 fn seconds(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<std::time::Duration> {
-    settings::seconds_arg(name, number(py, name, v)?).py_err(py)
+    settings::seconds_arg(name, number(py, name, "a number of seconds", v)?).py_err(py)
 }
 
 /// A fraction of the TTL (`refresh_ahead`, `expiry_jitter`), checked by the core.
 fn fraction(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<f64> {
-    settings::fraction_arg(name, number(py, name, v)?).py_err(py)
+    settings::fraction_arg(name, number(py, name, "a fraction of the TTL", v)?).py_err(py)
 }
 
 /// A TTL: seconds (`0` = no cache) or the string `"never"` (or a number as a string, as in
@@ -187,7 +187,7 @@ fn ttl(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Ttl> {
         let text = text.to_cow()?;
         return Ttl::parse(&text).map_err(|why| errors::new(py, Code::InvalidArgument, format!("ttl: {why}")));
     }
-    Ttl::from_secs_f64(number(py, "ttl", v)?).py_err(py)
+    Ttl::from_secs_f64(number(py, "ttl", "a number of seconds", v)?).py_err(py)
 }
 
 /// The key path from `get(*path)` arguments, by the core's rule (one argument is dotted,

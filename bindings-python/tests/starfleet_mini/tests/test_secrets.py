@@ -121,3 +121,24 @@ def test_switched_configuration_directory(test_configuration: Dict[str, Any], aw
             assert SECRETS_MANAGER.settings()["region"] == "us-west-2"
         finally:
             SECRETS_MANAGER._secrets = None
+
+
+def test_mock_aws_with_refresh_ahead_refreshes_through_the_mock(aws_secretsmanager: Any) -> None:
+    """A background refresh would call AWS on the library's threads, around moto's in-process
+    mock: while the mock serves the fetches, refresh-ahead is set aside and values still
+    refresh on access, through the mock."""
+    import time
+
+    from starfleet_secrets import SecretsManager
+
+    aws_secretsmanager.create_secret(Name="Ahead", SecretString=json.dumps({"token": "v1"}))
+    m = SecretsManager("Ahead", "us-east-2", ttl=1, refresh_ahead=0.1, expiry_jitter=0)
+    assert m.get("token") == "v1"
+    time.sleep(0.3)
+    assert m.get("token") == "v1"
+    time.sleep(0.2)
+    assert (m.stats()["refreshes_ahead"], m.stats()["fetches"]) == (0, 1)
+    aws_secretsmanager.put_secret_value(SecretId="Ahead", SecretString=json.dumps({"token": "v2"}))
+    time.sleep(0.6)
+    assert m.get("token") == "v2"  # expired, refreshed on access through the mock
+    assert (m.stats()["refreshes_ahead"], m.stats()["fetches"], m.stats()["failures"]) == (0, 2, 0)
