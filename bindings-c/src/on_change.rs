@@ -55,8 +55,8 @@ impl Callback {
 ///
 /// Thread: the callback runs on the thread whose call on the manager stored the new version
 /// (any getter, `_load()` or `_refresh()`), inside that call, before it returns; for a fetch
-/// made by the library itself (not by a call of yours) it runs on the library's notification
-/// thread, `starfleet-notify`. It is called once per change, one call at a time per manager
+/// made by the library itself (a refresh-ahead in the background) it runs on the library's
+/// notification thread, `starfleet-notify`. It is called once per change, one call at a time per manager
 /// (never re-entered concurrently for one subscription), and under no lock of the library: it
 /// may call any function on the manager, including `_refresh()` and
 /// `starfleet_secrets_subscription_cancel()` on its own subscription. A callback that fails

@@ -216,3 +216,37 @@ fn a_configuration_naming_another_secret_is_a_change() {
     replacement.secret_blocking().unwrap();
     assert_eq!(seen.lock().unwrap().last().unwrap(), &(Some(vb), va));
 }
+
+#[test]
+fn a_version_brought_by_refresh_ahead_notifies_on_the_notification_thread() {
+    let name = unique("notify-ahead");
+    let v1 = run(create_json(&name, &json!({"k": 1})));
+    // TTL 1 s, refresh from 0.3 s: a read then is answered from the cache and starts the
+    // background refresh on the runtime, which stores the new version.
+    let m = SecretsManager::new(Options {
+        ttl: Some(Ttl::For(Duration::from_secs(1))),
+        refresh_ahead: Some(0.3),
+        expiry_jitter: Some(0.0),
+        ..opts(&name)
+    });
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let _sub = m.on_change(move |old, new| {
+        let thread = std::thread::current().name().map(str::to_owned);
+        tx.lock()
+            .unwrap()
+            .send((old.map(str::to_owned), new.to_owned(), thread))
+            .unwrap();
+    });
+    m.secret_blocking().unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap().1, v1);
+    let v2 = run(put_json(&name, &json!({"k": 2})));
+    std::thread::sleep(Duration::from_millis(400));
+    m.secret_blocking().unwrap(); // a hit past 0.3 s: starts the background refresh
+    let (old, new, thread) = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("no call for the new version");
+    assert_eq!((old, new), (Some(v1), v2));
+    assert_eq!(thread.as_deref(), Some(notify::THREAD_NAME));
+    assert!(m.stats().refreshes_ahead >= 1);
+}
