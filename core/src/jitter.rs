@@ -2,14 +2,21 @@
 //! by its own random share, so a fleet started by one deploy does not refresh in lockstep.
 //!
 //! The share is drawn from the OS random number generator at first use and drawn again in a
-//! child after `fork()` (keyed by pid, as the runtime is): a pre-forking server's workers
+//! child after `fork()` (a `pthread_atfork` handler forgets it there): a pre-forking server's workers
 //! would otherwise all inherit their parent's share and expire together. Jitter only ever
 //! shortens a TTL, so no value is served staler than the caller asked.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Once;
 use std::time::Duration;
 
-static SHARE: Mutex<Option<(u32, f64)>> = Mutex::new(None);
+/// This process's share as `f64` bits; [`UNDRAWN`] until drawn, and again in a forked child.
+/// An atomic, not a lock or a pid check: every cache hit reads it (a `getpid` per hit would be
+/// a system call on the hot path).
+static SHARE: AtomicU64 = AtomicU64::new(UNDRAWN);
+/// Not the bits of any number in `[0, 1)` (it is a NaN).
+const UNDRAWN: u64 = u64::MAX;
+static FORGET_AFTER_FORK: Once = Once::new();
 
 /// `ttl` shortened by `jitter` × this process's share (a number in `[0, 1)`).
 pub fn shorten(ttl: Duration, jitter: f64) -> Duration {
@@ -26,16 +33,26 @@ fn shorten_by(ttl: Duration, jitter: f64, share: f64) -> Duration {
 
 /// This process's share, drawn on first use (first use after a fork in a child).
 fn process_share() -> f64 {
-    let pid = std::process::id();
-    let mut slot = SHARE.lock().unwrap_or_else(|p| p.into_inner());
-    match *slot {
-        Some((owner, share)) if owner == pid => share,
-        _ => {
-            let share = draw();
-            *slot = Some((pid, share));
-            share
-        }
+    let bits = SHARE.load(Ordering::Relaxed);
+    if bits != UNDRAWN {
+        return f64::from_bits(bits);
     }
+    FORGET_AFTER_FORK.call_once(|| {
+        // SAFETY: registers a handler that only stores to an atomic, which is what a child
+        // may do between fork() and exec().
+        unsafe { libc::pthread_atfork(None, None, Some(forget_share)) };
+    });
+    let drawn = draw().to_bits();
+    // Threads racing on the first draw agree on one share: the first stored.
+    match SHARE.compare_exchange(UNDRAWN, drawn, Ordering::Relaxed, Ordering::Relaxed) {
+        Ok(_) => f64::from_bits(drawn),
+        Err(first) => f64::from_bits(first),
+    }
+}
+
+/// In a child after `fork()`: draw a share of its own at first use.
+extern "C" fn forget_share() {
+    SHARE.store(UNDRAWN, Ordering::Relaxed);
 }
 
 /// A uniform number in `[0, 1)` from the OS generator (53 random bits). Should the OS refuse,
@@ -66,5 +83,32 @@ mod tests {
         let mine = shorten(ttl, 0.1);
         assert!(mine <= ttl && mine >= Duration::from_secs(90), "{mine:?}");
         assert_eq!(shorten(ttl, 0.1), mine, "one share per process");
+    }
+
+    #[test]
+    fn a_forked_child_draws_its_own_share() {
+        let parent = process_share();
+        let mut fds = [0; 2];
+        // SAFETY: a pipe, and a child that only computes, writes 8 bytes and exits.
+        unsafe {
+            assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+            match libc::fork() {
+                0 => {
+                    let child = process_share().to_bits().to_le_bytes();
+                    libc::write(fds[1], child.as_ptr().cast(), 8);
+                    libc::_exit(0);
+                }
+                pid => {
+                    assert!(pid > 0);
+                    let mut bytes = [0u8; 8];
+                    assert_eq!(libc::read(fds[0], bytes.as_mut_ptr().cast(), 8), 8);
+                    libc::waitpid(pid, std::ptr::null_mut(), 0);
+                    let child = f64::from_bits(u64::from_le_bytes(bytes));
+                    assert!((0.0..1.0).contains(&child));
+                    assert_ne!(child, parent, "the child kept its parent's share");
+                    assert_eq!(process_share(), parent, "the parent keeps its own");
+                }
+            }
+        }
     }
 }
