@@ -4,6 +4,7 @@
 # target (slow: the whole release build).
 #
 #   dist_artifact GLOB    prints the one file of $DIST matching GLOB, or fails
+#   install_wheel VENV    creates VENV if absent and installs this machine's release wheel into it
 
 DIST="${DIST:-$PWD/dist}"
 if [[ ! -d "$DIST" ]]; then
@@ -22,4 +23,12 @@ dist_artifact() {
         return 1
     fi
     printf '%s\n' "${matches[0]}"
+}
+
+install_wheel() {
+    local venv="$1" wheel
+    wheel="$(dist_artifact "starfleet_secrets-*_$(uname -m).whl")"
+    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+    echo "==> release wheel $wheel into $venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 }
