@@ -18,15 +18,16 @@ import platform
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import boto3
 
-REGION = "us-east-2"
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent))
+from driver import REGION, control  # noqa: E402
+
 #: Far beyond any cap, so the black hole never gives up first.
 HANG_MS = 3_600_000
 
@@ -69,17 +70,6 @@ client.send(new GetSecretValueCommand({ SecretId: id })).then(() => {
   })
 })
 """
-
-
-def control(method: str, path: str, body: Optional[Dict[str, Any]] = None) -> Any:
-    request = urllib.request.Request(
-        os.environ["STARFLEET_TEST_PROXY"] + "/__harness/" + path,
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read() or b"{}")
 
 
 def moto() -> Any:

@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Tuple
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from harness_control import REGION, create_secret, get_secret_value_times, load_average  # noqa: E402
+from driver import REGION, create_secret, get_secret_value_times, load_average, report  # noqa: E402
 
 DOCUMENT = {"STARFLEET": {"SlackToken": "xoxb-benchmark"}}
 #: Seconds between the last worker saying ready and the common first read.
@@ -152,11 +152,7 @@ def main() -> None:
             n = r["series"][second]
             cells.append(f"{n} {'#' * n}" if n else "")
         lines.append(f"| {second} | " + " | ".join(cells) + " |")
-    lines.append("")
-    text = "\n".join(lines)
-    if args.out:
-        args.out.write_text(text)
-    print(text)
+    report(args.out, lines)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,10 @@ import json
 import random
 import sys
 import time
+from pathlib import Path
 
-import starfleet_secrets
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from driver import worker_manager  # noqa: E402
 
 
 def sleep_until(instant: float) -> None:
@@ -24,18 +26,7 @@ def sleep_until(instant: float) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--name", required=True)
-    ap.add_argument("--region", required=True)
-    ap.add_argument("--ttl", type=float, required=True)
-    ap.add_argument("--seconds", type=float, required=True)
-    ap.add_argument("--interval-ms", type=float, required=True)
-    ap.add_argument("--options", default="{}", help="extra SecretsManager keyword arguments, as JSON")
-    args = ap.parse_args()
-
-    manager = starfleet_secrets.SecretsManager(
-        secret_id=args.name, region=args.region, ttl=args.ttl, **json.loads(args.options)
-    )
+    args, manager = worker_manager(argparse.ArgumentParser())
     print("ready", flush=True)
     start = float(sys.stdin.readline())
     end = start + args.seconds

@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Tuple
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from harness_control import REGION, control, create_secret, get_secret_value_times, load_average  # noqa: E402
+from driver import REGION, control, create_secret, get_secret_value_times, load_average, report  # noqa: E402
 
 SLOW_S = 0.100
 DOCUMENT = {"STARFLEET": {"SlackToken": "xoxb-benchmark"}}
@@ -161,11 +161,7 @@ def main() -> None:
             f"{key} {stats[key]}" for key in ("fetches", "refreshes_ahead", "failures", "misses") if key in stats
         )
         lines.append(f"| {row['label']} | {row['first_load'] * 1000:.0f} ms | {row['calls']} | {shown} |")
-    lines.append("")
-    text = "\n".join(lines)
-    if args.out:
-        args.out.write_text(text)
-    print(text)
+    report(args.out, lines)
 
 
 if __name__ == "__main__":

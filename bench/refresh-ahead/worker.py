@@ -13,27 +13,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Dict, List
 
-import starfleet_secrets
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from driver import worker_manager  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--name", required=True)
-    ap.add_argument("--region", required=True)
-    ap.add_argument("--ttl", type=float, required=True)
-    ap.add_argument("--seconds", type=float, required=True)
     ap.add_argument("--threads", type=int, required=True)
-    ap.add_argument("--interval-ms", type=float, required=True)
-    ap.add_argument("--options", default="{}", help="extra SecretsManager keyword arguments, as JSON")
-    args = ap.parse_args()
-
-    manager = starfleet_secrets.SecretsManager(
-        secret_id=args.name, region=args.region, ttl=args.ttl, **json.loads(args.options)
-    )
+    args, manager = worker_manager(ap)
     started = time.perf_counter()
     assert manager.secrets["STARFLEET"]["SlackToken"]
     first_load = time.perf_counter() - started
