@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -59,6 +60,20 @@ def report(out: Optional[Path], lines: Sequence[str]) -> None:
     if out:
         out.write_text(text)
     print(text)
+
+
+def worker_argv(worker: Path, name: str, args: argparse.Namespace, options: Dict[str, Any]) -> List[str]:
+    """The command line of ``worker`` (a script using worker_manager) reading secret ``name``."""
+    return [
+        sys.executable,
+        str(worker),
+        f"--name={name}",
+        f"--region={REGION}",
+        f"--ttl={args.ttl:g}",
+        f"--seconds={args.seconds:g}",
+        f"--interval-ms={args.interval_ms:g}",
+        f"--options={json.dumps(options)}",
+    ]
 
 
 def worker_manager(ap: argparse.ArgumentParser) -> Tuple[argparse.Namespace, Any]:

@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Tuple
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from driver import REGION, create_secret, get_secret_value_times, load_average, report  # noqa: E402
+from driver import REGION, create_secret, get_secret_value_times, load_average, report, worker_argv  # noqa: E402
 
 DOCUMENT = {"STARFLEET": {"SlackToken": "xoxb-benchmark"}}
 #: Seconds between the last worker saying ready and the common first read.
@@ -45,16 +45,7 @@ def peak(times: List[float], window: float) -> int:
 def run_fleet(args: argparse.Namespace, options: Dict[str, Any]) -> Dict[str, Any]:
     """Start the fleet, let it read, return its calls per second and the workers' stats."""
     name = create_secret("fleet", DOCUMENT)
-    argv = [
-        sys.executable,
-        str(HERE / "worker.py"),
-        f"--name={name}",
-        f"--region={REGION}",
-        f"--ttl={args.ttl:g}",
-        f"--seconds={args.seconds:g}",
-        f"--interval-ms={args.interval_ms:g}",
-        f"--options={json.dumps(options)}",
-    ]
+    argv = worker_argv(HERE / "worker.py", name, args, options)
     env = {**os.environ, "AWS_REGION": REGION}
     load_before = load_average()
     workers = [

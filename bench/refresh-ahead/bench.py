@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Tuple
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from driver import REGION, control, create_secret, get_secret_value_times, load_average, report  # noqa: E402
+from driver import REGION, control, create_secret, get_secret_value_times, load_average, report, worker_argv  # noqa: E402
 
 SLOW_S = 0.100
 DOCUMENT = {"STARFLEET": {"SlackToken": "xoxb-benchmark"}}
@@ -79,17 +79,7 @@ def main() -> None:
     for label, options in variants:
         name = create_secret("refresh-ahead", DOCUMENT)
         control("POST", "faults", {"secret_id": name, "action": "delay", "delay_ms": args.delay_ms, "times": 0})
-        argv = [
-            sys.executable,
-            str(HERE / "worker.py"),
-            f"--name={name}",
-            f"--region={REGION}",
-            f"--ttl={args.ttl:g}",
-            f"--seconds={args.seconds:g}",
-            f"--threads={args.threads}",
-            f"--interval-ms={args.interval_ms:g}",
-            f"--options={json.dumps(options)}",
-        ]
+        argv = [*worker_argv(HERE / "worker.py", name, args, options), f"--threads={args.threads}"]
         child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env)
         runs.append((label, options, name, child))
     rows = []
