@@ -1,8 +1,8 @@
 """Read latency with and without refresh-ahead while every GetSecretValue takes 1 s.
 
-Two worker processes (``worker.py``, the release wheel) run at the same time against one
+Worker processes (``worker.py``, the release wheel) run at the same time against one
 harness, each on its own secret, through the HTTPS listener with certificate verification:
-one with the defaults, one with ``refresh_ahead``. The proxy's ``delay`` fault holds every
+one with the defaults, one per ``refresh_ahead`` fraction asked for. The proxy's ``delay`` fault holds every
 GetSecretValue of both secrets for ``--delay-ms`` before forwarding it. Each worker reads
 for ``--seconds`` with ``ttl=--ttl``; the report gives, per variant, the read latency
 percentiles (the call's own duration, and the time since the read fell due), the reads over
@@ -56,7 +56,11 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=120)
     ap.add_argument("--ttl", type=float, default=5)
     ap.add_argument("--delay-ms", type=float, default=1000)
-    ap.add_argument("--refresh-ahead", type=float, default=0.8)
+    ap.add_argument(
+        "--refresh-ahead",
+        default="0.8,0.5",
+        help="comma-separated fractions, one worker each beside the one with the defaults",
+    )
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--interval-ms", type=float, default=20)
     ap.add_argument(
@@ -71,7 +75,7 @@ def main() -> None:
 
     variants: List[Tuple[str, Dict[str, Any]]] = [
         ("defaults (no refresh-ahead)", {}),
-        (f"refresh_ahead={args.refresh_ahead:g}", {"refresh_ahead": args.refresh_ahead}),
+        *((f"refresh_ahead={f:g}", {"refresh_ahead": f}) for f in map(float, args.refresh_ahead.split(","))),
     ]
     env = {**os.environ, "AWS_REGION": REGION, "STARFLEET_SECRETS_ATTEMPT_TIMEOUT": f"{args.attempt_timeout:g}"}
     load_before = load_average()
@@ -109,7 +113,7 @@ def main() -> None:
         f"Command: `{args.command}` ({platform.machine()}, {os.cpu_count()} cores; generated "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average before {load_before}, after {load_after}).",
         "",
-        f"Two worker processes at the same time, each the release wheel reading its own secret over the harness's "
+        f"{len(variants)} worker processes at the same time, each the release wheel reading its own secret over the harness's "
         f"HTTPS listener (certificate verification on) for {args.seconds:g} s with `ttl={args.ttl:g}`, "
         f"{args.threads} threads each reading `secrets[\"STARFLEET\"][\"SlackToken\"]` every "
         f"{args.interval_ms:g} ms ({reads_per_s:g} reads/s). The proxy delays every GetSecretValue by "
