@@ -130,6 +130,22 @@ def main() -> None:
             f"| {label} | {len(times)} | {peak(times, 1.0)} | {peak(later, 1.0)} | {peak(later, 0.1)} | "
             f"{sum(1 for n in series if n)} | {r['failures']} | {r['load']} |"
         )
+    # Refresh cycle k (k >= 1) = the TTL-wide window centred on k TTLs after the start.
+    cycles = range(1, int((args.seconds - refreshes_from) // args.ttl) + 1)
+    lines += [
+        "",
+        "Peak calls/s (sliding 1 s window) in each refresh cycle, cycle *k* being the window of one TTL "
+        f"centred on *k* × {args.ttl:g} s:",
+        "",
+        "| variant | " + " | ".join(str(k) for k in cycles) + " |",
+        "| --- | " + " | ".join("---:" for _ in cycles) + " |",
+    ]
+    for label, r in results:
+        peaks = []
+        for k in cycles:
+            low, high = (k - 0.5) * args.ttl, (k + 0.5) * args.ttl
+            peaks.append(str(peak([at for at in r["times"] if low <= at < high], 1.0)))
+        lines.append(f"| {label} | " + " | ".join(peaks) + " |")
     lines += [
         "",
         "Calls per second over time:",
