@@ -151,6 +151,13 @@ export interface ManagerOptions {
    * `STARFLEET_SECRETS_EXPIRY_JITTER`; `0` = off).
    */
   expiryJitter?: number
+  /**
+   * Replica regions read from, in order, when the secret's region fails with NETWORK,
+   * TIMEOUT, SERVICE or THROTTLED (never ACCESS_DENIED, SECRET_NOT_FOUND, ...); all regions
+   * share the one `timeout`. Default: `STARFLEET_SECRET_FALLBACK_REGIONS` (comma-separated);
+   * `[]` = none. `stats().region` says which region served.
+   */
+  fallbackRegions?: Array<string>
 }
 
 /**
@@ -196,9 +203,10 @@ export declare function secrets(manager: ManagerHandle, known: number, path?: Ke
 /**
  * Counters and cache state: `hits`, `misses`, `fetches`, `failures`, `stale_served`, `refreshes_ahead`,
  * `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
- * `testing_overrides`.
+ * `testing_overrides`, `region` (the region that served the cached value, or null),
+ * `failovers`.
  */
-export declare function stats(manager: ManagerHandle): { hits: number; misses: number; fetches: number; failures: number; stale_served: number; refreshes_ahead: number; last_refresh: number | null; version_id: string | null; last_error: string | null; testing_overrides: number }
+export declare function stats(manager: ManagerHandle): { hits: number; misses: number; fetches: number; failures: number; stale_served: number; refreshes_ahead: number; last_refresh: number | null; version_id: string | null; last_error: string | null; testing_overrides: number; region: string | null; failovers: number }
 
 /**
  * Undo the override `token` names (the innermost one when `token` is omitted): what was

@@ -79,6 +79,10 @@ export interface Stats {
   last_error: Code | null
   /** How many testing overrides (`pin()`) are in force. */
   testing_overrides: number
+  /** The region that served the cached value (a fallback region after a failover); null before. */
+  region: string | null
+  /** How many times a fetch moved on from a failing region to the next (`fallbackRegions`). */
+  failovers: number
 }
 
 /**

@@ -162,6 +162,8 @@ const OPTION_CHECKS = {
   endpointUrl: (v) => typeof v === 'string' || 'a URL string',
   refreshAhead: (v) => typeof v === 'number' || 'a fraction of the TTL (a number)',
   expiryJitter: (v) => typeof v === 'number' || 'a fraction of the TTL (a number)',
+  fallbackRegions: (v) =>
+    (Array.isArray(v) && v.every((r) => typeof r === 'string')) || 'an array of region strings',
 }
 
 /** Options as the addon takes them: known keys, right types; values are checked by core. */
@@ -485,7 +487,8 @@ class SecretsManager {
   /**
    * Counters and state: `hits`, `misses`, `fetches`, `failures`, `stale_served`,
    * `refreshes_ahead` (background refreshes made), `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
-   * `testing_overrides` (how many `pin()`s are in force).
+   * `testing_overrides` (how many `pin()`s are in force), `region` (the region that served
+   * the cached value: a fallback region after a failover; null before) and `failovers`.
    */
   stats() {
     return native.stats(this.#native)

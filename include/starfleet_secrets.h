@@ -91,8 +91,9 @@
  * Version of the C ABI itself: bumped when a function's signature or meaning changes
  * incompatibly, and when functions are added (a program built against this header needs a
  * library of at least this version). 2 added the `_try_` getters and
- * `starfleet_secrets_manager_load()`; 3 added `starfleet_secrets_manager_on_change()`
- * (and this release's other functions); adding result codes does not bump it.
+ * `starfleet_secrets_manager_load()`; 3 added `starfleet_secrets_manager_on_change()` and
+ * `starfleet_secrets_options_set_fallback_regions()` (and this release's other functions);
+ * adding result codes does not bump it.
  */
 #define STARFLEET_SECRETS_ABI_VERSION 3
 
@@ -356,6 +357,17 @@ starfleet_secrets_result starfleet_secrets_options_set_expiry_jitter(struct star
                                                                      double fraction);
 
 /**
+ * Replica regions to read from, in order, when the secret's region fails with a regional
+ * failure (NETWORK, TIMEOUT, SERVICE, THROTTLED; never ACCESS_DENIED, SECRET_NOT_FOUND,
+ * DECRYPTION_FAILED, ...), as one comma-separated list: `"us-west-2,eu-west-1"`. An empty
+ * string sets none (and so turns off `STARFLEET_SECRET_FALLBACK_REGIONS`, the default).
+ * Region names are checked on first use (CONFIG_INVALID), like the region's. All regions
+ * share the one fetch deadline. Added in ABI version 3.
+ */
+starfleet_secrets_result starfleet_secrets_options_set_fallback_regions(struct starfleet_secrets_options *opts,
+                                                                        const char *comma_separated);
+
+/**
  * Make a manager from `opts` (which may be freed right after). Nothing is resolved or
  * fetched until the first get; a bad location or configuration is reported then (and by
  * `starfleet_secrets_manager_location()`). On success `*out` receives the manager.
@@ -518,7 +530,10 @@ starfleet_secrets_result starfleet_secrets_manager_invalidate(const struct starf
 /**
  * The cache counters as JSON: `{"hits", "misses", "fetches", "failures", "stale_served",
  * "last_refresh" (Unix seconds or null), "version_id" (or null), "last_error" (a code
- * string or null)}`. Ownership as for `starfleet_secrets_manager_get_string()`.
+ * string or null), "testing_overrides" (overrides in force), "region" (the region that
+ * served the cached value, a fallback region after a failover, or null), "failovers"
+ * (times a fetch moved on to the next region)}`. Ownership as for
+ * `starfleet_secrets_manager_get_string()`.
  */
 starfleet_secrets_result starfleet_secrets_manager_stats_json(const struct starfleet_secrets_manager *manager,
                                                               char **out,

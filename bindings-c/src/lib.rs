@@ -68,8 +68,9 @@ pub const STARFLEET_SECRETS_VERSION_PATCH: u32 = 0;
 /// Version of the C ABI itself: bumped when a function's signature or meaning changes
 /// incompatibly, and when functions are added (a program built against this header needs a
 /// library of at least this version). 2 added the `_try_` getters and
-/// `starfleet_secrets_manager_load()`; 3 added `starfleet_secrets_manager_on_change()`
-/// (and this release's other functions); adding result codes does not bump it.
+/// `starfleet_secrets_manager_load()`; 3 added `starfleet_secrets_manager_on_change()` and
+/// `starfleet_secrets_options_set_fallback_regions()` (and this release's other functions);
+/// adding result codes does not bump it.
 pub const STARFLEET_SECRETS_ABI_VERSION: u32 = 3;
 
 /// `"12"` → 12 at compile time (for the version checks below).

@@ -244,3 +244,21 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_expiry_jitter(
         Ok(())
     })
 }
+
+/// Replica regions to read from, in order, when the secret's region fails with a regional
+/// failure (NETWORK, TIMEOUT, SERVICE, THROTTLED; never ACCESS_DENIED, SECRET_NOT_FOUND,
+/// DECRYPTION_FAILED, ...), as one comma-separated list: `"us-west-2,eu-west-1"`. An empty
+/// string sets none (and so turns off `STARFLEET_SECRET_FALLBACK_REGIONS`, the default).
+/// Region names are checked on first use (CONFIG_INVALID), like the region's. All regions
+/// share the one fetch deadline. Added in ABI version 3.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_fallback_regions(
+    opts: *mut starfleet_secrets_options,
+    comma_separated: *const c_char,
+) -> starfleet_secrets_result {
+    set("starfleet_secrets_options_set_fallback_regions", opts, |o| {
+        let list = str_arg(comma_separated, "comma_separated")?;
+        o.fallback_regions = Some(settings::split_regions(list));
+        Ok(())
+    })
+}

@@ -52,6 +52,7 @@ static starfleet_secrets_result sfs_options_set_str(starfleet_secrets_options *o
 	case 4: r = starfleet_secrets_options_set_version_stage(o, value); break;
 	case 5: r = starfleet_secrets_options_set_version_id(o, value); break;
 	case 6: r = starfleet_secrets_options_set_endpoint_url(o, value); break;
+	case 7: r = starfleet_secrets_options_set_fallback_regions(o, value); break;
 	default: r = STARFLEET_SECRETS_RESULT_INTERNAL;
 	}
 	*err = sfs_take_message(r);
@@ -239,6 +240,7 @@ const (
 	fieldVersionStage
 	fieldVersionID
 	fieldEndpointURL
+	fieldFallbackRegions
 )
 
 // Number options (seconds, or a fraction of the TTL), by field number of sfs_options_set_seconds.
@@ -261,13 +263,14 @@ func freeCOptions(o *cOptions) { C.starfleet_secrets_options_free(o) }
 
 // fieldNames name the option fields in errors (Go spellings).
 var fieldNames = [...]string{
-	fieldSecretID:     "Options.SecretID",
-	fieldRegion:       "Options.Region",
-	fieldConfig:       "Options.Config",
-	fieldTTL:          "Options.TTL",
-	fieldVersionStage: "Options.VersionStage",
-	fieldVersionID:    "Options.VersionID",
-	fieldEndpointURL:  "Options.EndpointURL",
+	fieldSecretID:        "Options.SecretID",
+	fieldRegion:          "Options.Region",
+	fieldConfig:          "Options.Config",
+	fieldTTL:             "Options.TTL",
+	fieldVersionStage:    "Options.VersionStage",
+	fieldVersionID:       "Options.VersionID",
+	fieldEndpointURL:     "Options.EndpointURL",
+	fieldFallbackRegions: "Options.FallbackRegions",
 }
 
 // cString copies s for C, refusing a NUL inside: C would see the string cut short there

@@ -172,8 +172,9 @@ func vectorCall(t *testing.T, operation string, params map[string]any) map[strin
 	return body
 }
 
-// vectorCreateSecret creates the vector's secret (README step 1); the VersionIds in order.
-func vectorCreateSecret(t *testing.T, spec map[string]any, name string) []string {
+// vectorCreateSecret creates the vector's secret (README step 1), replicated to its
+// `regions`; the VersionIds in order and the ARN.
+func vectorCreateSecret(t *testing.T, spec map[string]any, name string) ([]string, string) {
 	t.Helper()
 	versions := []map[string]any{spec}
 	if list, ok := spec["versions"].([]any); ok {
@@ -184,11 +185,20 @@ func vectorCreateSecret(t *testing.T, spec map[string]any, name string) []string
 	}
 	params := vectorPayload(t, versions[0])
 	params["Name"] = name
-	ids := []string{vectorVersionID(t, vectorCall(t, "CreateSecret", params))}
+	if regions, ok := spec["regions"].([]any); ok {
+		replicas := make([]any, len(regions))
+		for i, r := range regions {
+			replicas[i] = map[string]any{"Region": r}
+		}
+		params["AddReplicaRegions"] = replicas
+	}
+	created := vectorCall(t, "CreateSecret", params)
+	ids := []string{vectorVersionID(t, created)}
 	for _, version := range versions[1:] {
 		ids = append(ids, vectorPutVersion(t, version, name))
 	}
-	return ids
+	arn, _ := created["ARN"].(string)
+	return ids, arn
 }
 
 // vectorPayload is a version spec's SecretString or SecretBinary.
@@ -277,7 +287,7 @@ func vectorCheckChanges(c *changes, want any, versions []string) error {
 	}
 }
 
-// vectorSubstitute replaces $secret, $closed_endpoint and $version:N in every string of v
+// vectorSubstitute replaces $secret, $arn, $closed_endpoint and $version:N in every string of v
 // (README step 2).
 func vectorSubstitute(t *testing.T, v any, vars map[string]string, versions []string) any {
 	t.Helper()
@@ -425,6 +435,18 @@ func vectorOptions(t *testing.T, args map[string]any, config string) sfs.Options
 			opts.RefreshAhead = vectorSeconds(t, k, v).Seconds()
 		case "expiry_jitter":
 			opts.ExpiryJitter = sfs.Jitter(vectorSeconds(t, k, v).Seconds())
+		case "fallback_regions":
+			list, ok := v.([]any)
+			if !ok {
+				t.Fatalf("args.fallback_regions = %s: want a list", vectorShow(v))
+			}
+			for _, r := range list {
+				region, ok := r.(string)
+				if !ok {
+					t.Fatalf("args.fallback_regions = %s: want strings", vectorShow(v))
+				}
+				opts.FallbackRegions = append(opts.FallbackRegions, region)
+			}
 		default:
 			t.Fatalf("unknown arg %q", k)
 		}
@@ -458,10 +480,11 @@ func vectorPrepare(t *testing.T, path, group string) vectorCase {
 	stem := strings.TrimSuffix(filepath.Base(path), ".json")
 	name := uniqueName("vec-" + group + "-" + stem)
 	var versions []string
+	var arn string
 	if spec, ok := vector["secret"].(map[string]any); ok {
-		versions = vectorCreateSecret(t, spec, name)
+		versions, arn = vectorCreateSecret(t, spec, name)
 	}
-	vars := map[string]string{"$secret": name, "$closed_endpoint": closedPortURL(t)}
+	vars := map[string]string{"$secret": name, "$arn": arn, "$closed_endpoint": closedPortURL(t)}
 	vector = vectorSubstitute(t, vector, vars, versions).(map[string]any)
 
 	env := map[string]any{}
@@ -603,6 +626,11 @@ func vectorStats(s sfs.Stats) map[string]any {
 		"last_refresh":    nil,
 		"version_id":      nil,
 		"last_error":      nil,
+		"region":          nil,
+		"failovers":       s.Failovers,
+	}
+	if s.Region != "" {
+		out["region"] = s.Region
 	}
 	if !s.LastRefresh.IsZero() {
 		out["last_refresh"] = float64(s.LastRefresh.UnixNano()) / 1e9

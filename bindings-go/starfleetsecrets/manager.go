@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 )
@@ -47,7 +48,8 @@ const (
 // "not set": it is then resolved exactly as in every other language, from the environment
 // (STARFLEET_SECRET_ID, STARFLEET_SECRET_REGION, STARFLEET_CONFIG, STARFLEET_SECRETS_TTL,
 // STARFLEET_SECRETS_TIMEOUT, STARFLEET_SECRETS_MAX_STALE, STARFLEET_SECRETS_REFRESH_AHEAD,
-// STARFLEET_SECRETS_EXPIRY_JITTER) and the Starfleet configuration, then the defaults.
+// STARFLEET_SECRETS_EXPIRY_JITTER, STARFLEET_SECRET_FALLBACK_REGIONS) and the Starfleet
+// configuration, then the defaults.
 type Options struct {
 	// SecretID is the secret's name or ARN.
 	SecretID string
@@ -80,6 +82,11 @@ type Options struct {
 	// per-process random share, so a fleet started together does not refresh in lockstep.
 	// nil = not set (STARFLEET_SECRETS_EXPIRY_JITTER, else 0.1); Jitter(0) turns it off.
 	ExpiryJitter *float64
+	// FallbackRegions are replica regions read from, in order, when the secret's region
+	// fails with ErrNetwork, ErrTimeout, ErrService or ErrThrottled (never ErrAccessDenied,
+	// ErrSecretNotFound, ErrDecryptionFailed, ...). An ARN SecretID is rewritten for each
+	// region; all regions share the one Timeout. Stats.Region says which region served.
+	FallbackRegions []string
 }
 
 // Jitter returns a pointer to f, for Options.ExpiryJitter.
@@ -132,6 +139,7 @@ func applyOptions(o *cOptions, opts Options) error {
 		{fieldVersionStage, opts.VersionStage},
 		{fieldVersionID, opts.VersionID},
 		{fieldEndpointURL, opts.EndpointURL},
+		{fieldFallbackRegions, strings.Join(opts.FallbackRegions, ",")},
 	}
 	for _, s := range strs {
 		if s.value != "" {
@@ -460,6 +468,12 @@ type Stats struct {
 	VersionID string
 	// LastError is the code of the last failure (0 if none, or after a success).
 	LastError Code
+	// Region is the region that served the cached value: a fallback region after a
+	// failover ("" if none).
+	Region string
+	// Failovers counts the times a fetch moved on from a failing region to the next one
+	// (Options.FallbackRegions).
+	Failovers uint64
 }
 
 // Stats returns the cache counters.
@@ -481,17 +495,22 @@ func (m *Manager) Stats() (Stats, error) {
 		LastRefresh    *float64 `json:"last_refresh"`
 		VersionID      *string  `json:"version_id"`
 		LastError      *string  `json:"last_error"`
+		Region         *string  `json:"region"`
+		Failovers      uint64   `json:"failovers"`
 	}
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return Stats{}, &Error{Code: ErrInternal, Message: fmt.Sprintf("decoding stats: %v", err)}
 	}
-	out := Stats{Hits: s.Hits, Misses: s.Misses, Fetches: s.Fetches, Failures: s.Failures, StaleServed: s.StaleServed, RefreshesAhead: s.RefreshesAhead}
+	out := Stats{Hits: s.Hits, Misses: s.Misses, Fetches: s.Fetches, Failures: s.Failures, StaleServed: s.StaleServed, RefreshesAhead: s.RefreshesAhead, Failovers: s.Failovers}
 	if s.LastRefresh != nil {
 		sec := *s.LastRefresh
 		out.LastRefresh = time.Unix(0, int64(sec*1e9))
 	}
 	if s.VersionID != nil {
 		out.VersionID = *s.VersionID
+	}
+	if s.Region != nil {
+		out.Region = *s.Region
 	}
 	if s.LastError != nil {
 		for c := ErrConfigMissing; c <= ErrInternal; c++ {

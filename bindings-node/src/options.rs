@@ -99,6 +99,11 @@ pub struct ManagerOptions {
     /// a fleet started together does not refresh in lockstep (default 0.1, or
     /// `STARFLEET_SECRETS_EXPIRY_JITTER`; `0` = off).
     pub expiry_jitter: Option<f64>,
+    /// Replica regions read from, in order, when the secret's region fails with NETWORK,
+    /// TIMEOUT, SERVICE or THROTTLED (never ACCESS_DENIED, SECRET_NOT_FOUND, ...); all regions
+    /// share the one `timeout`. Default: `STARFLEET_SECRET_FALLBACK_REGIONS` (comma-separated);
+    /// `[]` = none. `stats().region` says which region served.
+    pub fallback_regions: Option<Vec<String>>,
 }
 
 impl ManagerOptions {
@@ -136,6 +141,7 @@ impl ManagerOptions {
                 .expiry_jitter
                 .map(|f| settings::fraction_arg("expiryJitter", f))
                 .transpose()?,
+            fallback_regions: self.fallback_regions,
         })
     }
 }

@@ -179,6 +179,8 @@ describe('reading', () => {
       version_id: null,
       last_error: null,
       testing_overrides: 0,
+      region: null,
+      failovers: 0,
     })
     await m.get('v')
     await m.get('v')
@@ -399,6 +401,13 @@ describe('options', () => {
     for (const ttl of [0, 1.5, 300, '0', '300', 'never', 'NEVER']) new SecretsManager({ ttl })
     new SecretsManager({ secretId: 'x', region: 'us-east-2', maxStale: 0, timeout: 2.5, endpointUrl: 'http://127.0.0.1:1' })
     new SecretsManager({ secretId: undefined, region: null })
+  })
+
+  test('fallbackRegions is an array of region names, checked like the region', async () => {
+    assert.throws(() => new SecretsManager({ fallbackRegions: 'us-west-2' }), (e) => e.code === 'INVALID_ARGUMENT')
+    assert.throws(() => new SecretsManager({ fallbackRegions: [7] }), (e) => e.code === 'INVALID_ARGUMENT')
+    const m = new SecretsManager({ secretId: 'x', region: h.REGION, fallbackRegions: ['us-west-2', 'Oregon'] })
+    await assert.rejects(m.get('x'), (e) => e.code === 'CONFIG_INVALID' && /fallback_regions.*Oregon/.test(e.message))
   })
 
   test('an empty secret id is CONFIG_INVALID', async () => {

@@ -35,9 +35,12 @@ function vectors(groups) {
 /** Create the vector's secret through the harness; the VersionIds in order. */
 async function createSecret(spec, name) {
   const [first, ...later] = spec.versions || [spec]
-  const ids = [(await h.harnessCall('CreateSecret', { Name: name, ...payload(first) })).VersionId]
+  // Replicas (`regions`): moto keeps a copy in each region, as Secrets Manager does.
+  const replicas = spec.regions ? { AddReplicaRegions: spec.regions.map((r) => ({ Region: r })) } : {}
+  const created = await h.harnessCall('CreateSecret', { Name: name, ...replicas, ...payload(first) })
+  const ids = [created.VersionId]
   for (const version of later) ids.push(await putVersion(version, name))
-  return ids
+  return { ids, arn: created.ARN }
 }
 
 function payload(v) {
@@ -79,13 +82,14 @@ function closedEndpoint() {
   })
 }
 
-/** Replace `$secret`, `$version:N` and `$closed_endpoint` in every string of `v`. */
+/** Replace `$secret`, `$arn`, `$version:N` and `$closed_endpoint` in every string of `v`. */
 function substitute(v, vars) {
   if (typeof v === 'string') {
     return v
       // A version a later put_secret_value step makes is resolved when its step runs.
       .replace(/\$version:(\d+)/g, (ref, n) => vars[`$version:${n}`] ?? ref)
       .replaceAll('$secret', vars.$secret)
+      .replaceAll('$arn', vars.$arn)
       .replaceAll('$closed_endpoint', vars.$closed_endpoint)
   }
   if (Array.isArray(v)) return v.map((x) => substitute(x, vars))
@@ -121,8 +125,9 @@ const camel = (key) => key.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
 async function prepare({ id, file }) {
   const raw = JSON.parse(fs.readFileSync(file, 'utf8'))
   const name = h.unique(`vec-${id.replace('/', '-')}`)
-  const vars = { $secret: name, $closed_endpoint: await closedEndpoint() }
-  const versions = raw.secret ? await createSecret(raw.secret, name) : []
+  const vars = { $secret: name, $arn: '', $closed_endpoint: await closedEndpoint() }
+  const { ids: versions, arn } = raw.secret ? await createSecret(raw.secret, name) : { ids: [], arn: '' }
+  vars.$arn = arn
   for (const [i, versionId] of versions.entries()) vars[`$version:${i}`] = versionId
   const vector = substitute(raw, vars)
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'starfleet-vector-'))
@@ -197,7 +202,7 @@ async function runSteps(name, versions, vector, m) {
   for (const [i, step] of vector.steps.entries()) {
     const at = `step ${i}`
     if ('fault' in step) {
-      await h.control('POST', 'faults', { ...step.fault, secret_id: name })
+      await h.control('POST', 'faults', { secret_id: name, ...step.fault })
     } else if ('read' in step) {
       const started = performance.now()
       await check(step.expect, m, step.read)

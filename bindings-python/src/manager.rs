@@ -120,6 +120,7 @@ struct Args<'py> {
     endpoint_url: Option<String>,
     refresh_ahead: Option<Bound<'py, PyAny>>,
     expiry_jitter: Option<Bound<'py, PyAny>>,
+    fallback_regions: Option<Vec<String>>,
 }
 
 impl Args<'_> {
@@ -148,6 +149,7 @@ impl Args<'_> {
                 .expiry_jitter
                 .map(|f| fraction(py, "expiry_jitter", &f))
                 .transpose()?,
+            fallback_regions: self.fallback_regions,
         };
         Ok((options, host))
     }
@@ -470,7 +472,8 @@ impl SecretsManager {
     /// configuration again. The cache starts empty.
     #[pyo3(signature = (
         secret_id=None, region=None, config=None, ttl=None, version_stage=None, version_id=None,
-        *, max_stale=None, timeout=None, endpoint_url=None, refresh_ahead=None, expiry_jitter=None
+        *, max_stale=None, timeout=None, endpoint_url=None, refresh_ahead=None, expiry_jitter=None,
+        fallback_regions=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn configure<'py>(
@@ -487,6 +490,7 @@ impl SecretsManager {
         endpoint_url: Option<String>,
         refresh_ahead: Option<Bound<'py, PyAny>>,
         expiry_jitter: Option<Bound<'py, PyAny>>,
+        fallback_regions: Option<Vec<String>>,
     ) -> PyResult<()> {
         let options = Args {
             secret_id,
@@ -500,6 +504,7 @@ impl SecretsManager {
             endpoint_url,
             refresh_ahead,
             expiry_jitter,
+            fallback_regions,
         }
         .options(py)?;
         let core = Arc::new(Core::new(options.0));
@@ -689,6 +694,7 @@ impl SecretsManager {
         d.set_item("endpoint_url", &s.endpoint_url)?;
         d.set_item("refresh_ahead", s.refresh_ahead.unwrap_or(0.0))?;
         d.set_item("expiry_jitter", s.expiry_jitter)?;
+        d.set_item("fallback_regions", &s.fallback_regions)?;
         Ok(d)
     }
 

@@ -158,6 +158,8 @@ def test_stats(secret: Callable[..., str]) -> None:
         "version_id": None,
         "last_error": None,
         "testing_overrides": 0,
+        "region": None,
+        "failovers": 0,
     }
     m.secrets
     m.secrets
@@ -213,6 +215,16 @@ def test_arn_as_secret_id_takes_the_region_from_the_arn(secret: Callable[..., st
     m = SecretsManager(arn)
     assert m.secrets == {"v": "arn"}
     assert m.settings()["region"] == REGION
+
+
+def test_fallback_regions_are_a_list_checked_like_the_region() -> None:
+    m = SecretsManager("S", "us-east-1", fallback_regions=["us-west-2", "us-east-1", "us-west-2", "eu-west-1"])
+    assert m.settings()["fallback_regions"] == ["us-west-2", "eu-west-1"], "without repeats or the primary"
+    assert SecretsManager("S", "us-east-1").settings()["fallback_regions"] == []
+    with pytest.raises(starfleet_secrets.SecretsConfigurationInvalidError, match="fallback_regions.*Oregon"):
+        SecretsManager("S", "us-east-1", fallback_regions=["Oregon"]).settings()
+    with pytest.raises(TypeError):
+        SecretsManager("S", "us-east-1", fallback_regions="us-west-2")  # type: ignore[arg-type]
 
 
 def test_repr_names_the_secret_and_state_only(secret: Callable[..., str]) -> None:

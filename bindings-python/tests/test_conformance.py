@@ -37,12 +37,13 @@ def call(operation: str, params: Dict[str, Any]) -> Dict[str, Any]:
     return dict(reply["body"])
 
 
-def create_secret(spec: Dict[str, Any], name: str) -> List[str]:
-    """Create the vector's secret; the VersionIds in order."""
+def create_secret(spec: Dict[str, Any], name: str) -> Tuple[List[str], str]:
+    """Create the vector's secret (replicated to its ``regions``); the VersionIds in order and the ARN."""
 
     first, *later = spec.get("versions", [spec])
-    ids = [call("CreateSecret", {"Name": name, **payload(first)})["VersionId"]]
-    return ids + [put_version(version, name) for version in later]
+    replicas = {"AddReplicaRegions": [{"Region": r} for r in spec["regions"]]} if "regions" in spec else {}
+    created = call("CreateSecret", {"Name": name, **replicas, **payload(first)})
+    return [created["VersionId"]] + [put_version(version, name) for version in later], created["ARN"]
 
 
 def payload(v: Dict[str, Any]) -> Dict[str, Any]:
@@ -80,7 +81,7 @@ def substitute(v: Any, variables: Dict[str, str]) -> Any:
     if isinstance(v, str):
         # A version a later put_secret_value step makes is resolved when its step runs.
         v = re.sub(r"\$version:(\d+)", lambda m: variables.get(f"$version:{m.group(1)}", m.group(0)), v)
-        for k in ("$secret", "$closed_endpoint"):
+        for k in ("$secret", "$arn", "$closed_endpoint"):
             v = v.replace(k, variables[k])
         return v
     if isinstance(v, list):
@@ -112,8 +113,10 @@ def prepare(
     the secret's VersionIds."""
     raw = json.loads(path.read_text())
     name = unique(f"vec-{path.parent.name}-{path.stem}")
-    variables = {"$secret": name}
-    versions = create_secret(raw["secret"], name) if "secret" in raw else []
+    variables = {"$secret": name, "$arn": ""}
+    versions: List[str] = []
+    if "secret" in raw:
+        versions, variables["$arn"] = create_secret(raw["secret"], name)
     for i, version_id in enumerate(versions):
         variables[f"$version:{i}"] = version_id
     with socket.socket() as s:
@@ -183,7 +186,7 @@ def test_fault_vector(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     try:
         for i, step in enumerate(vector["steps"]):
             if "fault" in step:
-                _control("POST", "faults", {**step["fault"], "secret_id": name})
+                _control("POST", "faults", {"secret_id": name, **step["fault"]})
             elif "read" in step:
                 started = time.monotonic()
                 check(step["expect"], m, step["read"])

@@ -11,7 +11,8 @@
 //! 3. Within the backoff after a failure, no call is made: the stale entry is served if it is
 //!    within the max staleness, else the last error is returned again. This is what stops a
 //!    hot loop from hammering the API while it is failing.
-//! 4. Otherwise one `GetSecretValue`. On success a response with the same VersionId keeps the
+//! 4. Otherwise one `GetSecretValue` (in the secret's region, then its fallback regions while
+//!    regions fail: [`source::read_with_failover`]). On success a response with the same VersionId keeps the
 //!    already-parsed [`Secret`] (same `Arc`, so bindings can keep their converted objects).
 //!    On failure the last good value is served while within `TTL + max_stale`
 //!    (stale-if-error) and the failure is counted; a first load that fails is an error.
@@ -84,12 +85,17 @@ pub struct Stats {
     pub last_error: Option<Code>,
     /// How many testing overrides are in force (see [`crate::overrides`]).
     pub testing_overrides: usize,
+    /// The region that served the cached value (a fallback region after a failover).
+    pub region: Option<String>,
+    /// How many times a fetch moved on from a failing region to the next one.
+    pub failovers: u64,
 }
 
 impl Stats {
     /// The stats as JSON, with the field names every binding exposes: `hits`, `misses`,
     /// `fetches`, `failures`, `stale_served`, `refreshes_ahead`, `last_refresh` (Unix seconds or null),
-    /// `version_id`, `last_error` (a code string or null) and `testing_overrides`.
+    /// `version_id`, `last_error` (a code string or null), `testing_overrides`, `region`
+    /// (the region that served the cached value, or null) and `failovers`.
     pub fn to_json(&self) -> serde_json::Value {
         let last_refresh = self
             .last_refresh
@@ -106,6 +112,8 @@ impl Stats {
             "version_id": self.version_id,
             "last_error": self.last_error.map(Code::as_str),
             "testing_overrides": self.testing_overrides,
+            "region": self.region,
+            "failovers": self.failovers,
         })
     }
 }
@@ -113,6 +121,8 @@ impl Stats {
 struct Entry {
     secret: Arc<Secret>,
     fetched_at: Instant,
+    /// The region that served it.
+    region: String,
 }
 
 struct Failure {
@@ -165,6 +175,7 @@ struct Counters {
     failures: AtomicU64,
     stale_served: AtomicU64,
     refreshes_ahead: AtomicU64,
+    failovers: AtomicU64,
 }
 
 /// A fetch supplied by the caller in place of `GetSecretValue` (see
@@ -620,6 +631,8 @@ impl SecretsManager {
                 .and_then(|e| e.secret.version_id().map(str::to_owned)),
             last_error: state.failure.as_ref().map(|f| f.error.code()),
             testing_overrides: state.overrides.depth(),
+            region: state.entry.as_ref().map(|e| e.region.clone()),
+            failovers: c.failovers.load(Relaxed),
         }
     }
 
@@ -758,10 +771,14 @@ impl SecretsManager {
             state.generation
         };
         self.counters.fetches.fetch_add(1, Relaxed);
-        let result = match fetcher {
+        let outcome = match fetcher {
             Fetcher::Sdk => fetch_on_runtime((**settings).clone()).await,
-            Fetcher::Caller(fetch) => fetch(settings),
+            Fetcher::Caller(fetch) => {
+                source::read_with_failover(settings, |regional, _share| std::future::ready(fetch(&regional))).await
+            }
         };
+        self.counters.failovers.fetch_add(u64::from(outcome.failovers), Relaxed);
+        let result = outcome.result;
         let mut state = self.lock_state();
         let now = Instant::now();
         if result.is_err() {
@@ -777,10 +794,10 @@ impl SecretsManager {
             }
             // invalidate() ran meanwhile: this outcome may predate what it asked to forget.
             // It answers the callers that were waiting for it, and is not kept.
-            return Fetched::Done(result.map(Arc::new));
+            return Fetched::Done(result.map(|served| Arc::new(served.secret)));
         }
         match result {
-            Ok(secret) => {
+            Ok(source::Served { secret, region }) => {
                 let unchanged = state
                     .entry
                     .as_ref()
@@ -797,6 +814,7 @@ impl SecretsManager {
                 state.entry = Some(Entry {
                     secret: secret.clone(),
                     fetched_at: now,
+                    region,
                 });
                 state.failure = None;
                 state.last_refresh = Some(SystemTime::now());
@@ -858,16 +876,24 @@ fn superseded() -> Error {
     )
 }
 
-/// Fetch on the library's own runtime, under a hard deadline.
+/// Fetch on the library's own runtime, through the fallback regions when the secret's region
+/// fails ([`source::fetch_with_failover`]), under a hard deadline.
 ///
 /// SDK clients are shared across calls and their pooled connections belong to the runtime
 /// they were made on, so fetches always run there, whichever runtime (or none) the caller
 /// awaits from. The deadline is the SDK's own plus slack, so even a stuck credential
 /// provider cannot hang the caller.
-async fn fetch_on_runtime(settings: Settings) -> Result<Secret> {
+async fn fetch_on_runtime(settings: Settings) -> source::Outcome {
     let deadline = settings.timeout + DEADLINE_SLACK;
     let what = format!("secret {} in {}", settings.location.secret_id, settings.location.region);
-    on_runtime(&what, deadline, async move { source::fetch(&settings).await }).await
+    on_runtime(&what, deadline, async move {
+        Ok(source::fetch_with_failover(&settings).await)
+    })
+    .await
+    .unwrap_or_else(|error| source::Outcome {
+        result: Err(error),
+        failovers: 0,
+    })
 }
 
 /// Run `task` on the library's runtime, giving up after `deadline`.

@@ -628,6 +628,19 @@ pub fn arn_region(secret_id: &str) -> Option<&str> {
     }
 }
 
+/// `secret_id` as it is named in `region`: an ARN with its region field replaced (a replica
+/// keeps its primary's name, account and suffix), a name unchanged.
+pub fn arn_in_region(secret_id: &str, region: &str) -> String {
+    match arn_region(secret_id) {
+        Some(_) => {
+            let mut fields: Vec<&str> = secret_id.splitn(5, ':').collect();
+            fields[3] = region;
+            fields.join(":")
+        }
+        None => secret_id.to_owned(),
+    }
+}
+
 /// An ARN's own region must agree with the configured one: the call goes to one region.
 pub fn check_arn_region(secret_id: &str, region: &str) -> std::result::Result<(), String> {
     match arn_region(secret_id) {
@@ -830,5 +843,16 @@ mod tests {
         assert!(invalid(&deep).contains("nested deeper than"));
         let huge = "a".repeat(MAX_FILE_BYTES as usize + 1);
         assert!(invalid(&huge).contains("byte limit"));
+    }
+
+    #[test]
+    fn an_arn_is_renamed_per_region_and_a_name_is_kept() {
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:Starfleet-AbCdEf";
+        assert_eq!(
+            arn_in_region(arn, "us-west-2"),
+            "arn:aws:secretsmanager:us-west-2:123456789012:secret:Starfleet-AbCdEf"
+        );
+        assert_eq!(arn_in_region("Starfleet", "us-west-2"), "Starfleet");
+        assert_eq!(arn_in_region("arn:aws:s3:::bucket", "us-west-2"), "arn:aws:s3:::bucket");
     }
 }

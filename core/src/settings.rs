@@ -19,6 +19,8 @@ pub const ENV_MAX_STALE: &str = "STARFLEET_SECRETS_MAX_STALE";
 pub const ENV_TIMEOUT: &str = "STARFLEET_SECRETS_TIMEOUT";
 pub const ENV_REFRESH_AHEAD: &str = "STARFLEET_SECRETS_REFRESH_AHEAD";
 pub const ENV_EXPIRY_JITTER: &str = "STARFLEET_SECRETS_EXPIRY_JITTER";
+/// Comma-separated replica regions read from when the secret's own region is failing.
+pub const ENV_FALLBACK_REGIONS: &str = "STARFLEET_SECRET_FALLBACK_REGIONS";
 
 /// Default time a fetched value is served before it is refreshed.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
@@ -177,6 +179,10 @@ pub struct Options {
     pub refresh_ahead: Option<f64>,
     /// Expire entries up to this fraction of the TTL early, per process ([`crate::jitter`]).
     pub expiry_jitter: Option<f64>,
+    /// Replica regions to read from, in order, when the secret's region fails with a
+    /// regional failure (see [`crate::source::fails_over`]). `Some(vec![])` turns off the
+    /// environment's list.
+    pub fallback_regions: Option<Vec<String>>,
 }
 
 /// Everything a cache needs, validated.
@@ -191,6 +197,9 @@ pub struct Settings {
     /// `None` when off (unset, `0`, or a TTL of `0` or `never`, which have no age to refresh ahead of).
     pub refresh_ahead: Option<f64>,
     pub expiry_jitter: f64,
+    /// Regions tried after `location.region`, in order: validated, without duplicates and
+    /// without the primary region.
+    pub fallback_regions: Vec<String>,
 }
 
 impl Settings {
@@ -261,6 +270,7 @@ pub fn resolve(opts: &Options, env: EnvLookup<'_>) -> Result<Settings> {
         Some(f) => fraction_arg("expiry_jitter", f)?,
         None => from_env(env, ENV_EXPIRY_JITTER, parse_fraction)?.unwrap_or(DEFAULT_EXPIRY_JITTER),
     };
+    let fallback_regions = resolve_fallback_regions(opts.fallback_regions.as_deref(), env, &location.region)?;
     Ok(Settings {
         location,
         version,
@@ -270,7 +280,37 @@ pub fn resolve(opts: &Options, env: EnvLookup<'_>) -> Result<Settings> {
         endpoint_url: opts.endpoint_url.clone(),
         refresh_ahead: (refresh_ahead > 0.0 && matches!(ttl, Ttl::For(_))).then_some(refresh_ahead),
         expiry_jitter,
+        fallback_regions,
     })
+}
+
+/// A comma-separated list of regions (`STARFLEET_SECRET_FALLBACK_REGIONS`, C's setter), each
+/// trimmed; an empty or blank text is no region. Names are checked when resolved.
+pub fn split_regions(text: &str) -> Vec<String> {
+    if text.trim().is_empty() {
+        return Vec::new();
+    }
+    text.split(',').map(|r| r.trim().to_owned()).collect()
+}
+
+/// The fallback regions: the argument if given, else [`ENV_FALLBACK_REGIONS`] split at commas.
+/// Each must be region-shaped (CONFIG_INVALID naming where it came from); repeats and the
+/// primary region itself are dropped, since trying a region twice in one read only spends
+/// the deadline.
+fn resolve_fallback_regions(arg: Option<&[String]>, env: EnvLookup<'_>, primary: &str) -> Result<Vec<String>> {
+    let (listed, from) = match (arg, env(ENV_FALLBACK_REGIONS)) {
+        (Some(list), _) => (list.to_vec(), "argument fallback_regions".to_owned()),
+        (None, Some(text)) => (split_regions(&text), format!("environment {ENV_FALLBACK_REGIONS}")),
+        (None, None) => return Ok(Vec::new()),
+    };
+    let mut regions: Vec<String> = Vec::new();
+    for region in listed {
+        config::check_region(&region).map_err(|why| Error::new(Code::ConfigInvalid, format!("{from}: {why}")))?;
+        if region != primary && !regions.contains(&region) {
+            regions.push(region);
+        }
+    }
+    Ok(regions)
 }
 
 fn from_env<T>(
@@ -533,6 +573,43 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument);
+    }
+
+    #[test]
+    fn fallback_regions_from_argument_or_environment() {
+        let o = Options {
+            secret_id: Some("S".into()),
+            region: Some("us-east-1".into()),
+            ..Default::default()
+        };
+        assert!(resolve(&o, &env_of(&[])).unwrap().fallback_regions.is_empty());
+        let env = env_of(&[(ENV_FALLBACK_REGIONS, " us-west-2, us-east-1 ,eu-west-1,us-west-2")]);
+        assert_eq!(
+            resolve(&o, &env).unwrap().fallback_regions,
+            ["us-west-2", "eu-west-1"],
+            "trimmed, in order, without the primary or repeats"
+        );
+        let none = Options {
+            fallback_regions: Some(vec![]),
+            ..o.clone()
+        };
+        assert!(
+            resolve(&none, &env).unwrap().fallback_regions.is_empty(),
+            "the argument wins"
+        );
+        let e = resolve(&o, &env_of(&[(ENV_FALLBACK_REGIONS, "us-west-2,,eu-west-1")])).unwrap_err();
+        assert_eq!(e.code(), Code::ConfigInvalid);
+        assert!(e.message().contains(ENV_FALLBACK_REGIONS), "{e}");
+        let bad = Options {
+            fallback_regions: Some(vec!["Oregon".into()]),
+            ..o
+        };
+        let e = resolve(&bad, &env_of(&[])).unwrap_err();
+        assert_eq!(e.code(), Code::ConfigInvalid);
+        assert!(
+            e.message().contains("argument fallback_regions") && e.message().contains("Oregon"),
+            "{e}"
+        );
     }
 
     #[test]

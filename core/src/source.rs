@@ -9,10 +9,15 @@
 //!
 //! The HTTP clients (TLS provider, trusted roots, pooled connections) come from
 //! [`crate::transport`]. SDK errors are classified here, once, into the stable [`Code`]s.
+//!
+//! Replica failover ([`read_with_failover`]) lives here too: a read tries the secret's region,
+//! then each of `fallback_regions`, moving on only after a regional failure, all within the
+//! one fetch deadline.
 
 use std::error::Error as StdError;
+use std::future::Future;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
@@ -208,8 +213,137 @@ fn plain_http_endpoint(endpoint: Option<&str>, env: EnvLookup<'_>) -> bool {
     })
 }
 
-/// Fetch and parse one version of the secret.
+/// Fetch and parse one version of the secret, in its location's region only, within the
+/// settings' deadline.
 pub async fn fetch(settings: &Settings) -> Result<Secret> {
+    fetch_within(settings, settings.timeout).await
+}
+
+/// Whether a read that failed with `code` moves on to the next region: only when the region,
+/// or the way to it, is failing. ACCESS_DENIED, SECRET_NOT_FOUND, DECRYPTION_FAILED,
+/// CREDENTIALS and the rest would answer the same from a replica, or describe a problem that
+/// reading another region's copy must not hide.
+pub fn fails_over(code: Code) -> bool {
+    matches!(code, Code::Network | Code::Timeout | Code::Service | Code::Throttled)
+}
+
+/// The settings of each region a read tries, in order: the location's region, then the
+/// fallback regions. An ARN secret id names its region, so it is rewritten for each one.
+pub fn regional_settings(settings: &Settings) -> Vec<Settings> {
+    let primary = std::iter::once(settings.location.region.clone());
+    primary
+        .chain(settings.fallback_regions.iter().cloned())
+        .map(|region| {
+            let mut regional = settings.clone();
+            regional.location.secret_id = crate::config::arn_in_region(&settings.location.secret_id, &region);
+            regional.location.region = region;
+            regional.fallback_regions.clear();
+            regional
+        })
+        .collect()
+}
+
+/// A secret and the region that served it.
+#[derive(Debug)]
+pub struct Served {
+    pub secret: Secret,
+    pub region: String,
+}
+
+/// What a read across regions brought back, and how many times it moved to another region.
+#[derive(Debug)]
+pub struct Outcome {
+    pub result: Result<Served>,
+    pub failovers: u32,
+}
+
+/// One read through the secret's region, then its fallback regions ([`regional_settings`]),
+/// moving on only after a failure that [`fails_over`]. `read` makes one region's call with
+/// that region's settings and its share of the deadline.
+///
+/// The regions share the one deadline (`settings.timeout`): each region is given the time
+/// left divided by the regions left, so a hung primary (which spends its whole share) still
+/// leaves the replicas theirs, and the last region gets whatever remains. Without fallback
+/// regions the primary gets the whole deadline, as before.
+///
+/// When every region fails, the error is the last region's, its message naming the
+/// regions that failed before it.
+pub async fn read_with_failover<F, Fut>(settings: &Settings, mut read: F) -> Outcome
+where
+    F: FnMut(Settings, Duration) -> Fut,
+    Fut: Future<Output = Result<Secret>>,
+{
+    let started = Instant::now();
+    let regions = regional_settings(settings);
+    let count = regions.len();
+    let mut failed: Vec<String> = Vec::new();
+    let mut failovers = 0;
+    let mut last_error = None;
+    for (index, regional) in regions.into_iter().enumerate() {
+        let left = settings.timeout.saturating_sub(started.elapsed());
+        let share = left / u32::try_from(count - index).unwrap_or(u32::MAX);
+        if share.is_zero() {
+            break;
+        }
+        let region = regional.location.region.clone();
+        if let Some(error) = &last_error {
+            failovers += 1;
+            log::warn!("{error}; reading the replica in {region}");
+        }
+        match read(regional, share).await {
+            Ok(secret) => {
+                return Outcome {
+                    result: Ok(Served { secret, region }),
+                    failovers,
+                }
+            }
+            Err(error) => {
+                let moves_on = fails_over(error.code());
+                failed.push(format!("{region} ({})", error.code()));
+                last_error = Some(error);
+                if !moves_on {
+                    break;
+                }
+            }
+        }
+    }
+    let error = last_error.unwrap_or_else(|| {
+        Error::new(
+            Code::Timeout,
+            format!("no answer within {}s", settings.timeout.as_secs_f64()),
+        )
+    });
+    let error = match failed.len() {
+        0 | 1 => error,
+        _ => error.context(format_args!("tried {}", failed.join(", then "))),
+    };
+    Outcome {
+        result: Err(error),
+        failovers,
+    }
+}
+
+/// [`fetch`] in each region [`read_with_failover`] tries.
+pub async fn fetch_with_failover(settings: &Settings) -> Outcome {
+    read_with_failover(settings, |regional, share| async move {
+        let within = fetch_within(&regional, share);
+        tokio::time::timeout(share, within).await.unwrap_or_else(|_| {
+            Err(Error::new(
+                Code::Timeout,
+                format!(
+                    "secret {} in {}: no answer within {}s",
+                    regional.location.secret_id,
+                    regional.location.region,
+                    share.as_secs_f64()
+                ),
+            ))
+        })
+    })
+    .await
+}
+
+/// One GetSecretValue in the settings' region, ended (TIMEOUT) after `deadline`.
+async fn fetch_within(settings: &Settings, deadline: Duration) -> Result<Secret> {
     let loc = &settings.location;
     let what = format!("secret {} ({}) in {}", loc.secret_id, settings.version, loc.region);
     log::debug!("GetSecretValue {what}");
@@ -221,13 +355,13 @@ pub async fn fetch(settings: &Settings) -> Result<Secret> {
     };
     let attempt = attempt_read_timeout(&process_env).map_err(|e| e.context(&what))?;
     let read_timeout =
-        aws_sdk_secretsmanager::config::Builder::default().timeout_config(timeouts(settings.timeout, Some(attempt)));
+        aws_sdk_secretsmanager::config::Builder::default().timeout_config(timeouts(deadline, Some(attempt)));
     let output = request
         .customize()
         .config_override(read_timeout)
         .send()
         .await
-        .map_err(|e| classify(&e, settings.timeout).context(&what))?;
+        .map_err(|e| classify(&e, deadline).context(&what))?;
     into_secret(output, &loc.secret_id).map_err(|e| e.context(&what))
 }
 

@@ -88,21 +88,26 @@ fn put_version(version: &Value, name: &str) -> String {
         .to_owned()
 }
 
-/// Create the vector's secret; returns the VersionIds in order.
-fn create_secret(spec: &Value, name: &str) -> Vec<String> {
+/// Create the vector's secret (replicated to its `regions`); returns the VersionIds in order
+/// and the ARN.
+fn create_secret(spec: &Value, name: &str) -> (Vec<String>, String) {
     let versions: Vec<Value> = match spec.get("versions") {
         Some(Value::Array(v)) => v.clone(),
         _ => vec![spec.clone()],
     };
     let mut params = payload(&versions[0]);
     params.insert("Name".into(), json!(name));
+    if let Some(Value::Array(regions)) = spec.get("regions") {
+        let replicas = regions.iter().map(|r| json!({"Region": r})).collect();
+        params.insert("AddReplicaRegions".into(), Value::Array(replicas));
+    }
     let created = call("CreateSecret", Value::Object(params));
     let mut ids = vec![created["VersionId"].as_str().unwrap().to_owned()];
     ids.extend(versions[1..].iter().map(|v| put_version(v, name)));
-    ids
+    (ids, created["ARN"].as_str().unwrap().to_owned())
 }
 
-/// Replace `$secret`, `$version:N`, `$closed_endpoint` in every string of `v`.
+/// Replace `$secret`, `$arn`, `$version:N`, `$closed_endpoint` in every string of `v`.
 fn substitute(v: &Value, vars: &HashMap<String, String>) -> Value {
     match v {
         Value::String(s) => {
@@ -196,6 +201,10 @@ fn options(args: Option<&Value>, config: Option<PathBuf>) -> Options {
         endpoint_url: text("endpoint_url"),
         refresh_ahead: arg("refresh_ahead").and_then(Value::as_f64),
         expiry_jitter: arg("expiry_jitter").and_then(Value::as_f64),
+        fallback_regions: arg("fallback_regions").map(|regions| {
+            let regions = regions.as_array().unwrap().iter();
+            regions.map(|r| r.as_str().unwrap().to_owned()).collect()
+        }),
     }
 }
 
@@ -276,12 +285,13 @@ struct Prepared {
 fn prepare(id: &str, raw: &Value, scratch: &FsPath) -> Prepared {
     let name = unique(&format!("vec-{}", id.replace('/', "-")));
     let mut vars = HashMap::from([("$secret".to_owned(), name.clone())]);
-    let versions = raw
+    let (versions, arn) = raw
         .get("secret")
-        .map_or_else(Vec::new, |spec| create_secret(spec, &name));
+        .map_or_else(Default::default, |spec| create_secret(spec, &name));
     for (i, v) in versions.iter().enumerate() {
         vars.insert(format!("$version:{i}"), v.clone());
     }
+    vars.insert("$arn".into(), arn);
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     vars.insert(
         "$closed_endpoint".into(),
@@ -394,7 +404,9 @@ fn run_steps(p: &mut Prepared) -> Result<(), String> {
         let at = |why: String| format!("step {i}: {why}");
         if let Some(fault) = step.get("fault") {
             let mut rule = fault.clone();
-            rule["secret_id"] = json!(p.name);
+            if rule.get("secret_id").is_none() {
+                rule["secret_id"] = json!(p.name);
+            }
             run(control("POST", "faults", Some(rule)));
         } else if let Some(ms) = step.get("sleep_ms") {
             std::thread::sleep(Duration::from_millis(ms.as_u64().unwrap()));

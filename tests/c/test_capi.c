@@ -586,6 +586,28 @@ static void test_configuration_errors(void) {
     CHECK(id == SENTINEL && region == SENTINEL);
     starfleet_secrets_manager_free(m);
 
+    /* A fallback region that is not a region: CONFIG_INVALID on first use, naming it and the
+     * argument (the setter itself takes any list: names are checked where the region's are). */
+    CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_secret_id(opts, "X"), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_region(opts, "us-east-2"), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_fallback_regions(opts, NULL),
+                 STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(starfleet_secrets_options_set_fallback_regions(opts, "us-west-2, Oregon"), OK);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    expect_failure(m, "x", STARFLEET_SECRETS_RESULT_CONFIG_INVALID, "Oregon");
+    CHECK(strstr(last_message(), "fallback_regions") != NULL);
+    starfleet_secrets_manager_free(m);
+    /* "" sets none: the location resolves. */
+    CHECK_RESULT(starfleet_secrets_options_set_fallback_regions(opts, ""), OK);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    starfleet_secrets_options_free(opts);
+    id = region = NULL;
+    CHECK_RESULT(starfleet_secrets_manager_location(m, &id, &region), OK);
+    starfleet_secrets_string_free(id);
+    starfleet_secrets_string_free(region);
+    starfleet_secrets_manager_free(m);
+
     /* A file with a YAML syntax error: the message gives the file and line. */
     char dir[] = "/tmp/starfleet-c-config-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);

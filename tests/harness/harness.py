@@ -92,7 +92,7 @@ ACTION_PARAMS: dict[str, dict[str, Any]] = {
     "delay": {"delay_ms": REQUIRED},
     "hang": {"hang_ms": DEFAULT_HANG_MS},
 }
-RULE_KEYS = frozenset({"secret_id", "operation", "action", "times", "connection"})
+RULE_KEYS = frozenset({"secret_id", "operation", "action", "times", "connection", "region"})
 #: Which requests a rule applies to by the connection they arrive on: any, only the first
 #: request of a connection, or only later ones (a reused keep-alive connection, which is
 #: what a NAT gateway or a Lambda freeze silently kills).
@@ -126,10 +126,13 @@ class FaultRule:
     remaining: int | None
     params: dict[str, Any] = field(default_factory=dict)
     connection: str = "any"
+    region: str | None = None
 
-    def matches(self, secret_id: str | None, operation: str, reused: bool) -> bool:
-        """A rule with no secret_id matches any request; "*" matches any operation."""
+    def matches(self, secret_id: str | None, operation: str, reused: bool, region: str | None = None) -> bool:
+        """A rule with no secret_id (or region) matches any request; "*" matches any operation."""
         if self.secret_id is not None and self.secret_id != secret_id:
+            return False
+        if self.region is not None and self.region != region:
             return False
         if self.connection != "any" and (self.connection == "reused") != reused:
             return False
@@ -143,6 +146,7 @@ class FaultRule:
             "action": self.action,
             "remaining": self.remaining,
             "connection": self.connection,
+            "region": self.region,
             **self.params,
         }
 
@@ -184,6 +188,9 @@ def parse_rule(rule_id: int, spec: Any) -> FaultRule:
     connection = spec.get("connection", "any")
     if connection not in CONNECTION_KINDS:
         raise ControlError(400, f"connection must be one of {list(CONNECTION_KINDS)}")
+    region = spec.get("region")
+    if region is not None and (not isinstance(region, str) or not region):
+        raise ControlError(400, "region must be a non-empty string or null")
 
     params = {}
     for key, default in ACTION_PARAMS[action].items():
@@ -199,6 +206,7 @@ def parse_rule(rule_id: int, spec: Any) -> FaultRule:
         remaining=times if times > 0 else None,
         params=params,
         connection=connection,
+        region=region,
     )
 
 
@@ -247,7 +255,9 @@ class HarnessState:
             self._rules = keep
             return cleared
 
-    def record(self, secret_id: str | None, operation: str, reused: bool) -> FaultRule | None:
+    def record(
+        self, secret_id: str | None, operation: str, reused: bool, region: str | None = None
+    ) -> FaultRule | None:
         """Count one proxied request and claim the fault to apply to it, if any.
 
         Counting and claiming happen under the same lock so that concurrent requests
@@ -258,7 +268,7 @@ class HarnessState:
             self._counts[key] = self._counts.get(key, 0) + 1
             self._arrivals.append((time.time(), secret_id, operation))
             for index, rule in enumerate(self._rules):
-                if rule.matches(secret_id, operation, reused):
+                if rule.matches(secret_id, operation, reused, region):
                     if rule.remaining is not None:
                         rule.remaining -= 1
                         if rule.remaining == 0:
@@ -317,6 +327,18 @@ def identify(headers: Any, body: bytes) -> tuple[str, str | None]:
         if secret_id is None and operation == "CreateSecret":
             secret_id = document.get("Name")
     return operation, secret_id if isinstance(secret_id, str) else None
+
+
+def signed_region(headers: Any) -> str | None:
+    """The region of a SigV4 request: the third field of the ``Credential=`` scope in
+    ``Authorization`` (``AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, ...``),
+    which is the region whose endpoint the client meant to call. None when unsigned."""
+    authorization = headers.get("Authorization") or ""
+    _, found, rest = authorization.partition("Credential=")
+    if not found:
+        return None
+    scope = rest.split(",", 1)[0].strip().split("/")
+    return scope[2] if len(scope) == 5 and scope[2] else None
 
 
 def connection_tokens(headers: Any) -> set[str]:
@@ -542,7 +564,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         operation, secret_id = identify(self.headers, body)
         reused = self._proxied > 0
         self._proxied += 1
-        rule = self.server.state.record(secret_id, operation, reused)
+        rule = self.server.state.record(secret_id, operation, reused, signed_region(self.headers))
         if rule is not None:
             log.debug("fault %s for %s %s", rule.action, operation, secret_id)
             if not self.apply_fault(rule):

@@ -99,7 +99,12 @@ class Harness:
         return self.control("GET", f"/__harness/counts{query}")[1]
 
     def client(
-        self, endpoint: str | None = None, read_timeout: float = 10, pool: int = 10, verify: str | None = None
+        self,
+        endpoint: str | None = None,
+        read_timeout: float = 10,
+        pool: int = 10,
+        verify: str | None = None,
+        region: str = REGION,
     ) -> Any:
         """A Secrets Manager client with retries off, so every injected fault surfaces.
 
@@ -115,7 +120,7 @@ class Harness:
             "secretsmanager",
             endpoint_url=endpoint or self.proxy,
             verify=verify or self.urls["ca"],
-            region_name=REGION,
+            region_name=region,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
             config=config,
@@ -589,6 +594,29 @@ def test_rule_matching_order_scope_and_operation(harness: Harness, secret: str):
     assert harness.clear_faults() == 1  # only the other secret's rule is left
 
 
+def test_region_rules_match_the_signed_region(harness: Harness):
+    """A replicated secret (the same name created in two regions, as moto keeps secrets per
+    region): a rule scoped to one region's signature faults that region only."""
+    name = f"harness-test-{uuid.uuid4().hex[:12]}"
+    for region in (REGION, "us-west-2"):
+        status, _ = harness.control(
+            "POST",
+            "/__harness/call",
+            {"operation": "CreateSecret", "region": region, "params": {"Name": name, "SecretString": region}},
+        )
+        assert status == 200
+    harness.add_fault(secret_id=name, region=REGION, action="error", status=503, code="ServiceUnavailable", times=0)
+    with pytest.raises(ClientError) as excinfo:
+        harness.client().get_secret_value(SecretId=name)
+    assert error_of(excinfo)[:2] == (503, "ServiceUnavailable")
+    assert harness.client(region="us-west-2").get_secret_value(SecretId=name)["SecretString"] == "us-west-2"
+    assert harness.control("GET", "/__harness/faults")[1]["faults"][0]["region"] == REGION
+    # An unsigned request has no region: a region-scoped rule never matches it.
+    with socket.create_connection(harness.proxy_address, timeout=10) as sock:
+        sock.sendall(raw_aws_request("GetSecretValue", name))
+        assert b" 503 " not in sock.recv(4096).split(b"\r\n", 1)[0]
+
+
 def test_parallel_requests(harness: Harness):
     client = harness.client(pool=32)
     names = [f"harness-test-{uuid.uuid4().hex[:12]}" for _ in range(4)]
@@ -625,6 +653,8 @@ def test_parallel_requests(harness: Harness):
         ("POST", "/__harness/faults", {"action": "throttle", "times": True}, 400),
         ("POST", "/__harness/faults", {"action": "throttle", "secret_id": 7}, 400),
         ("POST", "/__harness/faults", {"action": "hang", "connection": "old"}, 400),
+        ("POST", "/__harness/faults", {"action": "throttle", "region": 7}, 400),
+        ("POST", "/__harness/faults", {"action": "throttle", "region": ""}, 400),
         ("POST", "/__harness/faults", None, 400),
     ],
 )

@@ -81,7 +81,7 @@ __all__ = [
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import os
-    from typing import Any, Callable, Dict, Mapping, Optional, Union
+    from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Union
 
     _ConfigPath = Union[str, "os.PathLike[str]"]
     _Config = Union[_ConfigPath, Mapping[str, Any], Callable[[], Union[_ConfigPath, Mapping[str, Any]]]]
@@ -188,6 +188,12 @@ class SecretsManager(_native.SecretsManager):
     value is that old, so reads never wait for a fetch after the first; ``expiry_jitter``
     (default ``0.1``) expires values up to that fraction of the TTL early, by a per-process
     random share, so a fleet started together does not refresh in lockstep.
+    ``fallback_regions`` lists replica regions read from, in order, when the secret's region
+    fails with a regional failure (``SecretsNetworkError``, ``SecretsTimeoutError``,
+    ``SecretsServiceError``, ``SecretsThrottledError``; never ``SecretsAccessDeniedError`` and the
+    like), all within one ``timeout``;
+    else ``STARFLEET_SECRET_FALLBACK_REGIONS`` (comma-separated). ``stats()["region"]`` says
+    which region served.
 
     Options are taken here, so a subclass may define its own ``__init__`` and call
     ``super().__init__(**options)`` (Starfleet's adapter does).
@@ -207,6 +213,7 @@ class SecretsManager(_native.SecretsManager):
         endpoint_url: Optional[str] = None,
         refresh_ahead: Optional[float] = None,
         expiry_jitter: Optional[float] = None,
+        fallback_regions: Optional[Sequence[str]] = None,
     ) -> None:
         self.configure(
             secret_id,
@@ -220,6 +227,7 @@ class SecretsManager(_native.SecretsManager):
             endpoint_url=endpoint_url,
             refresh_ahead=refresh_ahead,
             expiry_jitter=expiry_jitter,
+            fallback_regions=fallback_regions,
         )
 
     async def asecrets(self) -> Dict[str, Any]:

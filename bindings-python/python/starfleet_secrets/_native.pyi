@@ -33,6 +33,7 @@ class SecretsManager:
         endpoint_url: Optional[str] = None,
         refresh_ahead: Optional[float] = None,
         expiry_jitter: Optional[float] = None,
+        fallback_regions: Optional[Sequence[str]] = None,
     ) -> None: ...
     @property
     def secrets(self) -> Dict[str, Any]: ...

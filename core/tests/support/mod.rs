@@ -93,6 +93,25 @@ pub async fn admin() -> Client {
     Client::new(&conf)
 }
 
+/// Create a secret in [`REGION`] with a JSON string value, replicated to `replicas` (moto
+/// keeps the replicas in sync, under the same name and the ARN with the region replaced, as
+/// Secrets Manager does); returns its ARN.
+pub async fn create_replicated(name: &str, value: &Value, replicas: &[&str]) -> String {
+    let mut create = admin()
+        .await
+        .create_secret()
+        .name(name)
+        .secret_string(value.to_string());
+    for region in replicas {
+        create = create.add_replica_regions(
+            aws_sdk_secretsmanager::types::ReplicaRegionType::builder()
+                .region(*region)
+                .build(),
+        );
+    }
+    create.send().await.unwrap().arn.unwrap()
+}
+
 /// Create a secret with a JSON string value; returns its VersionId.
 pub async fn create_json(name: &str, value: &Value) -> String {
     let out = admin()
