@@ -159,6 +159,7 @@ pub fn policy(g: &Global, account_id: Option<String>, no_lookup: bool, ui: &mut 
     let settings = aws::settings_for(g)?;
     let secret_id = settings.location.secret_id.clone();
     let region = settings.location.region.clone();
+    let fallback_regions = settings.fallback_regions.clone();
     let id_is_arn = config::arn_region(&secret_id).is_some();
     let mut facts = Facts {
         arn: id_is_arn.then(|| secret_id.clone()),
@@ -191,6 +192,17 @@ pub fn policy(g: &Global, account_id: Option<String>, no_lookup: bool, ui: &mut 
     }
     let (doc, resource, mut built_notes) = build(&facts);
     notes.append(&mut built_notes);
+    if !fallback_regions.is_empty() {
+        // Failover reads the replicas too: the same ARN with each region.
+        let replicas: Vec<String> = fallback_regions
+            .iter()
+            .map(|r| config::arn_in_region(&resource, r))
+            .collect();
+        notes.push(format!(
+            "fallback regions are set: workers also need secretsmanager:GetSecretValue on the replicas ({}), and kms:Decrypt on each replica's key if it is customer managed; this policy covers the secret's own region",
+            replicas.join(", ")
+        ));
+    }
     if ui.json {
         ui.json_out(&json!({
             "policy": serde_json::to_value(&doc).unwrap_or(Value::Null),

@@ -740,6 +740,13 @@ fn policy_is_least_privilege_on_the_exact_arn_or_the_name_wildcard() {
     let policy: Value = serde_json::from_str(run.ok()).unwrap();
     assert_eq!(policy["Statement"][0]["Resource"], json!(arn));
 
+    // With fallback regions, a note names the replica ARNs the workers also read.
+    let run = cli(&["--secret-id", &arn, "--json", "policy", "--no-lookup"])
+        .env("STARFLEET_SECRET_FALLBACK_REGIONS", "us-west-2")
+        .run();
+    let replica = arn.replace(":us-east-2:", ":us-west-2:");
+    assert!(run.json()["notes"].to_string().contains(&replica), "{run:?}");
+
     // A customer managed key adds kms:Decrypt through Secrets Manager only.
     let cmk = unique("cmk");
     on(
