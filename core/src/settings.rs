@@ -215,7 +215,8 @@ impl Settings {
 
     /// The age at which a fresh entry is refreshed in the background; `None` when off.
     pub fn refresh_ahead_after(&self) -> Option<Duration> {
-        Some(self.fresh_for()?.mul_f64(self.refresh_ahead?))
+        let fraction = self.refresh_ahead?; // first: when off, a hit computes nothing more
+        Some(self.fresh_for()?.mul_f64(fraction))
     }
 }
 
