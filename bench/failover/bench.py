@@ -86,7 +86,7 @@ def main() -> None:
             "# Replica failover: time to the first value\n\n"
             f"Command: `{args.command}` ({time.strftime('%Y-%m-%d')}). Each sample: a new secret in "
             f"{PRIMARY} replicated to {REPLICA}, a fault on every {PRIMARY} request, a new manager with "
-            f"`fallback_regions=[\"{REPLICA}\"]`, its first read over HTTPS (the Python package in .venv); "
+            f"`fallback_regions=[\"{REPLICA}\"]`, its first read over HTTPS (the release wheel installed by `bench/dist.sh` into bench/.venv); "
             "one process per case.\n\n"
             "| case | samples | median | min | max |\n| --- | ---: | ---: | ---: | ---: |\n" + "\n".join(rows) + "\n"
         )
