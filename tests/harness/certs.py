@@ -4,7 +4,8 @@ Real Secrets Manager is HTTPS only, so the suites and the cold-start benchmarks 
 proxy over TLS with certificate verification on. This module makes, in a directory:
 
 * ``ca.pem``: a private root CA (RSA 2048, as AWS's own chains use), valid for a day;
-* ``server.pem`` / ``server.key``: a certificate for ``127.0.0.1`` and ``localhost`` signed
+* ``server.pem`` / ``server.key``: a certificate for ``127.0.0.1``, ``localhost`` and
+  ``*.harness.test`` (names only the CONNECT proxies resolve, see connect_proxy.py) signed
   by that CA, which the proxy serves;
 * ``bundle.pem``: the CA followed by the system's root bundle (when one is found), which is
   what a deployment that adds a private CA to the system roots looks like. It goes in
@@ -33,7 +34,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 VALIDITY = datetime.timedelta(days=1)
 #: Clock skew tolerated between this host and a client.
 BACKDATE = datetime.timedelta(hours=1)
-SERVER_NAMES = ("localhost",)
+#: `*.harness.test`: names only the harness's CONNECT proxies resolve (connect_proxy.py).
+SERVER_NAMES = ("localhost", "*.harness.test")
 SERVER_IPS = ("127.0.0.1",)
 #: Where common distributions keep the system root bundle (Debian/Ubuntu, Amazon Linux/RHEL,
 #: Alpine, SUSE), after what the local OpenSSL reports.

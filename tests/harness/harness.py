@@ -53,6 +53,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import certs
+from connect_proxy import ConnectProxy
 
 CONTROL_PREFIX = "/__harness"
 
@@ -234,7 +235,44 @@ class HarnessState:
         self._counts: dict[tuple[str | None, str], int] = {}
         # (arrival time in Unix seconds, secret_id, operation) of every counted request, in
         # arrival order: benchmarks plot calls per second over time from these.
-        self._arrivals: list[tuple[float, str | None, str]] = []
+        self._arrivals: list[tuple[float, str | None, str, str | None]] = []
+        # CONNECT proxies started through the control API, by id.
+        self._connect_proxies: dict[int, ConnectProxy] = {}
+        self._next_proxy_id = 1
+
+    def add_connect_proxy(self, spec: Any) -> ConnectProxy:
+        """Start a CONNECT proxy: ``{"auth": "user:password", "refuse": 403}``, both optional."""
+        if not isinstance(spec, dict) or set(spec) - {"auth", "refuse"}:
+            raise ControlError(400, 'connect-proxies takes {"auth": "user:password", "refuse": status}')
+        auth, refuse = spec.get("auth"), spec.get("refuse")
+        if auth is not None and (not isinstance(auth, str) or ":" not in auth):
+            raise ControlError(400, "auth must be a string user:password")
+        if refuse is not None and (not _is_int(refuse) or not 400 <= refuse <= 599):
+            raise ControlError(400, "refuse must be an HTTP error status (400-599)")
+        with self._lock:
+            proxy = ConnectProxy(self._next_proxy_id, auth, refuse)
+            self._connect_proxies[proxy.id] = proxy
+            self._next_proxy_id += 1
+            return proxy
+
+    def connect_proxy(self, proxy_id: str) -> ConnectProxy:
+        with self._lock:
+            proxy = self._connect_proxies.get(int(proxy_id)) if proxy_id.isdigit() else None
+        if proxy is None:
+            raise ControlError(404, f"no connect proxy {proxy_id}")
+        return proxy
+
+    def remove_connect_proxy(self, proxy_id: str) -> None:
+        proxy = self.connect_proxy(proxy_id)
+        with self._lock:
+            self._connect_proxies.pop(proxy.id, None)
+        proxy.close()
+
+    def close_connect_proxies(self) -> None:
+        with self._lock:
+            proxies, self._connect_proxies = list(self._connect_proxies.values()), {}
+        for proxy in proxies:
+            proxy.close()
 
     def add_rule(self, spec: Any) -> FaultRule:
         with self._lock:
@@ -256,7 +294,12 @@ class HarnessState:
             return cleared
 
     def record(
-        self, secret_id: str | None, operation: str, reused: bool, region: str | None = None
+        self,
+        secret_id: str | None,
+        operation: str,
+        reused: bool,
+        region: str | None = None,
+        access_key: str | None = None,
     ) -> FaultRule | None:
         """Count one proxied request and claim the fault to apply to it, if any.
 
@@ -266,7 +309,7 @@ class HarnessState:
         with self._lock:
             key = (secret_id, operation)
             self._counts[key] = self._counts.get(key, 0) + 1
-            self._arrivals.append((time.time(), secret_id, operation))
+            self._arrivals.append((time.time(), secret_id, operation, access_key))
             for index, rule in enumerate(self._rules):
                 if rule.matches(secret_id, operation, reused, region):
                     if rule.remaining is not None:
@@ -289,8 +332,8 @@ class HarnessState:
         """Arrival time and operation of each counted request (of one secret), oldest first."""
         with self._lock:
             return [
-                {"time": at, "operation": operation}
-                for at, sid, operation in self._arrivals
+                {"time": at, "operation": operation, "access_key": access_key}
+                for at, sid, operation, access_key in self._arrivals
                 if secret_id is None or sid == secret_id
             ]
 
@@ -316,7 +359,11 @@ def identify(headers: Any, body: bytes) -> tuple[str, str | None]:
     secret id is compared exactly as the client sent it (a name and an ARN differ).
     """
     target = headers.get("X-Amz-Target") or ""
-    operation = target.rpartition(".")[2] or UNKNOWN_OPERATION
+    operation = target.rpartition(".")[2]
+    if not operation and "x-www-form-urlencoded" in (headers.get("Content-Type") or ""):
+        # The query protocol (STS: AssumeRoleWithWebIdentity, ...) names it in the form body.
+        operation = parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[-1]
+    operation = operation or UNKNOWN_OPERATION
     try:
         document = json.loads(body) if body else None
     except ValueError:
@@ -327,6 +374,14 @@ def identify(headers: Any, body: bytes) -> tuple[str, str | None]:
         if secret_id is None and operation == "CreateSecret":
             secret_id = document.get("Name")
     return operation, secret_id if isinstance(secret_id, str) else None
+
+
+def signed_access_key(headers: Any) -> str | None:
+    """The access key id a SigV4 request was signed with (the first field of the
+    ``Credential=`` scope): which credential source the client used. None when unsigned."""
+    authorization = headers.get("Authorization") or ""
+    _, found, rest = authorization.partition("Credential=")
+    return rest.split("/", 1)[0].strip() or None if found else None
 
 
 def signed_region(headers: Any) -> str | None:
@@ -492,7 +547,16 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 self.send_json(200, {"requests": state.requests(secret_id)})
             elif route == ("POST", f"{CONTROL_PREFIX}/call"):
                 self.send_json(200, self.call_moto(self.parse_json(body)))
-            elif route[1] in {f"{CONTROL_PREFIX}/{name}" for name in ("faults", "counts", "requests", "call")}:
+            elif route == ("POST", f"{CONTROL_PREFIX}/connect-proxies"):
+                self.send_json(200, state.add_connect_proxy(self.parse_json(body)).stats())
+            elif route[1].startswith(f"{CONTROL_PREFIX}/connect-proxies/") and self.command in ("GET", "DELETE"):
+                proxy_id = route[1].rsplit("/", 1)[1]
+                if self.command == "GET":
+                    self.send_json(200, state.connect_proxy(proxy_id).stats())
+                else:
+                    state.remove_connect_proxy(proxy_id)
+                    self.send_json(200, {})
+            elif route[1] in {f"{CONTROL_PREFIX}/{name}" for name in ("faults", "counts", "requests", "call", "connect-proxies")}:
                 raise ControlError(405, f"method {self.command} not allowed on {url.path}")
             else:
                 raise ControlError(404, f"unknown control path {url.path}")
@@ -564,7 +628,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
         operation, secret_id = identify(self.headers, body)
         reused = self._proxied > 0
         self._proxied += 1
-        rule = self.server.state.record(secret_id, operation, reused, signed_region(self.headers))
+        rule = self.server.state.record(
+            secret_id, operation, reused, signed_region(self.headers), signed_access_key(self.headers)
+        )
         if rule is not None:
             log.debug("fault %s for %s %s", rule.action, operation, secret_id)
             if not self.apply_fault(rule):
@@ -716,6 +782,7 @@ def env_lines(urls: dict[str, str]) -> list[str]:
         "STARFLEET_TEST_PROXY": urls["proxy"],
         "STARFLEET_TEST_PROXY_HTTPS": urls["proxy_https"],
         "STARFLEET_TEST_ENDPOINT": urls["endpoint"],
+        "STARFLEET_TEST_PRIVATE_ENDPOINT": urls["private_endpoint"],
         "STARFLEET_TEST_CA": urls["ca"],
         "STARFLEET_TEST_WRONG_CA": urls["wrong_ca"],
         "AWS_ENDPOINT_URL_SECRETS_MANAGER": urls["endpoint"],
@@ -773,6 +840,7 @@ def shutdown(proxies: list[ProxyServer], moto: Any) -> None:
     watchdog.daemon = True
     watchdog.start()
     proxies[0].stopping.set()  # release hung / delayed handlers first (shared by all)
+    proxies[0].state.close_connect_proxies()
     for proxy in proxies:
         proxy.shutdown()
         proxy.server_close()
@@ -819,6 +887,8 @@ def main(argv: list[str] | None = None) -> int:
             "bundle": str(files.bundle),
         }
         urls["endpoint"] = urls["proxy_https"] if args.transport == "https" else urls["proxy"]
+        # The HTTPS listener under a name only the CONNECT proxies resolve (connect_proxy.py).
+        urls["private_endpoint"] = "https://secretsmanager.harness.test:{}".format(proxy_https.server_address[1])
         if args.env_file:
             write_env_file(args.env_file, urls)
         ready_out.write(json.dumps(urls) + "\n")

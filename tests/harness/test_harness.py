@@ -671,6 +671,84 @@ def test_fault_ids_increase(harness: Harness):
     assert second > first
 
 
+# --------------------------------------------------------------------------- CONNECT proxies
+
+
+def _connect(address: tuple[str, int], head: str) -> tuple[socket.socket, str]:
+    """Send a request head to a CONNECT proxy; returns the socket and the status line."""
+    sock = socket.create_connection(address, timeout=10)
+    sock.sendall(head.encode())
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    return sock, reply.split(b"\r\n", 1)[0].decode()
+
+
+def test_connect_proxy_tunnels_to_the_private_endpoint_with_tls_end_to_end(harness: Harness):
+    status, proxy = harness.control("POST", "/__harness/connect-proxies", {})
+    assert status == 200 and proxy["tunnels"] == 0, proxy
+    private = harness.urls["private_endpoint"]
+    target = urlsplit(private).netloc
+    assert urlsplit(private).hostname == "secretsmanager.harness.test"
+    name = f"harness-test-{uuid.uuid4().hex[:12]}"
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=private,
+        verify=harness.urls["ca"],
+        region_name=REGION,
+        aws_access_key_id="AKIDTHROUGHPROXY",
+        aws_secret_access_key="testing",
+        config=Config(proxies={"https": proxy["url"]}, retries={"total_max_attempts": 1}),
+    )
+    client.create_secret(Name=name, SecretString="{}")
+    assert client.get_secret_value(SecretId=name)["SecretString"] == "{}"
+    stats = harness.control("GET", f"/__harness/connect-proxies/{proxy['id']}")[1]
+    assert stats["tunnels"] >= 1 and stats["targets"] == {target: stats["tunnels"]}, stats
+    requests = harness.control("GET", f"/__harness/requests?secret_id={name}")[1]["requests"]
+    assert [r["access_key"] for r in requests] == ["AKIDTHROUGHPROXY"] * 2
+    # The name does not resolve outside the proxy.
+    with pytest.raises(OSError):
+        socket.getaddrinfo("secretsmanager.harness.test", 443)
+    # TLS is the endpoint's: a client trusting the wrong roots refuses it through the tunnel.
+    sock, line = _connect(harness.proxy_address[:1] + (int(proxy["url"].rsplit(":", 1)[1]),), f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n")
+    assert line.startswith("HTTP/1.1 200"), line
+    wrong = ssl.create_default_context(cafile=harness.urls["wrong_ca"])
+    with pytest.raises(ssl.SSLCertVerificationError):
+        wrong.wrap_socket(sock, server_hostname="secretsmanager.harness.test")
+    sock.close()
+    assert harness.control("DELETE", f"/__harness/connect-proxies/{proxy['id']}") == (200, {})
+    assert harness.control("GET", f"/__harness/connect-proxies/{proxy['id']}")[0] == 404
+
+
+def test_connect_proxy_auth_refusal_and_requested_targets(harness: Harness):
+    status, proxy = harness.control("POST", "/__harness/connect-proxies", {"auth": "alice:pw"})
+    assert status == 200
+    address = ("127.0.0.1", int(proxy["url"].rsplit(":", 1)[1]))
+    target = urlsplit(harness.urls["private_endpoint"]).netloc
+    _, line = _connect(address, f"CONNECT {target} HTTP/1.1\r\n\r\n")
+    assert line.startswith("HTTP/1.1 407"), line
+    good = "Proxy-Authorization: Basic YWxpY2U6cHc=\r\n"  # alice:pw
+    sock, line = _connect(address, f"CONNECT {target} HTTP/1.1\r\n{good}\r\n")
+    assert line.startswith("HTTP/1.1 200"), line
+    sock.close()
+    _, line = _connect(address, "GET http://example.com/ HTTP/1.1\r\n\r\n")
+    assert line.startswith("HTTP/1.1 405"), line
+    status, refusing = harness.control("POST", "/__harness/connect-proxies", {"refuse": 403})
+    refusing_address = ("127.0.0.1", int(refusing["url"].rsplit(":", 1)[1]))
+    _, line = _connect(refusing_address, "CONNECT unreachable.invalid:443 HTTP/1.1\r\n\r\n")
+    assert line.startswith("HTTP/1.1 403"), line
+    stats = harness.control("GET", f"/__harness/connect-proxies/{proxy['id']}")[1]
+    assert (stats["tunnels"], stats["refused"], stats["requested"]) == (1, 1, {target: 2}), stats
+    refused = harness.control("GET", f"/__harness/connect-proxies/{refusing['id']}")[1]
+    assert (refused["tunnels"], refused["refused"], refused["requested"]) == (0, 1, {"unreachable.invalid:443": 1})
+    for bad in ({"auth": "no-colon"}, {"refuse": 200}, {"other": 1}):
+        assert harness.control("POST", "/__harness/connect-proxies", bad)[0] == 400, bad
+    assert harness.control("GET", "/__harness/connect-proxies/999")[0] == 404
+
+
 # --------------------------------------------------------------------------- scripts
 
 

@@ -1,0 +1,197 @@
+"""An HTTP ``CONNECT`` proxy, as a corporate network or a VPC without NAT gives a worker.
+
+The harness starts these on demand (``POST /__harness/connect-proxies``), each on its own
+listener on 127.0.0.1, so tests running in parallel each count their own tunnels. A proxy:
+
+* answers ``CONNECT host:port`` by opening a TCP connection to the target and relaying bytes
+  both ways, so TLS runs end to end between the client and the target (the proxy sees only
+  the host name). It counts every tunnel it opened, per target.
+* resolves names under ``.harness.test`` to 127.0.0.1 itself: an endpoint under that domain
+  (``https://secretsmanager.harness.test:S``, which the harness certificate covers) is
+  reachable only through a proxy, as a host outside the worker's own DNS is.
+* optionally requires ``Proxy-Authorization: Basic`` for ``user:password`` (else ``407``),
+  or refuses every ``CONNECT`` with a given status (``403`` by default).
+* answers anything but ``CONNECT`` with ``405``: it is not a forwarding proxy.
+"""
+
+from __future__ import annotations
+
+import base64
+import socket
+import threading
+from typing import Any
+
+#: Names the proxy resolves itself; the client cannot.
+PRIVATE_DOMAIN = ".harness.test"
+CONNECT_TIMEOUT_S = 5
+#: Longest request head accepted (request line and headers).
+MAX_HEAD = 16 * 1024
+
+
+class ConnectProxy:
+    """One CONNECT proxy listening on 127.0.0.1 (a free port), served by a daemon thread."""
+
+    def __init__(self, proxy_id: int, auth: str | None = None, refuse: int | None = None):
+        self.id = proxy_id
+        self.auth = auth
+        self.refuse = refuse
+        self._lock = threading.Lock()
+        self._tunnels: dict[str, int] = {}
+        # Every CONNECT target asked for, tunnel opened or not: which host a client chose.
+        self._requested: dict[str, int] = {}
+        self._refused = 0
+        self._open: set[socket.socket] = set()
+        self._closed = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self._accept, name=f"connect-proxy-{proxy_id}", daemon=True).start()
+
+    # ---- state
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "id": self.id,
+                "url": self.url,
+                "tunnels": sum(self._tunnels.values()),
+                "targets": dict(self._tunnels),
+                "requested": dict(self._requested),
+                "refused": self._refused,
+            }
+
+    def close(self) -> None:
+        """Stop listening and cut every open tunnel."""
+        self._closed.set()
+        self._listener.close()
+        with self._lock:
+            sockets, self._open = list(self._open), set()
+        for sock in sockets:
+            _close(sock)
+
+    # ---- serving
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), name="connect-proxy-conn", daemon=True).start()
+
+    def _track(self, sock: socket.socket) -> bool:
+        with self._lock:
+            if self._closed.is_set():
+                return False
+            self._open.add(sock)
+            return True
+
+    def _serve(self, client: socket.socket) -> None:
+        if not self._track(client):
+            _close(client)
+            return
+        upstream: socket.socket | None = None
+        try:
+            client.settimeout(CONNECT_TIMEOUT_S)
+            head = _read_head(client)
+            if head is None:
+                return
+            request_line, headers, early = head
+            parts = request_line.split()
+            if len(parts) != 3 or parts[0].upper() != "CONNECT":
+                _reply(client, 405, "Method Not Allowed")
+                return
+            target = parts[1]
+            with self._lock:
+                self._requested[target] = self._requested.get(target, 0) + 1
+            if self.refuse is not None:
+                self._count_refusal()
+                _reply(client, self.refuse, "Refused by the harness")
+                return
+            if self.auth is not None and headers.get("proxy-authorization") != _basic(self.auth):
+                self._count_refusal()
+                _reply(client, 407, "Proxy Authentication Required", 'Proxy-Authenticate: Basic realm="harness"\r\n')
+                return
+            host, _, port = target.rpartition(":")
+            host = host.strip("[]")
+            address = "127.0.0.1" if host.lower().endswith(PRIVATE_DOMAIN) else host
+            try:
+                upstream = socket.create_connection((address, int(port)), timeout=CONNECT_TIMEOUT_S)
+            except (OSError, ValueError):
+                _reply(client, 502, "Bad Gateway")
+                return
+            if not self._track(upstream):
+                return
+            with self._lock:
+                self._tunnels[target] = self._tunnels.get(target, 0) + 1
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            if early:
+                upstream.sendall(early)
+            client.settimeout(None)
+            upstream.settimeout(None)
+            relay = threading.Thread(target=_pipe, args=(upstream, client), name="connect-proxy-relay", daemon=True)
+            relay.start()
+            _pipe(client, upstream)
+            relay.join()
+        except OSError:
+            pass
+        finally:
+            for sock in (client, upstream):
+                if sock is not None:
+                    with self._lock:
+                        self._open.discard(sock)
+                    _close(sock)
+
+    def _count_refusal(self) -> None:
+        with self._lock:
+            self._refused += 1
+
+
+def _basic(credentials: str) -> str:
+    return "Basic " + base64.b64encode(credentials.encode()).decode()
+
+
+def _read_head(sock: socket.socket) -> tuple[str, dict[str, str], bytes] | None:
+    """The request line, headers (names in lower case) and any bytes the client sent after
+    them, or None if the client left."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk or len(data) > MAX_HEAD:
+            return None
+        data += chunk
+    head, early = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return lines[0], headers, early
+
+
+def _reply(sock: socket.socket, status: int, reason: str, extra: str = "") -> None:
+    sock.sendall(f"HTTP/1.1 {status} {reason}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n".encode())
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    """Copy until `source` ends, then end `sink`'s sending side."""
+    try:
+        while True:
+            chunk = source.recv(65536)
+            if not chunk:
+                break
+            sink.sendall(chunk)
+    except OSError:
+        pass
+    try:
+        sink.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+def _close(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
