@@ -107,17 +107,33 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
     if let Some(c) = cached {
         return Ok(c);
     }
-    let plain_http = plain_http_endpoint(key.endpoint.as_deref(), &process_env);
+    let profile = profile_transport().await;
+    // The option, else a profile `services` section's `secrets_manager` (botocore's spelling,
+    // which the Rust SDK does not read), at the place the endpoint rules give it.
+    let endpoint = key.endpoint.clone().or_else(|| {
+        let variables = [
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            "AWS_ENDPOINT_URL",
+            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+        ];
+        variables
+            .iter()
+            .all(|name| process_env(name).is_none())
+            .then(|| profile.services_endpoint_url.clone())
+            .flatten()
+    });
+    let plain_http = plain_http_endpoint(endpoint.as_deref().or(profile.endpoint_url.as_deref()), &process_env);
     let environment_credentials = access_keys_in_environment(&process_env);
+    let https_client = || transport::https_client_with(&process_env, Some(&profile));
     let http_client = if plain_http {
         transport::http_client(&process_env)?
     } else {
-        transport::https_client(&process_env)?
+        https_client()?
     };
     // Credential providers other than the environment's (STS web identity, SSO, IMDS, ECS)
     // call AWS over HTTPS even when Secrets Manager is a plain-HTTP emulator.
     let credentials_http_client = if plain_http && !environment_credentials {
-        transport::https_client(&process_env)?
+        https_client()?
     } else {
         http_client.clone()
     };
@@ -130,7 +146,7 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
                 .with_initial_backoff(INITIAL_BACKOFF),
         )
         .timeout_config(timeouts(key.timeout, None));
-    if let Some(url) = &key.endpoint {
+    if let Some(url) = &endpoint {
         loader = loader.endpoint_url(url);
     }
     if environment_credentials {
@@ -149,6 +165,40 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
     };
     drop(evicted); // outside the lock: it may close connections
     Ok(client)
+}
+
+/// What the selected profile of the shared AWS config files says about the transport, as
+/// botocore reads it: `ca_bundle` (trusted roots, after `AWS_CA_BUNDLE`), `endpoint_url`
+/// (only to choose a client without TLS for an `http://` one; the SDK itself applies it) and
+/// a `services` section's `secrets_manager` `endpoint_url` (the SDK reads only
+/// `secrets-manager`).
+async fn profile_transport() -> transport::ProfileTransport {
+    use aws_types::os_shim_internal::{Env, Fs};
+    // Read before the SDK loader reads the same files: the HTTP client it is handed must
+    // already trust the profile's roots. Without config files (Lambda) this is two failed
+    // opens; a file the SDK cannot parse is its to report, so it counts as empty here.
+    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
+    match aws_config::profile::load(&Fs::real(), &Env::real(), &files, None).await {
+        Ok(profile) => {
+            let services_endpoint_url = profile.get("services").and_then(|section| {
+                let key = aws_runtime::env_config::property::PropertiesKey::builder()
+                    .section_key("services")
+                    .section_name(section)
+                    .property_name("secrets_manager")
+                    .sub_property_name("endpoint_url")
+                    .build()
+                    .ok()?;
+                profile.other_sections().get(&key).map(|v| v.to_string())
+            });
+            transport::ProfileTransport {
+                name: profile.selected_profile().to_owned(),
+                ca_bundle: profile.get("ca_bundle").map(str::to_owned),
+                endpoint_url: profile.get("endpoint_url").map(str::to_owned),
+                services_endpoint_url,
+            }
+        }
+        Err(_) => transport::ProfileTransport::default(),
+    }
 }
 
 /// [`ATTEMPT_READ_TIMEOUT`], or `STARFLEET_SECRETS_ATTEMPT_TIMEOUT` when set.
@@ -196,8 +246,11 @@ fn access_keys_in_environment(env: EnvLookup<'_>) -> bool {
 }
 
 /// Whether Secrets Manager will be called on a plain `http://` endpoint (a local emulator, a
-/// test harness): `endpoint` (the option), else `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else
-/// `AWS_ENDPOINT_URL`, as the SDK resolves them. Such a client gets a connector without TLS,
+/// test harness): `endpoint` (the option, else the profile's `endpoint_url`), else
+/// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL`. The SDK gives the variables
+/// precedence over the profile; a variable naming an `https://` endpoint with an `http://`
+/// one in the profile gets the HTTPS client, which speaks plain HTTP too (only the no-TLS
+/// saving is missed). Such a client gets a connector without TLS,
 /// because an HTTPS one reads and parses the root store, milliseconds of a cold start, for
 /// certificates an `http://` endpoint never shows.
 fn plain_http_endpoint(endpoint: Option<&str>, env: EnvLookup<'_>) -> bool {
@@ -409,6 +462,12 @@ where
         }
         SdkError::DispatchFailure(_) => {
             let cause = root_cause(err);
+            if let Some(proxy) = transport::failed_proxy(err, &process_env) {
+                return Error::new(
+                    Code::Network,
+                    format!("cannot reach Secrets Manager through the proxy {proxy}: {cause}"),
+                );
+            }
             let hint = if cause.contains("certificate") {
                 UNTRUSTED_HINT
             } else {

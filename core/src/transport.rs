@@ -13,13 +13,33 @@
 //! verification, fully on; the cipher suites are the SDK's own restricted list.
 //!
 //! **Trusted roots**, in the order other AWS SDKs and OpenSSL use: `AWS_CA_BUNDLE` (a PEM
-//! file that replaces the system roots, as botocore and aws-sdk-go-v2 read it); else
+//! file that replaces the system roots, as botocore and aws-sdk-go-v2 read it); else the
+//! selected AWS profile's `ca_bundle` (botocore's order); else
 //! `SSL_CERT_FILE`/`SSL_CERT_DIR` as OpenSSL reads them; else the system's bundle *file* alone
 //! (`/etc/ssl/certs/ca-certificates.crt`, `/etc/pki/tls/certs/ca-bundle.crt` on Amazon Linux,
 //! ...) rather than also parsing every file of the certificate directory, which holds the
 //! same roots again and costs milliseconds of each cold start. A bundle that cannot be read
-//! or holds no usable certificate is a CONFIG_INVALID error naming the variable, never a
-//! silent fallback; certificates a bundle holds that are not usable roots are skipped.
+//! or holds no usable certificate (`AWS_CA_BUNDLE`, `SSL_CERT_FILE` or the system's) is a
+//! CONFIG_INVALID error naming the variable, never a silent fallback or an empty trust store; certificates a bundle holds that are not usable roots are skipped.
+//!
+//! **Proxies** follow botocore's rules. Requests to `https://` URLs (Secrets Manager, STS,
+//! SSO) go through `https_proxy`/`HTTPS_PROXY` (lower case first, as Python's urllib reads
+//! them), opening a `CONNECT` tunnel in which TLS runs end to end with the endpoint, verified
+//! against the roots below (the proxy sees only the host name). A plain `http://` Secrets
+//! Manager endpoint (an emulator) goes through `http_proxy`/`HTTP_PROXY`, which is ignored
+//! when `REQUEST_METHOD` is set (a CGI process, where `HTTP_PROXY` can be a request header:
+//! "httpoxy"). `ALL_PROXY` is not read, as botocore and aws-sdk-go-v2 do not. A proxy URL
+//! without a scheme is `http://`; `user:password@` in it (percent-encoded) is sent as
+//! `Proxy-Authorization: Basic`, and every message shows the proxy with its password as
+//! `***`. `no_proxy`/`NO_PROXY` is a comma-separated list of host names (each matching
+//! itself and its subdomains, with or without a leading `.` or `*.`), IP addresses, CIDR
+//! blocks, or `*` (everything); a `:port` on an entry is ignored (see [`no_proxy_rules`]).
+//! The one difference from botocore, on purpose: the credential providers' plain-HTTP calls
+//! (instance metadata at 169.254.169.254, container credentials at 169.254.170.2 or a loopback
+//! address, the only plain-HTTP hosts the SDK accepts for them) never go through a proxy,
+//! which could only reach its own host's metadata; botocore sends instance-metadata calls to
+//! `HTTP_PROXY` unless `NO_PROXY` lists the address (container credentials it never proxies).
+//! With no proxy variable set nothing is parsed and the connector has no proxy layer.
 //!
 //! **Pooled connections** are dropped after [`POOL_IDLE_TIMEOUT`] idle, well below the
 //! 350 s after which an AWS NAT gateway silently forgets a flow, and carry TCP keepalive
@@ -30,6 +50,7 @@ use std::time::Duration;
 
 use aws_sdk_secretsmanager::config::{IntoShared, SharedHttpClient};
 use aws_smithy_http_client::pool::{Builder as PoolBuilder, Client as PoolClient, ConnectionPool};
+use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
@@ -54,14 +75,38 @@ pub const TCP_KEEPALIVE: Duration = Duration::from_secs(30);
 const PEM_BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
 const PEM_END: &[u8] = b"-----END CERTIFICATE-----";
 
+/// What the selected AWS profile (`~/.aws/config`, `AWS_CONFIG_FILE`, `AWS_PROFILE`) says
+/// about the transport, read by `source::sdk_client`.
+#[derive(Debug, Default, Clone)]
+pub struct ProfileTransport {
+    /// The selected profile's name, for messages.
+    pub name: String,
+    /// `ca_bundle`: the trusted roots when `AWS_CA_BUNDLE` is not set, as botocore reads it.
+    pub ca_bundle: Option<String>,
+    /// `endpoint_url`.
+    pub endpoint_url: Option<String>,
+    /// The `endpoint_url` of `secrets_manager` in the profile's `services` section.
+    pub services_endpoint_url: Option<String>,
+}
+
 /// An HTTPS (and HTTP) client: rustls + ring, the roots described in the module doc.
 /// Reads the root bundle now, so call it once per SDK client.
 pub fn https_client(env: EnvLookup<'_>) -> Result<SharedHttpClient> {
+    https_client_with(env, None)
+}
+
+/// [`https_client`], trusting the profile's `ca_bundle` when `AWS_CA_BUNDLE` is not set.
+pub fn https_client_with(env: EnvLookup<'_>, profile: Option<&ProfileTransport>) -> Result<SharedHttpClient> {
     let context = TlsContext::builder()
-        .with_trust_store(trust_store(env)?)
+        .with_trust_store(trust_store(env, profile)?)
         .build()
         .map_err(|e| Error::new(Code::Internal, format!("cannot set up TLS: {e}")))?;
-    let pool = with_policy(ConnectionPool::builder(), pool_idle_timeout(env)?)
+    let builder = with_policy(
+        ConnectionPool::builder(),
+        pool_idle_timeout(env)?,
+        proxy_config(env, Scheme::Https)?,
+    );
+    let pool = builder
         .tls_provider(Provider::rustls(CryptoMode::Ring))
         .tls_context(context)
         .build_https();
@@ -71,16 +116,154 @@ pub fn https_client(env: EnvLookup<'_>) -> Result<SharedHttpClient> {
 /// A client without TLS, for a plain `http://` endpoint (a local emulator): no roots are
 /// read for certificates such an endpoint never shows.
 pub fn http_client(env: EnvLookup<'_>) -> Result<SharedHttpClient> {
-    shared(with_policy(ConnectionPool::builder(), pool_idle_timeout(env)?).build_http())
+    let builder = with_policy(
+        ConnectionPool::builder(),
+        pool_idle_timeout(env)?,
+        proxy_config(env, Scheme::Http)?,
+    );
+    shared(builder.build_http())
 }
 
 /// The pooling policy of both clients (module doc), with `idle_timeout` (see
-/// [`pool_idle_timeout`]).
-fn with_policy<Tls>(builder: PoolBuilder<Tls>, idle_timeout: Duration) -> PoolBuilder<Tls> {
-    builder
+/// [`pool_idle_timeout`]) and the proxy, if any (see [`proxy_config`]).
+fn with_policy<Tls>(builder: PoolBuilder<Tls>, idle_timeout: Duration, proxy: Option<ProxyConfig>) -> PoolBuilder<Tls> {
+    let builder = builder
         .idle_timeout(idle_timeout)
         .tcp_keepalive(TCP_KEEPALIVE)
-        .tcp_nodelay(true)
+        .tcp_nodelay(true);
+    match proxy {
+        Some(proxy) => builder.proxy_config(proxy),
+        None => builder,
+    }
+}
+
+/// The scheme of the URLs a client's proxy is for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+/// The variables naming the proxy for each scheme, in the order they are read (lower case
+/// first, as botocore reads them through Python's urllib).
+const HTTPS_PROXY_VARS: [&str; 2] = ["https_proxy", "HTTPS_PROXY"];
+const HTTP_PROXY_VARS: [&str; 2] = ["http_proxy", "HTTP_PROXY"];
+const NO_PROXY_VARS: [&str; 2] = ["no_proxy", "NO_PROXY"];
+/// How the connector's tunnel errors begin (see [`failed_proxy`]).
+const TUNNEL_ERROR: &str = "tunnel error";
+
+/// The proxy for `scheme`'s URLs: the variable that names it and its URL (with `http://`
+/// added when it has no scheme). `None` without one, the common case, which costs only
+/// these look-ups.
+pub fn proxy_for(env: EnvLookup<'_>, scheme: Scheme) -> Option<(&'static str, String)> {
+    let names = match scheme {
+        Scheme::Https => HTTPS_PROXY_VARS,
+        // Under CGI, `HTTP_PROXY` may come from a request's `Proxy:` header (httpoxy).
+        Scheme::Http if env("REQUEST_METHOD").is_some() => return None,
+        Scheme::Http => HTTP_PROXY_VARS,
+    };
+    let (name, url) = first_var(env, &names)?;
+    let url = if url.contains("://") {
+        url
+    } else {
+        // As botocore: `host:port` and `//host:port` are plain-HTTP proxies.
+        format!("http://{}", url.trim_start_matches("//"))
+    };
+    Some((name, url))
+}
+
+/// The proxy settings of a client whose endpoint is `scheme` (module doc); `None` when no
+/// proxy is set, so the connector has no proxy layer. CONFIG_INVALID, naming the variable
+/// and the proxy without its password, for a URL that cannot be used.
+fn proxy_config(env: EnvLookup<'_>, scheme: Scheme) -> Result<Option<ProxyConfig>> {
+    let Some((name, url)) = proxy_for(env, scheme) else {
+        return Ok(None);
+    };
+    let no_proxy = first_var(env, &NO_PROXY_VARS).map(|(_, rules)| no_proxy_rules(&rules));
+    if no_proxy
+        .as_deref()
+        .is_some_and(|rules| rules.split(',').any(|rule| rule == "*"))
+    {
+        // Everything bypasses the proxy. Decided here: the connector's matcher applies `*`
+        // to host names only, so an IP-address endpoint would still be proxied.
+        return Ok(None);
+    }
+    let invalid = |why: String| Error::new(Code::ConfigInvalid, format!("{name} ({}): {why}", redacted_proxy(&url)));
+    let config = match scheme {
+        Scheme::Https => ProxyConfig::https(url.as_str()),
+        Scheme::Http => ProxyConfig::http(url.as_str()),
+    }
+    .map_err(|e| invalid(e.to_string()))?;
+    Ok(Some(match no_proxy {
+        Some(rules) => config.no_proxy(rules),
+        None => config,
+    }))
+}
+
+/// The first of `names` that is set (and not empty), with its value.
+fn first_var(env: EnvLookup<'_>, names: &[&'static str]) -> Option<(&'static str, String)> {
+    names.iter().find_map(|name| env(name).map(|value| (*name, value)))
+}
+
+/// `NO_PROXY` as the connector matches it (host names as suffixes, IP addresses, CIDR
+/// blocks, `*`), with the forms users also write and other clients accept made into those:
+/// `*.example.com` (aws-sdk-go-v2, curl) is `.example.com`, and an entry's `:port` (botocore
+/// and aws-sdk-go-v2 compare it) is dropped, so `internal.example:8443` bypasses the proxy on
+/// every port of that host rather than being ignored.
+pub fn no_proxy_rules(raw: &str) -> String {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let entry = entry
+                .strip_prefix('*')
+                .filter(|rest| rest.starts_with('.'))
+                .unwrap_or(entry);
+            if let Some(bracketed) = entry.strip_prefix('[') {
+                // `[2001:db8::1]` or `[2001:db8::1]:443`
+                return bracketed.split(']').next().unwrap_or(bracketed);
+            }
+            match entry.rsplit_once(':') {
+                // One colon followed by digits: a port (an IPv6 address has several colons).
+                Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => host,
+                _ => entry,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `url` with the password of its `user:password@` part shown as `***`, for messages.
+pub fn redacted_proxy(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let authority_end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
+    match url[start..authority_end].rfind('@') {
+        Some(at) => {
+            let userinfo = &url[start..start + at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..start], &url[start + at..])
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// When `err` is a failure to open a tunnel through the HTTPS proxy (refused, closed, an
+/// answer other than 200 to `CONNECT`), the proxy as messages name it: `URL (VARIABLE)`,
+/// its password hidden.
+///
+/// Recognised by its text: hyper-util's `TunnelError`, which every such failure is, is not
+/// exported, and its messages all start with [`TUNNEL_ERROR`] (`core/tests/network.rs`
+/// checks the proxy is named, so a change there fails a test rather than a user).
+pub fn failed_proxy(err: &(dyn std::error::Error + 'static), env: EnvLookup<'_>) -> Option<String> {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if e.to_string().starts_with(TUNNEL_ERROR) {
+            let (name, url) = proxy_for(env, Scheme::Https)?;
+            return Some(format!("{} ({name})", redacted_proxy(&url)));
+        }
+        current = e.source();
+    }
+    None
 }
 
 /// [`POOL_IDLE_TIMEOUT`], or [`POOL_IDLE_TIMEOUT_VAR`] when set (CONFIG_INVALID naming the
@@ -98,11 +281,28 @@ fn shared<E: std::fmt::Display>(pool: std::result::Result<ConnectionPool, E>) ->
 }
 
 /// The roots to trust (see the module doc for the order).
-fn trust_store(env: EnvLookup<'_>) -> Result<TrustStore> {
+fn trust_store(env: EnvLookup<'_>, profile: Option<&ProfileTransport>) -> Result<TrustStore> {
     if let Some(path) = env("AWS_CA_BUNDLE") {
         return bundle_file("AWS_CA_BUNDLE", &path);
     }
-    if env("SSL_CERT_FILE").is_some() || env("SSL_CERT_DIR").is_some() {
+    if let Some(ProfileTransport {
+        name,
+        ca_bundle: Some(path),
+        ..
+    }) = profile
+    {
+        return bundle_file(&format!("ca_bundle of AWS profile {name}"), path);
+    }
+    let cert_file = env("SSL_CERT_FILE");
+    if let Some(path) = &cert_file {
+        // Checked here because rustls-native-certs only logs a file it cannot read and goes
+        // on with an empty trust store, which fails every handshake as "unknown issuer".
+        let store = bundle_file("SSL_CERT_FILE", path)?;
+        if env("SSL_CERT_DIR").is_none() {
+            return Ok(store);
+        }
+    }
+    if cert_file.is_some() || env("SSL_CERT_DIR").is_some() {
         // rustls-native-certs reads both variables exactly as OpenSSL does.
         return Ok(TrustStore::default());
     }
@@ -174,7 +374,7 @@ mod tests {
 
     #[test]
     fn ca_bundle_errors_name_the_variable_and_path() {
-        let err = trust_store(&env(&[("AWS_CA_BUNDLE", "/nonexistent/ca.pem")])).unwrap_err();
+        let err = trust_store(&env(&[("AWS_CA_BUNDLE", "/nonexistent/ca.pem")]), None).unwrap_err();
         assert_eq!(err.code(), Code::ConfigInvalid);
         assert!(
             err.to_string()
@@ -186,10 +386,105 @@ mod tests {
         std::fs::write(&dir, "no certificates here").unwrap();
         let path: &'static str = Box::leak(dir.to_string_lossy().into_owned().into_boxed_str());
         let vars: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("AWS_CA_BUNDLE", path)]));
-        let err = trust_store(&env(vars)).unwrap_err();
+        let err = trust_store(&env(vars), None).unwrap_err();
         std::fs::remove_file(&dir).unwrap();
         assert_eq!(err.code(), Code::ConfigInvalid);
         assert!(err.to_string().contains("no usable CA certificate"), "{err}");
+    }
+
+    #[test]
+    fn ssl_cert_file_and_the_profiles_ca_bundle_are_checked_like_aws_ca_bundle() {
+        let err = trust_store(&env(&[("SSL_CERT_FILE", "/nonexistent/roots.pem")]), None).unwrap_err();
+        assert_eq!(err.code(), Code::ConfigInvalid);
+        assert!(
+            err.to_string().contains("SSL_CERT_FILE (/nonexistent/roots.pem)"),
+            "{err}"
+        );
+        // With SSL_CERT_DIR too: still checked, not left to an empty store.
+        let both = env(&[
+            ("SSL_CERT_FILE", "/nonexistent/roots.pem"),
+            ("SSL_CERT_DIR", "/etc/ssl/certs"),
+        ]);
+        assert_eq!(trust_store(&both, None).unwrap_err().code(), Code::ConfigInvalid);
+        let profile = ProfileTransport {
+            name: "work".into(),
+            ca_bundle: Some("/nonexistent/profile.pem".into()),
+            ..ProfileTransport::default()
+        };
+        let err = trust_store(&env(&[]), Some(&profile)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("ca_bundle of AWS profile work (/nonexistent/profile.pem)"),
+            "{err}"
+        );
+        // AWS_CA_BUNDLE comes first, as in botocore.
+        let err = trust_store(&env(&[("AWS_CA_BUNDLE", "/nonexistent/env.pem")]), Some(&profile)).unwrap_err();
+        assert!(err.to_string().contains("AWS_CA_BUNDLE"), "{err}");
+    }
+
+    #[test]
+    fn proxy_variables_as_botocore_reads_them() {
+        assert_eq!(proxy_for(&env(&[]), Scheme::Https), None);
+        let both = env(&[("HTTPS_PROXY", "http://upper:1"), ("https_proxy", "http://lower:1")]);
+        assert_eq!(
+            proxy_for(&both, Scheme::Https),
+            Some(("https_proxy", "http://lower:1".to_owned())),
+            "lower case first"
+        );
+        let bare = env(&[("HTTPS_PROXY", "proxy.internal:3128"), ("HTTP_PROXY", "//p:8080")]);
+        assert_eq!(proxy_for(&bare, Scheme::Https).unwrap().1, "http://proxy.internal:3128");
+        assert_eq!(proxy_for(&bare, Scheme::Http).unwrap().1, "http://p:8080");
+        // ALL_PROXY is not read; HTTP_PROXY is not for https:// URLs.
+        let other = env(&[("ALL_PROXY", "http://all:1"), ("HTTP_PROXY", "http://h:1")]);
+        assert_eq!(proxy_for(&other, Scheme::Https), None);
+        // httpoxy: under CGI, HTTP_PROXY may come from a request header.
+        let cgi = env(&[("HTTP_PROXY", "http://h:1"), ("REQUEST_METHOD", "GET")]);
+        assert_eq!(proxy_for(&cgi, Scheme::Http), None);
+        assert!(proxy_config(&env(&[]), Scheme::Https).unwrap().is_none());
+        let set = env(&[
+            ("HTTPS_PROXY", "http://u:p%40ss@proxy:3128"),
+            ("NO_PROXY", "*.internal"),
+        ]);
+        assert!(proxy_config(&set, Scheme::Https).unwrap().is_some());
+        let everything = env(&[("HTTPS_PROXY", "http://proxy:3128"), ("no_proxy", "a.example, *")]);
+        assert!(proxy_config(&everything, Scheme::Https).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_unusable_proxy_url_names_the_variable_without_the_password() {
+        for bad in [
+            "socks5://u:pw-secret@h:1080",
+            "http://u:pw-secret@bad host:1",
+            "http://u:pw-secret@/",
+        ] {
+            let vars: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("HTTPS_PROXY", bad)]));
+            let err = proxy_config(&env(vars), Scheme::Https).unwrap_err();
+            assert_eq!(err.code(), Code::ConfigInvalid, "{bad}");
+            assert!(err.to_string().contains(": HTTPS_PROXY ("), "{err}");
+            assert!(!err.to_string().contains("pw-secret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn proxy_passwords_are_hidden() {
+        assert_eq!(redacted_proxy("http://u:p@h:1"), "http://u:***@h:1");
+        assert_eq!(redacted_proxy("http://u:p:q@h:1/x@y"), "http://u:***@h:1/x@y");
+        assert_eq!(redacted_proxy("http://a@b:p@h:1"), "http://a@b:***@h:1");
+        assert_eq!(redacted_proxy("http://h:1"), "http://h:1");
+        assert_eq!(redacted_proxy("u:p@h:1"), "u:***@h:1");
+    }
+
+    #[test]
+    fn no_proxy_entries_in_the_forms_users_write() {
+        assert_eq!(
+            no_proxy_rules(" a.example , .b.example,*.c.example,, 10.0.0.0/8 ,*"),
+            "a.example,.b.example,.c.example,10.0.0.0/8,*"
+        );
+        assert_eq!(
+            no_proxy_rules("internal:8443,169.254.169.254:80,[fd00:ec2::254]:80,[::1],fd00::1"),
+            "internal,169.254.169.254,fd00:ec2::254,::1,fd00::1"
+        );
+        assert_eq!(no_proxy_rules(""), "");
     }
 
     #[test]

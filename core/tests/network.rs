@@ -1,0 +1,647 @@
+//! Every network path and credential source a worker has: an HTTPS proxy (`HTTPS_PROXY`,
+//! `NO_PROXY`, credentials in the proxy URL), `credential_process`, container credentials,
+//! web identity, and the endpoint variables (`AWS_ENDPOINT_URL`, a profile's `endpoint_url`,
+//! `AWS_USE_FIPS_ENDPOINT`, `AWS_USE_DUALSTACK_ENDPOINT`).
+//!
+//! Each case runs the example worker as its own process with its own environment, against
+//! the harness: its CONNECT proxies (`POST /__harness/connect-proxies`) count tunnels and the
+//! host each `CONNECT` asked for, and `STARFLEET_TEST_PRIVATE_ENDPOINT` names the HTTPS
+//! listener under a host only those proxies resolve, so a read that succeeds there went
+//! through the proxy. Run through `scripts/with-harness cargo test`.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use starfleet_secrets::runtime;
+use support::*;
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run through scripts/with-harness"))
+}
+
+fn block<T>(fut: impl std::future::Future<Output = T>) -> T {
+    runtime::get().unwrap().block_on(fut)
+}
+
+/// A fresh secret holding a Starfleet document; returns its name.
+fn seeded(prefix: &str) -> String {
+    let name = unique(prefix);
+    block(create_json(
+        &name,
+        &json!({"STARFLEET": {"SlackToken": "xoxb-network"}}),
+    ));
+    name
+}
+
+/// A CONNECT proxy of the harness (`spec`: `auth`, `refuse`); returns its id and URL.
+fn connect_proxy(spec: Value) -> (u64, String) {
+    let proxy = block(control("POST", "connect-proxies", Some(spec)));
+    (proxy["id"].as_u64().unwrap(), proxy["url"].as_str().unwrap().to_owned())
+}
+
+fn proxy_stats(id: u64) -> Value {
+    block(control("GET", &format!("connect-proxies/{id}"), None))
+}
+
+/// The access keys that signed `name`'s GetSecretValue calls, as the harness saw them.
+fn signing_keys(name: &str) -> Vec<String> {
+    let requests = block(control("GET", &format!("requests?secret_id={name}"), None));
+    requests["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["access_key"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The worker reading `name` with `extra` variables (after the harness's) and without the
+/// `remove`d ones: success, and stderr.
+fn read(name: &str, extra: &[(&str, &str)], remove: &[&str]) -> (bool, String) {
+    let mut envs = vec![("STARFLEET_SECRET_ID", name), ("STARFLEET_SECRET_REGION", REGION)];
+    envs.extend_from_slice(extra);
+    let mut remove = remove.to_vec();
+    // Proxy variables of the machine running the tests never leak into a case.
+    remove.extend([
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "ALL_PROXY",
+    ]);
+    remove.retain(|k| !extra.iter().any(|(set, _)| set == k));
+    let out = worker(&envs, &remove);
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A temporary file with `text`, removed when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(prefix: &str, text: &str) -> TempFile {
+        let path = std::env::temp_dir().join(unique(prefix));
+        std::fs::write(&path, text).unwrap();
+        TempFile(path)
+    }
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn reads_through_an_https_proxy_that_counts_the_tunnel() {
+    let name = seeded("proxy-read");
+    let private = var("STARFLEET_TEST_PRIVATE_ENDPOINT");
+    let endpoint = [("AWS_ENDPOINT_URL_SECRETS_MANAGER", private.as_str())];
+    // Without the proxy the endpoint is not reachable at all (its host name does not resolve).
+    let (ok, stderr) = read(&name, &endpoint, &[]);
+    assert!(!ok && stderr.contains("NETWORK"), "{stderr}");
+
+    let (id, url) = connect_proxy(json!({}));
+    for proxy_var in ["HTTPS_PROXY", "https_proxy"] {
+        let (ok, stderr) = read(&name, &[endpoint[0], (proxy_var, &url)], &[]);
+        assert!(ok, "{proxy_var}: {stderr}");
+    }
+    let host = private.trim_start_matches("https://");
+    let stats = proxy_stats(id);
+    assert_eq!(stats["targets"][host], 2, "one tunnel per worker: {stats}");
+    assert_eq!(block(get_count(&name)), 2);
+    // The proxy URL without a scheme is an http:// proxy, as botocore reads it.
+    let bare = url.trim_start_matches("http://");
+    let (ok, stderr) = read(&name, &[endpoint[0], ("HTTPS_PROXY", bare)], &[]);
+    assert!(ok, "{stderr}");
+    assert_eq!(proxy_stats(id)["tunnels"], 3);
+}
+
+#[test]
+fn tls_runs_end_to_end_through_the_tunnel() {
+    let name = seeded("proxy-tls");
+    let (id, url) = connect_proxy(json!({}));
+    let wrong = var("STARFLEET_TEST_WRONG_CA");
+    let (ok, stderr) = read(
+        &name,
+        &[
+            (
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                &var("STARFLEET_TEST_PRIVATE_ENDPOINT"),
+            ),
+            ("HTTPS_PROXY", &url),
+            ("AWS_CA_BUNDLE", &wrong),
+        ],
+        &[],
+    );
+    // The tunnel opened, but the endpoint's certificate is checked against the roots, not
+    // trusted because the proxy relayed it.
+    assert!(
+        !ok && stderr.contains("NETWORK") && stderr.contains("certificate"),
+        "{stderr}"
+    );
+    assert!(proxy_stats(id)["tunnels"].as_u64().unwrap() >= 1);
+    assert_eq!(
+        block(get_count(&name)),
+        0,
+        "no request was sent over an unverified connection"
+    );
+}
+
+#[test]
+fn basic_auth_from_the_proxy_url_and_a_refusal_never_shows_the_password() {
+    let name = seeded("proxy-auth");
+    let private = var("STARFLEET_TEST_PRIVATE_ENDPOINT");
+    // A password with characters that must be percent-encoded in a URL.
+    let (id, url) = connect_proxy(json!({"auth": "alice:p@ss w0rd:x"}));
+    let port = url.rsplit(':').next().unwrap();
+    let good = format!("http://alice:p%40ss%20w0rd%3Ax@127.0.0.1:{port}");
+    let (ok, stderr) = read(
+        &name,
+        &[("AWS_ENDPOINT_URL_SECRETS_MANAGER", &private), ("HTTPS_PROXY", &good)],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(proxy_stats(id)["tunnels"], 1);
+
+    let wrong = format!("http://alice:hunter2-wrong@127.0.0.1:{port}");
+    let (ok, stderr) = read(
+        &name,
+        &[("AWS_ENDPOINT_URL_SECRETS_MANAGER", &private), ("HTTPS_PROXY", &wrong)],
+        &[],
+    );
+    assert!(!ok && stderr.contains("NETWORK"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("through the proxy http://alice:***@127.0.0.1:{port}")),
+        "names the proxy: {stderr}"
+    );
+    assert!(stderr.contains("HTTPS_PROXY"), "names the variable: {stderr}");
+    assert!(stderr.contains("authorization required"), "says why: {stderr}");
+    assert!(!stderr.contains("hunter2"), "the password leaked: {stderr}");
+    assert!(proxy_stats(id)["refused"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn a_refusing_or_absent_proxy_is_a_network_error_naming_it() {
+    let name = seeded("proxy-refuses");
+    let private = var("STARFLEET_TEST_PRIVATE_ENDPOINT");
+    let (id, url) = connect_proxy(json!({"refuse": 403}));
+    let port = url.rsplit(':').next().unwrap();
+    let with_password = format!("http://bob:s3cr3t-pw@127.0.0.1:{port}");
+    let (ok, stderr) = read(
+        &name,
+        &[
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &private),
+            ("HTTPS_PROXY", &with_password),
+        ],
+        &[],
+    );
+    assert!(!ok && stderr.contains("NETWORK"), "{stderr}");
+    assert!(stderr.contains(&format!("http://bob:***@127.0.0.1:{port}")), "{stderr}");
+    assert!(!stderr.contains("s3cr3t"), "the password leaked: {stderr}");
+    assert_eq!(proxy_stats(id)["tunnels"], 0);
+
+    // Nothing listening where the proxy should be: the same, fast (no wait for a deadline).
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let absent = format!("http://bob:s3cr3t-pw@127.0.0.1:{closed}");
+    let started = Instant::now();
+    let (ok, stderr) = read(
+        &name,
+        &[("AWS_ENDPOINT_URL_SECRETS_MANAGER", &private), ("HTTPS_PROXY", &absent)],
+        &[],
+    );
+    assert!(!ok && stderr.contains("NETWORK"), "{stderr}");
+    assert!(stderr.contains(&format!("127.0.0.1:{closed}")), "{stderr}");
+    assert!(!stderr.contains("s3cr3t"), "the password leaked: {stderr}");
+    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+    assert_eq!(block(get_count(&name)), 0);
+}
+
+#[test]
+fn no_proxy_matching_the_endpoint_bypasses_the_proxy() {
+    let name = seeded("no-proxy");
+    let (id, url) = connect_proxy(json!({}));
+    let direct = var("STARFLEET_TEST_PROXY_HTTPS"); // https://127.0.0.1:S
+    let port = direct.rsplit(':').next().unwrap();
+    let host_port = format!("127.0.0.1:{port}");
+    let bypassing = ["127.0.0.1", "example.com, 127.0.0.0/8", "*", &host_port];
+    for (n, no_proxy) in bypassing.iter().enumerate() {
+        for no_proxy_var in ["NO_PROXY", "no_proxy"] {
+            let (ok, stderr) = read(
+                &name,
+                &[
+                    ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &direct),
+                    ("HTTPS_PROXY", &url),
+                    (no_proxy_var, no_proxy),
+                ],
+                &[],
+            );
+            assert!(ok, "{no_proxy_var}={no_proxy}: {stderr}");
+            assert_eq!(proxy_stats(id)["tunnels"], 0, "{no_proxy_var}={no_proxy} (case {n})");
+        }
+    }
+    // A NO_PROXY that does not match: through the proxy.
+    let (ok, stderr) = read(
+        &name,
+        &[
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &direct),
+            ("HTTPS_PROXY", &url),
+            ("NO_PROXY", "example.com,10.0.0.0/8"),
+        ],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(proxy_stats(id)["tunnels"], 1);
+    // Suffix rules: `.harness.test` and `*.harness.test` match secretsmanager.harness.test,
+    // which only the proxy resolves, so bypassing it is a NETWORK error (DNS).
+    let private = var("STARFLEET_TEST_PRIVATE_ENDPOINT");
+    for no_proxy in ["harness.test", ".harness.test", "*.harness.test"] {
+        let (ok, stderr) = read(
+            &name,
+            &[
+                ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &private),
+                ("HTTPS_PROXY", &url),
+                ("NO_PROXY", no_proxy),
+            ],
+            &[],
+        );
+        assert!(!ok && stderr.contains("NETWORK"), "NO_PROXY={no_proxy}: {stderr}");
+    }
+    assert_eq!(proxy_stats(id)["tunnels"], 1);
+}
+
+#[test]
+fn an_unusable_proxy_url_is_a_config_error_naming_the_variable() {
+    let name = seeded("proxy-bad-url");
+    for bad in [
+        "socks5://carol:pw-secret@127.0.0.1:1080",
+        "http://carol:pw-secret@bad host:1",
+    ] {
+        let (ok, stderr) = read(&name, &[("HTTPS_PROXY", bad)], &[]);
+        assert!(
+            !ok && stderr.contains("CONFIG_INVALID") && stderr.contains("HTTPS_PROXY"),
+            "{bad}: {stderr}"
+        );
+        assert!(!stderr.contains("pw-secret"), "the password leaked: {stderr}");
+    }
+    assert_eq!(block(get_count(&name)), 0);
+}
+
+#[test]
+fn ssl_cert_file_naming_a_missing_file_is_a_config_error() {
+    let name = seeded("ssl-cert-file");
+    let (ok, stderr) = read(
+        &name,
+        &[("SSL_CERT_FILE", "/nonexistent/roots.pem")],
+        &["AWS_CA_BUNDLE"],
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("CONFIG_INVALID") && stderr.contains("SSL_CERT_FILE (/nonexistent/roots.pem)"),
+        "{stderr}"
+    );
+    assert_eq!(block(get_count(&name)), 0);
+}
+
+/// The variables that would give the worker credentials without the source under test.
+const OTHER_CREDENTIALS: &[&str] = &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
+
+#[test]
+fn credential_process_in_the_profile() {
+    let name = seeded("credential-process");
+    let script = TempFile::new(
+        "credential-process.sh",
+        "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIDFROMPROCESS\", \"SecretAccessKey\": \"process-secret\", \"SessionToken\": \"process-token\"}'\n",
+    );
+    std::fs::set_permissions(&script.0, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let config = TempFile::new(
+        "aws-config",
+        &format!("[default]\ncredential_process = {}\n", script.path()),
+    );
+    let (ok, stderr) = read(&name, &[("AWS_CONFIG_FILE", config.path())], OTHER_CREDENTIALS);
+    assert!(ok, "{stderr}");
+    assert_eq!(signing_keys(&name), ["AKIDFROMPROCESS"]);
+
+    // A process that fails is CREDENTIALS, not a hang or a crash.
+    let failing = TempFile::new("aws-config", "[default]\ncredential_process = /bin/false\n");
+    let (ok, stderr) = read(&name, &[("AWS_CONFIG_FILE", failing.path())], OTHER_CREDENTIALS);
+    assert!(!ok && stderr.contains("CREDENTIALS"), "{stderr}");
+}
+
+/// A local plain-HTTP endpoint (a credentials service) answering `requests` requests with
+/// `body` (JSON) after `delay`; returns its base URL and a handle giving the request heads it
+/// saw (header names in lower case).
+fn fake_endpoint(delay: Duration, body: Value, requests: usize) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let body = body.to_string();
+    let server = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for _ in 0..requests {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head)
+                .lines()
+                .map(|line| match line.split_once(':') {
+                    Some((name, value)) => format!("{}:{value}", name.to_ascii_lowercase()),
+                    None => line.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            seen.push(head);
+            std::thread::sleep(delay);
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes());
+        }
+        seen
+    });
+    (url, server)
+}
+
+#[test]
+fn slow_container_credentials_with_a_token_file_and_never_through_a_proxy() {
+    let name = seeded("container-credentials");
+    let credentials = json!({
+        "AccessKeyId": "AKIDFROMCONTAINER",
+        "SecretAccessKey": "container-secret",
+        "Token": "container-token",
+        "Expiration": "2099-01-01T00:00:00Z",
+    });
+    let (base, server) = fake_endpoint(Duration::from_millis(1_500), credentials, 1);
+    let url = format!("{base}/v2/credentials/task");
+    // No trailing newline: a header value cannot hold one (botocore refuses it too).
+    let token = TempFile::new("container-token", "token-from-file");
+    // The Secrets Manager endpoint through a counting proxy, and an HTTP proxy that refuses:
+    // the credential provider's plain-HTTP call to 127.0.0.1 goes direct all the same.
+    let (id, proxy) = connect_proxy(json!({}));
+    let (_, refusing) = connect_proxy(json!({"refuse": 403}));
+    let started = Instant::now();
+    let (ok, stderr) = read(
+        &name,
+        &[
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", &url),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", token.path()),
+            (
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                &var("STARFLEET_TEST_PRIVATE_ENDPOINT"),
+            ),
+            ("HTTPS_PROXY", &proxy),
+            ("HTTP_PROXY", &refusing),
+        ],
+        OTHER_CREDENTIALS,
+    );
+    assert!(ok, "a slow (1.5 s) credentials endpoint is not a failure: {stderr}");
+    assert!(started.elapsed() >= Duration::from_millis(1_500));
+    let heads = server.join().unwrap();
+    assert_eq!(heads.len(), 1);
+    assert!(heads[0].starts_with("GET /v2/credentials/task"), "{heads:?}");
+    assert!(heads[0].contains("\nauthorization: token-from-file"), "{heads:?}");
+    assert_eq!(signing_keys(&name), ["AKIDFROMCONTAINER"]);
+    assert_eq!(proxy_stats(id)["tunnels"], 1);
+}
+
+#[test]
+fn sso_profile_with_a_cached_token_and_a_local_sso_portal() {
+    let name = seeded("sso");
+    let home = std::env::temp_dir().join(unique("sso-home"));
+    let start_url = "https://starfleet.awsapps.com/start";
+    // The legacy SSO profile's token is cached under ~/.aws/sso/cache/<sha1 of the start URL>.json.
+    let sha1 = std::process::Command::new("sh")
+        .args(["-c", &format!("printf %s '{start_url}' | sha1sum")])
+        .output()
+        .unwrap();
+    let sha1 = String::from_utf8(sha1.stdout).unwrap()[..40].to_owned();
+    let cache = home.join(".aws/sso/cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let token = json!({"accessToken": "cached-sso-token", "expiresAt": "2099-01-01T00:00:00Z", "region": "us-east-1", "startUrl": start_url});
+    std::fs::write(cache.join(format!("{sha1}.json")), token.to_string()).unwrap();
+    let config = home.join("config");
+    std::fs::write(
+        &config,
+        format!("[default]\nsso_start_url = {start_url}\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Reader\n"),
+    )
+    .unwrap();
+    let role_credentials = json!({"roleCredentials": {
+        "accessKeyId": "AKIDFROMSSO", "secretAccessKey": "sso-secret", "sessionToken": "sso-token",
+        "expiration": 4_070_908_800_000_u64,
+    }});
+    let (portal, server) = fake_endpoint(Duration::ZERO, role_credentials, 1);
+    let (ok, stderr) = read(
+        &name,
+        &[
+            ("HOME", home.to_str().unwrap()),
+            ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+            ("AWS_ENDPOINT_URL_SSO", &portal),
+        ],
+        OTHER_CREDENTIALS,
+    );
+    let _ = std::fs::remove_dir_all(&home);
+    assert!(ok, "{stderr}");
+    let heads = server.join().unwrap();
+    assert!(
+        heads[0].starts_with("GET /federation/credentials?") && heads[0].contains("role_name=Reader"),
+        "{heads:?}"
+    );
+    assert!(
+        heads[0].contains("x-amz-sso_bearer_token: cached-sso-token"),
+        "{heads:?}"
+    );
+    assert_eq!(signing_keys(&name), ["AKIDFROMSSO"]);
+}
+
+#[test]
+fn web_identity_through_a_local_sts() {
+    let name = seeded("web-identity");
+    let token = TempFile::new("web-identity-token", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZXN0In0.");
+    let before = block(control("GET", "counts", None))["AssumeRoleWithWebIdentity"]
+        .as_u64()
+        .unwrap_or(0);
+    let (ok, stderr) = read(
+        &name,
+        &[
+            ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/starfleet-worker"),
+            ("AWS_ROLE_SESSION_NAME", "starfleet-test"),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", token.path()),
+            // moto's STS, behind the harness (HTTPS, verified).
+            ("AWS_ENDPOINT_URL_STS", &var("STARFLEET_TEST_PROXY_HTTPS")),
+        ],
+        OTHER_CREDENTIALS,
+    );
+    assert!(ok, "{stderr}");
+    let after = block(control("GET", "counts", None))["AssumeRoleWithWebIdentity"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(after > before, "STS was not called");
+    let keys = signing_keys(&name);
+    assert_eq!(keys.len(), 1);
+    assert_ne!(keys[0], "testing", "signed with the role's credentials from STS");
+}
+
+#[test]
+fn endpoint_from_aws_endpoint_url_and_from_the_profile() {
+    let name = seeded("endpoint-vars");
+    let https = var("STARFLEET_TEST_PROXY_HTTPS");
+    let dead = "https://127.0.0.1:9";
+    // The generic variable, when the service's is not set.
+    let (ok, stderr) = read(
+        &name,
+        &[("AWS_ENDPOINT_URL", &https)],
+        &["AWS_ENDPOINT_URL_SECRETS_MANAGER"],
+    );
+    assert!(ok, "{stderr}");
+    // The service's variable wins over the generic one.
+    let (ok, stderr) = read(
+        &name,
+        &[("AWS_ENDPOINT_URL", dead), ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &https)],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    // The profile's endpoint_url, and its services section.
+    let profile = TempFile::new("aws-config", &format!("[default]\nendpoint_url = {https}\n"));
+    // botocore's spelling (`secrets_manager`) and the Rust SDK's (`secrets-manager`).
+    let services: Vec<TempFile> = ["secrets_manager", "secrets-manager"]
+        .iter()
+        .map(|id| {
+            let text = format!("[default]\nservices = local\n\n[services local]\n{id} =\n  endpoint_url = {https}\n");
+            TempFile::new("aws-config", &text)
+        })
+        .collect();
+    for config in [&profile, &services[0], &services[1]] {
+        let (ok, stderr) = read(
+            &name,
+            &[("AWS_CONFIG_FILE", config.path())],
+            &["AWS_ENDPOINT_URL_SECRETS_MANAGER"],
+        );
+        assert!(ok, "{stderr}");
+    }
+    // A plain-HTTP endpoint in the profile (an emulator).
+    let plain = TempFile::new(
+        "aws-config",
+        &format!("[default]\nendpoint_url = {}\n", var("STARFLEET_TEST_PROXY")),
+    );
+    let (ok, stderr) = read(
+        &name,
+        &[("AWS_CONFIG_FILE", plain.path())],
+        &["AWS_ENDPOINT_URL_SECRETS_MANAGER"],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(block(get_count(&name)), 6);
+    // The variables come before the profile's services section.
+    let (ok, stderr) = read(
+        &name,
+        &[("AWS_CONFIG_FILE", services[0].path()), ("AWS_ENDPOINT_URL", dead)],
+        &["AWS_ENDPOINT_URL_SECRETS_MANAGER"],
+    );
+    assert!(!ok && stderr.contains("NETWORK"), "{stderr}");
+}
+
+#[test]
+fn the_profiles_ca_bundle_is_trusted() {
+    let name = seeded("profile-ca-bundle");
+    let profile = TempFile::new(
+        "aws-config",
+        &format!("[default]\nca_bundle = {}\n", var("STARFLEET_TEST_CA")),
+    );
+    let (ok, stderr) = read(
+        &name,
+        &[("AWS_CONFIG_FILE", profile.path())],
+        &["AWS_CA_BUNDLE", "SSL_CERT_FILE"],
+    );
+    assert!(ok, "{stderr}");
+    let missing = TempFile::new("aws-config", "[default]\nca_bundle = /nonexistent/profile-ca.pem\n");
+    let (ok, stderr) = read(
+        &name,
+        &[("AWS_CONFIG_FILE", missing.path())],
+        &["AWS_CA_BUNDLE", "SSL_CERT_FILE"],
+    );
+    assert!(
+        !ok && stderr.contains("CONFIG_INVALID") && stderr.contains("ca_bundle"),
+        "{stderr}"
+    );
+}
+
+/// The host each region's read asked the proxy for, with `extra` endpoint variables and no
+/// endpoint override: FIPS and dual-stack names are not reachable here, so the proxy records
+/// which host the rules chose (then fails to reach it, which is the NETWORK error expected).
+fn chosen_hosts(extra: &[(&str, &str)]) -> Vec<String> {
+    let name = unique("endpoint-rules");
+    let (id, url) = connect_proxy(json!({}));
+    let mut envs = vec![
+        ("HTTPS_PROXY", url.as_str()),
+        ("STARFLEET_SECRET_FALLBACK_REGIONS", "eu-west-1"),
+    ];
+    envs.extend_from_slice(extra);
+    let (ok, _) = read(&name, &envs, &["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"]);
+    assert!(!ok);
+    let mut hosts: Vec<String> = proxy_stats(id)["requested"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    hosts.sort();
+    hosts
+}
+
+#[test]
+fn fips_and_dual_stack_endpoints_in_every_region_read() {
+    assert_eq!(
+        chosen_hosts(&[]),
+        [
+            "secretsmanager.eu-west-1.amazonaws.com:443",
+            "secretsmanager.us-east-2.amazonaws.com:443"
+        ]
+    );
+    assert_eq!(
+        chosen_hosts(&[("AWS_USE_FIPS_ENDPOINT", "true")]),
+        [
+            "secretsmanager-fips.eu-west-1.amazonaws.com:443",
+            "secretsmanager-fips.us-east-2.amazonaws.com:443"
+        ]
+    );
+    // Secrets Manager's standard endpoints already answer over IPv6 too: the SDK's rules keep
+    // the same names with dual-stack on (they differ only for FIPS in the China regions).
+    assert_eq!(
+        chosen_hosts(&[("AWS_USE_DUALSTACK_ENDPOINT", "true")]),
+        [
+            "secretsmanager.eu-west-1.amazonaws.com:443",
+            "secretsmanager.us-east-2.amazonaws.com:443"
+        ]
+    );
+    assert_eq!(
+        chosen_hosts(&[
+            ("AWS_USE_FIPS_ENDPOINT", "true"),
+            ("AWS_USE_DUALSTACK_ENDPOINT", "true")
+        ]),
+        [
+            "secretsmanager-fips.eu-west-1.amazonaws.com:443",
+            "secretsmanager-fips.us-east-2.amazonaws.com:443"
+        ]
+    );
+    // The profile's settings count as the variables do.
+    let profile = TempFile::new("aws-config", "[default]\nuse_fips_endpoint = true\n");
+    assert_eq!(
+        chosen_hosts(&[("AWS_CONFIG_FILE", profile.path())]),
+        [
+            "secretsmanager-fips.eu-west-1.amazonaws.com:443",
+            "secretsmanager-fips.us-east-2.amazonaws.com:443"
+        ]
+    );
+}
