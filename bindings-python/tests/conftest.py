@@ -158,6 +158,18 @@ class Ticker:
         self._thread.join(5)
 
 
+#: Code for ``run_python``: read STARFLEET.SlackToken of secret ``{name}`` (``str.format``) in
+#: REGION and print its length, or the exception's class, code and message.
+READ_IN_CHILD = f"""
+import starfleet_secrets
+try:
+    m = starfleet_secrets.SecretsManager({{name!r}}, {REGION!r})
+    print(len(m.secrets["STARFLEET"]["SlackToken"]))
+except starfleet_secrets.StarfleetSecretsError as e:
+    print(type(e).__name__, e.code, str(e))
+"""
+
+
 def run(argv: List[str], env: Optional[Dict[str, str]] = None, remove: Iterable[str] = (), timeout: float = 30) -> "subprocess.CompletedProcess[str]":
     """Run a process with the test environment (plus ``env``, minus ``remove``)."""
     full = dict(os.environ)

@@ -10,16 +10,7 @@ from __future__ import annotations
 import os
 from typing import Callable, Dict, Tuple
 
-from conftest import REGION, count, run_python, starfleet_doc
-
-READ = f"""
-import starfleet_secrets
-try:
-    m = starfleet_secrets.SecretsManager({{name!r}}, {REGION!r})
-    print(len(m.secrets["STARFLEET"]["SlackToken"]))
-except starfleet_secrets.StarfleetSecretsError as e:
-    print(type(e).__name__, e.code, str(e))
-"""
+from conftest import READ_IN_CHILD as READ, count, run_python, starfleet_doc
 
 
 def _read(name: str, env: Dict[str, str], remove: Tuple[str, ...] = ()) -> str:

@@ -34,9 +34,11 @@
 //! `***`. `no_proxy`/`NO_PROXY` is a comma-separated list of host names (each matching
 //! itself and its subdomains, with or without a leading `.` or `*.`), IP addresses, CIDR
 //! blocks, or `*` (everything); a `:port` on an entry is ignored (see [`no_proxy_rules`]).
-//! The one difference from botocore, on purpose: the credential providers' plain-HTTP calls
-//! (instance metadata at 169.254.169.254, container credentials at 169.254.170.2 or a loopback
-//! address, the only plain-HTTP hosts the SDK accepts for them) never go through a proxy,
+//! Differences from botocore (the README lists them): `NO_PROXY` also takes CIDR blocks and
+//! `*.` entries (as aws-sdk-go-v2 and curl do), an entry's port is not compared, and, on
+//! purpose, the credential providers' plain-HTTP calls (instance metadata at 169.254.169.254,
+//! container credentials at 169.254.170.2, EKS's 169.254.170.23 or a loopback address, the
+//! only plain-HTTP hosts the SDK accepts for them) never go through a proxy,
 //! which could only reach its own host's metadata; botocore sends instance-metadata calls to
 //! `HTTP_PROXY` unless `NO_PROXY` lists the address (container credentials it never proxies).
 //! With no proxy variable set nothing is parsed and the connector has no proxy layer.
