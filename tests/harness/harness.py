@@ -794,6 +794,10 @@ def env_lines(urls: dict[str, str]) -> list[str]:
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_CONFIG_FILE": "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        # On a machine behind a proxy, the harness (127.0.0.1) is still reached directly; pip,
+        # npm and go keep the proxy for the internet. Proxy tests set their own NO_PROXY.
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
     }
     lines = [f"export {name}={shlex.quote(value)}" for name, value in exports.items()]
     # SSL_CERT_DIR would add every file of a directory to the roots; the bundle says it all.

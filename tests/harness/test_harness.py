@@ -232,6 +232,10 @@ def test_ready_line_and_env_file(harness: Harness, env_file: Path):
     ).stdout.split()
     bundle, ca = harness.urls["bundle"], harness.urls["ca"]
     assert out == [harness.proxy, harness.proxy_https, "unset", bundle, bundle, ca, ca, "unset"]
+    no_proxy = subprocess.run(
+        ["bash", "-c", f'source "{env_file}"; echo "$NO_PROXY $no_proxy"'], capture_output=True, text=True, check=True
+    )
+    assert no_proxy.stdout.split() == ["127.0.0.1,localhost"] * 2
     # The bundle is the test CA followed by the system roots (when the host has some).
     assert Path(bundle).read_text().startswith(Path(ca).read_text())
     text = env_file.read_text()
