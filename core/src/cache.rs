@@ -89,13 +89,16 @@ pub struct Stats {
     pub region: Option<String>,
     /// How many times a fetch moved on from a failing region to the next one.
     pub failovers: u64,
+    /// How many reads were sent again on a new connection after a reused one stayed silent
+    /// (see [`crate::hedge`]).
+    pub hedges: u64,
 }
 
 impl Stats {
     /// The stats as JSON, with the field names every binding exposes: `hits`, `misses`,
     /// `fetches`, `failures`, `stale_served`, `refreshes_ahead`, `last_refresh` (Unix seconds or null),
     /// `version_id`, `last_error` (a code string or null), `testing_overrides`, `region`
-    /// (the region that served the cached value, or null) and `failovers`.
+    /// (the region that served the cached value, or null), `failovers` and `hedges`.
     pub fn to_json(&self) -> serde_json::Value {
         let last_refresh = self
             .last_refresh
@@ -114,6 +117,7 @@ impl Stats {
             "testing_overrides": self.testing_overrides,
             "region": self.region,
             "failovers": self.failovers,
+            "hedges": self.hedges,
         })
     }
 }
@@ -176,6 +180,7 @@ struct Counters {
     stale_served: AtomicU64,
     refreshes_ahead: AtomicU64,
     failovers: AtomicU64,
+    hedges: AtomicU64,
 }
 
 /// A fetch supplied by the caller in place of `GetSecretValue` (see
@@ -633,6 +638,7 @@ impl SecretsManager {
             testing_overrides: state.overrides.depth(),
             region: state.entry.as_ref().map(|e| e.region.clone()),
             failovers: c.failovers.load(Relaxed),
+            hedges: c.hedges.load(Relaxed),
         }
     }
 
@@ -778,6 +784,7 @@ impl SecretsManager {
             }
         };
         self.counters.failovers.fetch_add(u64::from(outcome.failovers), Relaxed);
+        self.counters.hedges.fetch_add(u64::from(outcome.hedges), Relaxed);
         let result = outcome.result;
         let mut state = self.lock_state();
         let now = Instant::now();
@@ -893,6 +900,7 @@ async fn fetch_on_runtime(settings: Settings) -> source::Outcome {
     .unwrap_or_else(|error| source::Outcome {
         result: Err(error),
         failovers: 0,
+        hedges: 0,
     })
 }
 
