@@ -11,10 +11,10 @@
 //! keeps waiting, and whichever answers first is the answer. If the new one wins, the old
 //! connection is poisoned (it leaves the pool, closed); the loser's request is dropped.
 //!
-//! Which connection a request went out on is recorded by the pool itself
-//! (aws-smithy-http-client's pool writes `ConnectionUsage::Reused`/`Fresh` into the request's
-//! [`CaptureHttpAttemptTelemetry`] when the connection accepts the request, before any
-//! answer), so nothing here guesses from timings.
+//! Whether a request went out on a reused connection is known before any answer: the pool
+//! names the connection it hands a request to (the SDK's `CaptureSmithyConnection` extension,
+//! set before the request is written), and this module remembers which connections of the
+//! pool have carried a request before ([`Carried`]). Nothing here guesses from timings.
 //!
 //! The hedge takes a second pool of its own, and every hedge request carries
 //! `Connection: close`, so that pool never keeps an idle connection: each hedge opens a new
@@ -27,14 +27,18 @@
 //! provider's call, goes through the main pool untouched. One hedge per [`Hedge`] (that is,
 //! per read, across the SDK's retries of it), and its count is what `stats().hedges` reports.
 
+use std::collections::VecDeque;
 use std::fmt;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connection::{CaptureSmithyConnection, ConnectionId};
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
-use aws_smithy_runtime_api::client::http::telemetry::{CaptureHttpAttemptTelemetry, ConnectionUsage};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
@@ -43,10 +47,12 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::{RuntimeComponents, RuntimeComponentsBuilder};
 use aws_smithy_types::config_bag::ConfigBag;
 
-/// While a request has not yet been given a connection (it is connecting), how often to look
-/// whether it has: short, because the hedge delay counts from that moment.
+/// While a request has not yet been handed to a connection (one is being opened), how often to
+/// look whether it has: short, because the hedge delay counts from that moment.
 const SELECTION_POLL: Duration = Duration::from_millis(50);
-
+/// Connections remembered by [`Carried`]: far more than a pool holds at once (a forgotten one
+/// that is still pooled would be taken for new, and its request not hedged).
+const CARRIED_MAX: usize = 256;
 /// A request extension: "this read may be hedged after `delay` of silence on a reused
 /// connection". Clones share the count, so the caller keeps one and reads [`Hedge::count`].
 #[derive(Clone, Debug)]
@@ -85,11 +91,40 @@ impl Hedge {
 pub struct HedgingClient {
     pooled: SharedHttpClient,
     fresh: SharedHttpClient,
+    carried: Arc<Carried>,
 }
 
 impl HedgingClient {
     pub fn new(pooled: SharedHttpClient, fresh: SharedHttpClient) -> Self {
-        HedgingClient { pooled, fresh }
+        HedgingClient {
+            pooled,
+            fresh,
+            carried: Arc::default(),
+        }
+    }
+}
+
+/// The connections of the main pool that have carried a request, least recently used first
+/// (bounded by [`CARRIED_MAX`]).
+#[derive(Debug, Default)]
+struct Carried(Mutex<VecDeque<ConnectionId>>);
+
+impl Carried {
+    /// Notes that `id` carries a request; true when it had carried one before (reused).
+    fn note(&self, id: ConnectionId) -> bool {
+        let mut ids = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let reused = match ids.iter().position(|known| *known == id) {
+            Some(index) => {
+                ids.remove(index);
+                true
+            }
+            None => false,
+        };
+        if ids.len() >= CARRIED_MAX {
+            ids.pop_front();
+        }
+        ids.push_back(id);
+        reused
     }
 }
 
@@ -98,6 +133,7 @@ impl HttpClient for HedgingClient {
         SharedHttpConnector::new(HedgingConnector {
             pooled: self.pooled.http_connector(settings, components),
             fresh: self.fresh.http_connector(settings, components),
+            carried: self.carried.clone(),
         })
     }
 
@@ -123,6 +159,7 @@ impl HttpClient for HedgingClient {
 struct HedgingConnector {
     pooled: SharedHttpConnector,
     fresh: SharedHttpConnector,
+    carried: Arc<Carried>,
 }
 
 impl fmt::Debug for HedgingConnector {
@@ -133,89 +170,174 @@ impl fmt::Debug for HedgingConnector {
 
 impl HttpConnector for HedgingConnector {
     fn call(&self, mut request: HttpRequest) -> HttpConnectorFuture {
-        let Some(hedge) = request.extension::<Hedge>().cloned() else {
-            return self.pooled.call(request);
-        };
-        // The SDK's metrics interceptor may already have put a capture on the request: share
-        // it rather than replace it (the pool records into whichever is there).
-        let capture = match request.extension::<CaptureHttpAttemptTelemetry>() {
+        // The SDK puts a connection capture on each attempt (to poison a connection after a
+        // transient error): share it rather than replace it.
+        let connection = match request.extension::<CaptureSmithyConnection>() {
             Some(capture) => capture.clone(),
             None => {
-                let capture = CaptureHttpAttemptTelemetry::new();
+                let capture = CaptureSmithyConnection::new();
                 request.add_extension(capture.clone());
                 capture
             }
         };
-        // Cloned before sending (the body is a small buffer; a clone carries no extensions,
-        // so the hedge gets a capture of its own and is not hedged again).
-        let Some(mut spare) = request.try_clone() else {
-            return self.pooled.call(request);
-        };
-        spare.headers_mut().insert("connection", "close");
+        // Cloned before sending: a small buffered body. A clone carries no extensions, so the
+        // hedge is not hedged again; `Connection: close` keeps its connection out of any pool.
+        let hedge = request.extension::<Hedge>().cloned().and_then(|hedge| {
+            let mut spare = request.try_clone()?;
+            spare.headers_mut().insert("connection", "close");
+            Some(Hedging {
+                hedge,
+                spare,
+                fresh: self.fresh.clone(),
+            })
+        });
         let first = self.pooled.call(request);
-        let fresh = self.fresh.clone();
-        HttpConnectorFuture::new(race(first, fresh, spare, capture, hedge))
+        HttpConnectorFuture::new(watch(first, connection, self.carried.clone(), hedge))
     }
+}
+
+/// What a hedge needs: the read's [`Hedge`], a copy of the request, the connector of the
+/// hedge pool.
+struct Hedging {
+    hedge: Hedge,
+    spare: HttpRequest,
+    fresh: SharedHttpConnector,
 }
 
 type Answer = Result<HttpResponse, ConnectorError>;
 
-/// `first` alone, until it has waited [`Hedge::delay`] on a reused connection; then `spare` on
-/// a new connection too, and the first answer of the two (an error loses to the other's
-/// answer).
-async fn race(
+/// `first`'s answer, noting its connection in `carried`; when `hedging`, and `first` went out
+/// on a reused connection and has had no answer for [`Hedge::delay`], the first answer of it
+/// and of the hedge (an error loses to the other's answer).
+async fn watch(
     first: HttpConnectorFuture,
-    fresh: SharedHttpConnector,
-    spare: HttpRequest,
-    capture: CaptureHttpAttemptTelemetry,
-    hedge: Hedge,
+    connection: CaptureSmithyConnection,
+    carried: Arc<Carried>,
+    hedging: Option<Hedging>,
 ) -> Answer {
-    let sent = Instant::now();
-    tokio::pin!(first);
-    loop {
-        let acquisition = capture.get().acquisition().copied();
-        let wait = match acquisition {
-            // A new connection: nothing can have dropped it yet, so wait for its answer.
-            Some(acquisition) if acquisition.usage() == ConnectionUsage::Fresh => return first.await,
-            Some(acquisition) => {
-                let due = sent + acquisition.duration().unwrap_or_default() + hedge.delay();
-                let wait = due.saturating_duration_since(Instant::now());
-                if wait.is_zero() {
-                    break;
-                }
-                wait
+    let mut first = std::pin::pin!(first);
+    // Not known to be on a connection after this instant (the hedge delay counts from it).
+    let mut unplaced_at = Instant::now();
+    // One poll: an idle pooled connection is taken, and the request written to it, at once.
+    if let Poll::Ready(answer) = poll_fn(|cx| Poll::Ready(first.as_mut().poll(cx))).await {
+        note(&connection, &carried);
+        return answer;
+    }
+    // The connection the request is on, whether it had carried a request before, and since when.
+    let mut placed: Option<(ConnectionId, bool, Instant)> = None;
+    let hedging = loop {
+        match connection.get().and_then(|c| c.connection_id()) {
+            Some(id) if placed.map(|(known, ..)| known) != Some(id) => {
+                placed = Some((id, carried.note(id), unplaced_at));
             }
-            None => SELECTION_POLL,
+            Some(_) => {}
+            None => unplaced_at = Instant::now(),
+        }
+        let wait = match (&hedging, placed) {
+            // A new connection: nothing can have dropped it yet, so its answer is awaited.
+            (None, _) | (Some(_), Some((_, false, _))) => None,
+            (Some(_), None) => Some(SELECTION_POLL),
+            (Some(h), Some((_, true, since))) => match (since + h.hedge.delay()).checked_duration_since(Instant::now())
+            {
+                Some(left) if !left.is_zero() => Some(left),
+                _ => break hedging,
+            },
+        };
+        let Some(wait) = wait else {
+            let answer = first.as_mut().await;
+            if placed.is_none() {
+                note(&connection, &carried);
+            }
+            return answer;
         };
         tokio::select! {
-            answer = &mut first => return answer,
+            answer = first.as_mut() => {
+                if placed.is_none() {
+                    note(&connection, &carried);
+                }
+                return answer;
+            }
             () = tokio::time::sleep(wait) => {}
         }
-    }
-    if !hedge.claim() {
+    };
+    let Some(Hedging { hedge, spare, fresh }) = hedging.filter(|h| h.hedge.claim()) else {
         return first.await;
-    }
+    };
     log::debug!(
         "no answer after {:?} on a reused connection: sending the request again on a new connection",
         hedge.delay()
     );
-    let second = fresh.call(spare);
-    tokio::pin!(second);
+    race(first, fresh.call(spare), &connection).await
+}
+
+/// The first answer of `first` (on a reused connection, `connection`) and `second` (its hedge
+/// on a new one); an error loses to the other's answer.
+async fn race(
+    mut first: Pin<&mut HttpConnectorFuture>,
+    second: HttpConnectorFuture,
+    connection: &CaptureSmithyConnection,
+) -> Answer {
+    let mut second = std::pin::pin!(second);
     tokio::select! {
-        answer = &mut first => match answer {
+        answer = first.as_mut() => match answer {
             Ok(response) => Ok(response),
             Err(_) => second.await,
         },
-        answer = &mut second => match answer {
+        answer = second.as_mut() => match answer {
             Ok(response) => {
-                // The reused connection lost to a new one: treat it as dead, so no later
-                // request is sent into it.
-                if let Some(connection) = capture.get().connection() {
+                // The reused connection lost to a new one: treat it as dead (closed, out of the
+                // pool), so no later request is sent into it.
+                if let Some(connection) = connection.get() {
                     connection.poison();
                 }
                 Ok(response)
             }
             Err(_) => first.await,
         },
+    }
+}
+
+/// Notes the connection a finished request went out on, if the pool named one.
+fn note(connection: &CaptureSmithyConnection, carried: &Carried) {
+    if let Some(id) = connection.get().and_then(|c| c.connection_id()) {
+        carried.note(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_is_reused_from_its_second_request_on() {
+        let carried = Carried::default();
+        let (a, b) = (ConnectionId::new(1), ConnectionId::new(2));
+        assert!(!carried.note(a), "first request on a");
+        assert!(!carried.note(b));
+        assert!(carried.note(a), "second request on a");
+        assert!(carried.note(b));
+    }
+
+    #[test]
+    fn carried_is_bounded_and_forgets_the_least_recently_used() {
+        let carried = Carried::default();
+        let ids = (0..CARRIED_MAX as u64).map(ConnectionId::new);
+        for id in ids {
+            carried.note(id);
+        }
+        assert!(carried.note(ConnectionId::new(0)), "0 is now the most recently used");
+        assert!(!carried.note(ConnectionId::new(10_000)), "a new one evicts 1");
+        assert_eq!(carried.0.lock().unwrap().len(), CARRIED_MAX);
+        assert!(!carried.note(ConnectionId::new(1)), "1 was forgotten");
+        assert!(carried.note(ConnectionId::new(0)));
+    }
+
+    #[test]
+    fn one_hedge_per_read() {
+        let hedge = Hedge::new(Duration::from_secs(1));
+        let copy = hedge.clone();
+        assert!(hedge.claim());
+        assert!(!copy.claim(), "clones share the one hedge");
+        assert_eq!(copy.count(), 1);
     }
 }

@@ -56,7 +56,11 @@ fn a_black_holed_pooled_connection_costs_about_a_second_not_the_deadline() {
         "the pooled connection was really tried: {took:?}"
     );
     let stats = m.stats();
-    assert_eq!((stats.failures, stats.stale_served, stats.hedges), (0, 0, 1), "{stats:?}");
+    assert_eq!(
+        (stats.failures, stats.stale_served, stats.hedges),
+        (0, 0, 1),
+        "{stats:?}"
+    );
     // The first read, the attempt into the black hole, the hedge on a new connection.
     assert_eq!(rt.block_on(get_count(&name)), 3);
 
@@ -64,7 +68,10 @@ fn a_black_holed_pooled_connection_costs_about_a_second_not_the_deadline() {
     let started = Instant::now();
     runtime::block_on(m.refresh()).unwrap();
     let took = started.elapsed();
-    assert!(took < source::HEDGE_DELAY, "the dead connection was used again: {took:?}");
+    assert!(
+        took < source::HEDGE_DELAY,
+        "the dead connection was used again: {took:?}"
+    );
     assert_eq!((m.stats().failures, m.stats().hedges), (0, 1), "{:?}", m.stats());
     assert_eq!(rt.block_on(get_count(&name)), 4);
     rt.block_on(clear_faults(&name));
