@@ -53,6 +53,7 @@ const SELECTION_POLL: Duration = Duration::from_millis(50);
 /// Connections remembered by [`Carried`]: far more than a pool holds at once (a forgotten one
 /// that is still pooled would be taken for new, and its request not hedged).
 const CARRIED_MAX: usize = 256;
+
 /// A request extension: "this read may be hedged after `delay` of silence on a reused
 /// connection". Clones share the count, so the caller keeps one and reads [`Hedge::count`].
 #[derive(Clone, Debug)]
