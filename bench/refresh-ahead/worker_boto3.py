@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Dict, Optional
 
 import boto3
 
-from worker import measure
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from driver import worker_arguments  # noqa: E402
+from worker import measure  # noqa: E402
 
 
 class TtlCache:
@@ -46,13 +50,7 @@ class TtlCache:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, required=True)
-    ap.add_argument("--name", required=True)
-    ap.add_argument("--region", required=True)
-    ap.add_argument("--ttl", type=float, required=True)
-    ap.add_argument("--seconds", type=float, required=True)
-    ap.add_argument("--interval-ms", type=float, required=True)
-    ap.add_argument("--options", default="{}", help="ignored: boto3 has no such options")
-    args = ap.parse_args()
+    args = worker_arguments(ap)  # --options is empty: the variant has none
     cache = TtlCache(args.name, args.region, args.ttl)
     measure(args, cache.token, cache.stats)
 
