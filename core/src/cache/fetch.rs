@@ -170,6 +170,7 @@ impl SecretsManager {
             }
         };
         self.counters.failovers.fetch_add(u64::from(outcome.failovers), Relaxed);
+        self.counters.hedges.fetch_add(u64::from(outcome.hedges), Relaxed);
         let result = outcome.result;
         let mut state = self.lock_state();
         let now = Instant::now();
@@ -277,6 +278,7 @@ async fn fetch_on_runtime(settings: Settings) -> source::Outcome {
     .unwrap_or_else(|error| source::Outcome {
         result: Err(error),
         failovers: 0,
+        hedges: 0,
     })
 }
 

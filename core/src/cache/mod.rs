@@ -246,6 +246,7 @@ impl SecretsManager {
             testing_overrides: state.overrides.depth(),
             region: state.entry.as_ref().map(|e| e.region.clone()),
             failovers: c.failovers.load(Relaxed),
+            hedges: c.hedges.load(Relaxed),
         }
     }
 

@@ -41,13 +41,16 @@ pub struct Stats {
     pub region: Option<String>,
     /// How many times a fetch moved on from a failing region to the next one.
     pub failovers: u64,
+    /// How many reads were sent again on a new connection after a reused one stayed silent
+    /// (see [`crate::hedge`]).
+    pub hedges: u64,
 }
 
 impl Stats {
     /// The stats as JSON, with the field names every binding exposes: `hits`, `misses`,
     /// `fetches`, `failures`, `stale_served`, `refreshes_ahead`, `last_refresh` (Unix seconds or null),
     /// `version_id`, `last_error` (a code string or null), `testing_overrides`, `region`
-    /// (the region that served the cached value, or null) and `failovers`.
+    /// (the region that served the cached value, or null), `failovers` and `hedges`.
     pub fn to_json(&self) -> serde_json::Value {
         let last_refresh = self
             .last_refresh
@@ -66,6 +69,7 @@ impl Stats {
             "testing_overrides": self.testing_overrides,
             "region": self.region,
             "failovers": self.failovers,
+            "hedges": self.hedges,
         })
     }
 }
@@ -128,6 +132,7 @@ pub(super) struct Counters {
     pub(super) stale_served: AtomicU64,
     pub(super) refreshes_ahead: AtomicU64,
     pub(super) failovers: AtomicU64,
+    pub(super) hedges: AtomicU64,
 }
 
 pub(super) fn is_fresh(e: &Entry, settings: &Settings, now: Instant) -> bool {
