@@ -76,6 +76,17 @@ def worker_argv(worker: Path, name: str, args: argparse.Namespace, options: Dict
     ]
 
 
+def worker_arguments(ap: argparse.ArgumentParser) -> argparse.Namespace:
+    """A benchmark worker's command line (see worker_argv), plus its own arguments in ``ap``."""
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--region", required=True)
+    ap.add_argument("--ttl", type=float, required=True)
+    ap.add_argument("--seconds", type=float, required=True)
+    ap.add_argument("--interval-ms", type=float, required=True)
+    ap.add_argument("--options", default="{}", help="extra SecretsManager keyword arguments, as JSON")
+    return ap.parse_args()
+
+
 def worker_manager(ap: argparse.ArgumentParser) -> Tuple[argparse.Namespace, Any]:
     """A benchmark worker's command line (plus its own arguments in ``ap``) and its manager.
 
@@ -85,13 +96,7 @@ def worker_manager(ap: argparse.ArgumentParser) -> Tuple[argparse.Namespace, Any
     """
     import starfleet_secrets
 
-    ap.add_argument("--name", required=True)
-    ap.add_argument("--region", required=True)
-    ap.add_argument("--ttl", type=float, required=True)
-    ap.add_argument("--seconds", type=float, required=True)
-    ap.add_argument("--interval-ms", type=float, required=True)
-    ap.add_argument("--options", default="{}", help="extra SecretsManager keyword arguments, as JSON")
-    args = ap.parse_args()
+    args = worker_arguments(ap)
     manager = starfleet_secrets.SecretsManager(
         secret_id=args.name, region=args.region, ttl=args.ttl, **json.loads(args.options)
     )

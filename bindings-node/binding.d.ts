@@ -204,9 +204,9 @@ export declare function secrets(manager: ManagerHandle, known: number, path?: Ke
  * Counters and cache state: `hits`, `misses`, `fetches`, `failures`, `stale_served`, `refreshes_ahead`,
  * `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
  * `testing_overrides`, `region` (the region that served the cached value, or null),
- * `failovers`.
+ * `failovers`, `hedges`.
  */
-export declare function stats(manager: ManagerHandle): { hits: number; misses: number; fetches: number; failures: number; stale_served: number; refreshes_ahead: number; last_refresh: number | null; version_id: string | null; last_error: string | null; testing_overrides: number; region: string | null; failovers: number }
+export declare function stats(manager: ManagerHandle): { hits: number; misses: number; fetches: number; failures: number; stale_served: number; refreshes_ahead: number; last_refresh: number | null; version_id: string | null; last_error: string | null; testing_overrides: number; region: string | null; failovers: number; hedges: number }
 
 /**
  * Undo the override `token` names (the innermost one when `token` is omitted): what was

@@ -83,6 +83,8 @@ export interface Stats {
   region: string | null
   /** How many times a fetch moved on from a failing region to the next (`fallbackRegions`). */
   failovers: number
+  /** How many reads were sent again on a new connection after a reused pooled connection stayed silent (at most one per read). */
+  hedges: number
 }
 
 /**

@@ -488,7 +488,8 @@ class SecretsManager {
    * Counters and state: `hits`, `misses`, `fetches`, `failures`, `stale_served`,
    * `refreshes_ahead` (background refreshes made), `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
    * `testing_overrides` (how many `pin()`s are in force), `region` (the region that served
-   * the cached value: a fallback region after a failover; null before) and `failovers`.
+   * the cached value: a fallback region after a failover; null before), `failovers` and
+   * `hedges` (reads sent again on a new connection after a reused one stayed silent).
    */
   stats() {
     return native.stats(this.#native)

@@ -2,7 +2,10 @@
 
 Worker processes (``worker.py``, the release wheel) run at the same time against one
 harness, each on its own secret, through the HTTPS listener with certificate verification:
-one with the defaults, one per ``refresh_ahead`` fraction asked for. The proxy's ``delay`` fault holds every
+one with the defaults, one per ``refresh_ahead`` fraction asked for, and one boto3 worker
+(``worker_boto3.py``: ``get_secret_value`` with the document kept for the TTL, what a worker
+without this package does). Every setting not named is the default: no attempt-timeout or
+other tuning variable is set. The proxy's ``delay`` fault holds every
 GetSecretValue of both secrets for ``--delay-ms`` before forwarding it. Each worker reads
 for ``--seconds`` with ``ttl=--ttl``; the report gives, per variant, the read latency
 percentiles (the call's own duration, and the time since the read fell due), the reads over
@@ -27,6 +30,7 @@ sys.path.insert(0, str(HERE.parent))
 from driver import REGION, control, create_secret, get_secret_value_times, load_average, report, worker_argv  # noqa: E402
 
 SLOW_S = 0.100
+BOTO3 = "boto3, document kept for the TTL"
 DOCUMENT = {"STARFLEET": {"SlackToken": "xoxb-benchmark"}}
 
 
@@ -64,10 +68,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--interval-ms", type=float, default=20)
     ap.add_argument(
-        "--attempt-timeout",
-        type=float,
-        default=3,
-        help="STARFLEET_SECRETS_ATTEMPT_TIMEOUT for the workers: the default 1 s would time out every 1 s fetch",
+        "--boto3-python",
+        type=Path,
+        default=HERE.parents[1] / ".venv" / "bin" / "python",
+        help="a Python with boto3 for the boto3 worker (the harness's venv)",
     )
     ap.add_argument("--out", type=Path)
     ap.add_argument("--command", required=True)
@@ -76,14 +80,19 @@ def main() -> None:
     variants: List[Tuple[str, Dict[str, Any]]] = [
         ("defaults (no refresh-ahead)", {}),
         *((f"refresh_ahead={f:g}", {"refresh_ahead": f}) for f in map(float, args.refresh_ahead.split(","))),
+        (BOTO3, {}),
     ]
-    env = {**os.environ, "AWS_REGION": REGION, "STARFLEET_SECRETS_ATTEMPT_TIMEOUT": f"{args.attempt_timeout:g}"}
+    # The workers' environment: the harness's endpoint and CA bundle, nothing tuned.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STARFLEET_SECRETS_")}
+    env["AWS_REGION"] = REGION
     load_before = load_average()
     runs = []
     for label, options in variants:
         name = create_secret("refresh-ahead", DOCUMENT)
         control("POST", "faults", {"secret_id": name, "action": "delay", "delay_ms": args.delay_ms, "times": 0})
         argv = [*worker_argv(HERE / "worker.py", name, args, options), f"--threads={args.threads}"]
+        if label == BOTO3:
+            argv[:2] = [str(args.boto3_python), str(HERE / "worker_boto3.py")]
         child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env)
         runs.append((label, options, name, child))
     rows = []
@@ -113,13 +122,13 @@ def main() -> None:
         f"Command: `{args.command}` ({platform.machine()}, {os.cpu_count()} cores; generated "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average before {load_before}, after {load_after}).",
         "",
-        f"{len(variants)} worker processes at the same time, each the release wheel reading its own secret over the harness's "
+        f"{len(variants)} worker processes at the same time, each reading its own secret over the harness's "
         f"HTTPS listener (certificate verification on) for {args.seconds:g} s with `ttl={args.ttl:g}`, "
         f"{args.threads} threads each reading `secrets[\"STARFLEET\"][\"SlackToken\"]` every "
-        f"{args.interval_ms:g} ms ({reads_per_s:g} reads/s). The proxy delays every GetSecretValue by "
-        f"{args.delay_ms:g} ms, so the workers run with `STARFLEET_SECRETS_ATTEMPT_TIMEOUT={args.attempt_timeout:g}` "
-        "(with the default 1 s per-attempt read timeout every such fetch would time out). The first load "
-        "(one fetch, before the loop) is not counted among the reads.",
+        f"{args.interval_ms:g} ms ({reads_per_s:g} reads/s): the release wheel with its defaults and with "
+        "`refresh_ahead`, and boto3 (`get_secret_value`, the document kept for the TTL behind one lock, as a "
+        "worker without this package does). No tuning variable is set. The proxy delays every GetSecretValue by "
+        f"{args.delay_ms:g} ms. The first load (one fetch, before the loop) is not counted among the reads.",
         "",
         "**Call duration** (how long each read call took), in ms:",
         "",
@@ -152,7 +161,9 @@ def main() -> None:
     for row in rows:
         stats = row["stats"]
         shown = ", ".join(
-            f"{key} {stats[key]}" for key in ("fetches", "refreshes_ahead", "failures", "misses") if key in stats
+            f"{key} {stats[key]}"
+            for key in ("fetches", "refreshes_ahead", "failures", "hedges", "misses")
+            if key in stats
         )
         lines.append(f"| {row['label']} | {row['first_load'] * 1000:.0f} ms | {row['calls']} | {shown} |")
     report(args.out, lines)

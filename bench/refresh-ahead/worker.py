@@ -17,18 +17,16 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from driver import worker_manager  # noqa: E402
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, required=True)
-    args, manager = worker_manager(ap)
+def measure(args: argparse.Namespace, read: Callable[[], str], stats: Callable[[], Dict[str, Any]]) -> None:
+    """The first load, then ``args.threads`` threads reading on their schedules; prints the JSON line."""
     started = time.perf_counter()
-    assert manager.secrets["STARFLEET"]["SlackToken"]
+    assert read()
     first_load = time.perf_counter() - started
 
     interval = args.interval_ms / 1000
@@ -45,7 +43,7 @@ def main() -> None:
             if pause > 0:
                 time.sleep(pause)
             called = time.perf_counter()
-            token = manager.secrets["STARFLEET"]["SlackToken"]
+            token = read()
             done = time.perf_counter()
             assert token
             durations[index].append(done - called)
@@ -62,9 +60,16 @@ def main() -> None:
         "first_load": first_load,
         "durations": [x for per in durations for x in per],
         "since_due": [x for per in since_due for x in per],
-        "stats": {k: v for k, v in manager.stats().items() if isinstance(v, (int, float, str, type(None)))},
+        "stats": {k: v for k, v in stats().items() if isinstance(v, (int, float, str, type(None)))},
     }
     print(json.dumps(result), flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, required=True)
+    args, manager = worker_manager(ap)
+    measure(args, lambda: manager.secrets["STARFLEET"]["SlackToken"], manager.stats)
 
 
 if __name__ == "__main__":

@@ -628,6 +628,7 @@ func vectorStats(s sfs.Stats) map[string]any {
 		"last_error":      nil,
 		"region":          nil,
 		"failovers":       s.Failovers,
+		"hedges":          s.Hedges,
 	}
 	if s.Region != "" {
 		out["region"] = s.Region

@@ -474,6 +474,9 @@ type Stats struct {
 	// Failovers counts the times a fetch moved on from a failing region to the next one
 	// (Options.FallbackRegions).
 	Failovers uint64
+	// Hedges counts the reads sent again on a new connection after a reused pooled
+	// connection stayed silent (a connection a NAT or a freeze dropped; at most one per read).
+	Hedges uint64
 }
 
 // Stats returns the cache counters.
@@ -497,11 +500,12 @@ func (m *Manager) Stats() (Stats, error) {
 		LastError      *string  `json:"last_error"`
 		Region         *string  `json:"region"`
 		Failovers      uint64   `json:"failovers"`
+		Hedges         uint64   `json:"hedges"`
 	}
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return Stats{}, &Error{Code: ErrInternal, Message: fmt.Sprintf("decoding stats: %v", err)}
 	}
-	out := Stats{Hits: s.Hits, Misses: s.Misses, Fetches: s.Fetches, Failures: s.Failures, StaleServed: s.StaleServed, RefreshesAhead: s.RefreshesAhead, Failovers: s.Failovers}
+	out := Stats{Hits: s.Hits, Misses: s.Misses, Fetches: s.Fetches, Failures: s.Failures, StaleServed: s.StaleServed, RefreshesAhead: s.RefreshesAhead, Failovers: s.Failovers, Hedges: s.Hedges}
 	if s.LastRefresh != nil {
 		sec := *s.LastRefresh
 		out.LastRefresh = time.Unix(0, int64(sec*1e9))

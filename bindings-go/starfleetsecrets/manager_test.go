@@ -145,6 +145,32 @@ func TestSixtyFourGoroutinesOnAColdCacheMakeOneCall(t *testing.T) {
 	}
 }
 
+func TestASlowAnswerIsRead(t *testing.T) {
+	name := uniqueName("slow")
+	createJSON(t, name, starfleetDoc("xoxb-slow"))
+	// A Secrets Manager (or KMS behind it) taking 1.5 s is slow, not broken.
+	fault(t, name, "delay", 0, map[string]any{"delay_ms": 1500})
+	defer clearFaults(t, name)
+	// A deadline no other test uses: a connection pool of its own, so the call goes out on a
+	// new connection, which waits for its answer (a reused one could be hedged: two calls).
+	m := newManager(t, sfs.Options{SecretID: name, Timeout: 9700 * time.Millisecond})
+	started := time.Now()
+	got, err := m.Get(context.Background(), "STARFLEET.SlackToken")
+	took := time.Since(started)
+	if err != nil || got != "xoxb-slow" {
+		t.Fatalf("Get = %q, %v (after %v)", got, err, took)
+	}
+	if took < 1500*time.Millisecond || took > 2500*time.Millisecond {
+		t.Fatalf("took %v for a 1.5 s answer", took)
+	}
+	if n := calls(t, name); n != 1 {
+		t.Fatalf("GetSecretValue calls = %d, want 1", n)
+	}
+	if s := stats(t, m); s.Failures != 0 || s.Hedges != 0 {
+		t.Fatalf("stats = %+v", s)
+	}
+}
+
 func closedPortURL(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -15,8 +15,9 @@ import (
 	sfs "example.invalid/starfleet-secrets/bindings-go/starfleetsecrets"
 )
 
-// The proxy holds each fetch 0.9 s (just under the 1 s per-attempt read timeout, which would
-// otherwise abandon and retry the attempt); a read slower than waited waited for a fetch.
+// The proxy holds each fetch 0.9 s (just under the 1 s hedge delay, after which a call on a
+// reused connection would also be sent on a new one and the call counts would double); a read
+// slower than waited waited for a fetch.
 const (
 	aheadDelayMS = 900
 	waited       = 300 * time.Millisecond

@@ -224,9 +224,9 @@ pub fn invalidate(manager: &Handle) {
 /// Counters and cache state: `hits`, `misses`, `fetches`, `failures`, `stale_served`, `refreshes_ahead`,
 /// `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
 /// `testing_overrides`, `region` (the region that served the cached value, or null),
-/// `failovers`.
+/// `failovers`, `hedges`.
 #[napi(
-    ts_return_type = "{ hits: number; misses: number; fetches: number; failures: number; stale_served: number; refreshes_ahead: number; last_refresh: number | null; version_id: string | null; last_error: string | null; testing_overrides: number; region: string | null; failovers: number }",
+    ts_return_type = "{ hits: number; misses: number; fetches: number; failures: number; stale_served: number; refreshes_ahead: number; last_refresh: number | null; version_id: string | null; last_error: string | null; testing_overrides: number; region: string | null; failovers: number; hedges: number }",
     ts_args_type = "manager: ManagerHandle"
 )]
 pub fn stats(manager: &Handle) -> Out {

@@ -181,6 +181,7 @@ describe('reading', () => {
       testing_overrides: 0,
       region: null,
       failovers: 0,
+      hedges: 0,
     })
     await m.get('v')
     await m.get('v')

@@ -1,8 +1,9 @@
 'use strict'
 // A pooled connection that a NAT gateway or a Lambda freeze silently killed: the harness
 // black-holes every request on an already-used connection. The addon shares the core's
-// runtime and client, so the first access after it returns the fresh value within 2 s with
-// no failure counted. The worker runs in its own `node` (its own connection pool).
+// runtime and client: a request left unanswered on a reused connection for a second is sent
+// again on a new one (a hedge), so the first access after it returns the fresh value within
+// 2 s with no failure counted. The worker runs in its own `node` (its own connection pool).
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
@@ -42,6 +43,8 @@ test('a black-holed pooled connection costs about a second, not the deadline', a
     assert.deepEqual(result.value, { v: 'new' })
     assert.ok(result.elapsed < 2, `second read took ${result.elapsed} s`)
     assert.equal(result.stats.failures, 0)
+    assert.equal(result.stats.hedges, 1)
+    // The first read, the attempt into the black hole, the hedge on a new connection.
     assert.equal(await h.getCount(name), 3)
   } finally {
     child.kill()

@@ -1,8 +1,8 @@
 'use strict'
 // Refresh-ahead and the fleet expiry jitter against the harness (moto + fault proxy). The
-// proxy's `delay` fault makes each fetch take 0.9 s (just under the 1 s per-attempt read
-// timeout, which would otherwise abandon and retry the attempt): a read slower than WAITED_MS
-// waited for a fetch.
+// proxy's `delay` fault makes each fetch take 0.9 s (just under the 1 s hedge delay, after
+// which a call on a reused connection would also be sent on a new one and the call counts
+// would double): a read slower than WAITED_MS waited for a fetch.
 
 const assert = require('node:assert/strict')
 const { test, before } = require('node:test')

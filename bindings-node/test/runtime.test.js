@@ -19,15 +19,20 @@ const open = (name, extra = {}) => new SecretsManager({ secretId: name, region: 
 test('100 concurrent get() on a cold cache make exactly one GetSecretValue', async () => {
   const name = h.unique('flight')
   await h.createSecret(name, { STARFLEET: { SlackToken: 'xoxb-many' } })
-  // Slow the call down so every access arrives while it is in flight.
-  await h.fault(name, 'delay', { delay_ms: 300 })
-  const m = open(name)
+  // Slow the call down so every access arrives while it is in flight: 2 s, a slow answer
+  // that used to be abandoned and retried (three calls, then TIMEOUT). A deadline no other
+  // test here uses gives the manager a connection pool of its own, so the call goes out on a
+  // new connection, which waits for its answer (a reused one may be hedged after 1 s).
+  await h.fault(name, 'delay', { delay_ms: 2000 })
+  const m = open(name, { timeout: 9.7 })
   const values = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? m.get('STARFLEET.SlackToken') : m.get('STARFLEET', 'SlackToken'))))
   assert.equal(values.length, 100)
   assert.ok(values.every((v) => v === 'xoxb-many'))
   assert.equal(await h.getCount(name), 1, 'one call, counted at the proxy')
   const s = m.stats()
   assert.equal(s.fetches, 1)
+  assert.equal(s.failures, 0)
+  assert.equal(s.hedges, 0)
   assert.equal(s.misses + s.hits, 100)
 })
 

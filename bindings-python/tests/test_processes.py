@@ -21,7 +21,7 @@ CHILD_TIMEOUT = 20.0
 def test_32_threads_first_access_make_one_call(secret: Callable[..., str]) -> None:
     name = secret(starfleet_doc("xoxb-threads"))
     # Slow the one call down so every thread arrives while it is in flight (below the 1 s
-    # per-attempt read timeout, which would retry it).
+    # hedge delay: on a reused connection a slower call may be sent twice).
     fault(name, "delay", delay_ms=800)
     m = manager(name)
     barrier = threading.Barrier(32)

@@ -1,8 +1,8 @@
 """Refresh-ahead and the fleet expiry jitter, against the harness (moto + fault proxy).
 
 The proxy's ``delay`` fault makes every fetch take 0.9 s (just under the library's 1 s
-per-attempt read timeout, which would otherwise abandon and retry the attempt): a read that
-takes more than ``WAITED`` waited for a fetch.
+hedge delay, after which a call on a reused connection would also be sent on a new one and
+the call counts would double): a read that takes more than ``WAITED`` waited for a fetch.
 """
 
 from __future__ import annotations

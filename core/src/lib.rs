@@ -7,6 +7,7 @@
 //! * [`settings`]: arguments → environment → configuration precedence, TTL and deadlines;
 //! * [`source`]: `GetSecretValue` and the classification of its errors;
 //! * [`transport`]: the HTTP clients: TLS provider (rustls + ring), trusted roots, pooling;
+//! * [`hedge`]: a read left unanswered on a reused pooled connection is sent again on a new one;
 //! * [`cache`]: lazy load, single-flight, TTL, refresh-ahead, stale-if-error, stats;
 //! * [`jitter`]: the per-process share of the fleet expiry jitter;
 //! * [`notify`]: `on_change` subscribers, and the thread each call runs on;
@@ -29,6 +30,7 @@ pub mod cache;
 pub mod config;
 pub mod document;
 pub mod error;
+pub mod hedge;
 pub mod jitter;
 pub mod notify;
 pub mod overrides;

@@ -10,6 +10,12 @@
 //! The HTTP clients (TLS provider, trusted roots, pooled connections) come from
 //! [`crate::transport`]. SDK errors are classified here, once, into the stable [`Code`]s.
 //!
+//! Deadlines: the caller's `timeout` is the one cap on a read (the SDK's operation timeout,
+//! retries included). Within it, connecting (TCP and TLS) has its own bounded timeout
+//! ([`CONNECT_TIMEOUT`]), and an answer has none: a request on a new connection waits for its
+//! answer until the deadline, however slow. A request on a reused pooled connection that stays
+//! silent for [`HEDGE_DELAY`] is hedged ([`crate::hedge`]), never failed.
+//!
 //! Replica failover ([`read_with_failover`]) lives here too: a read tries the secret's region,
 //! then each of `fallback_regions`, moving on only after a regional failure, all within the
 //! one fetch deadline.
@@ -31,6 +37,7 @@ use zeroize::Zeroizing;
 
 use crate::document::{Document, Payload, Secret};
 use crate::error::{Code, Error, Result};
+use crate::hedge::Hedge;
 use crate::settings::{process_env, EnvLookup, Settings, Version};
 use crate::transport;
 
@@ -39,18 +46,20 @@ const MAX_ATTEMPTS: u32 = 3;
 /// First retry delay; the SDK doubles it with jitter. Short, because a Lambda invocation
 /// is waiting, and bounded overall by the fetch deadline.
 const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+/// How long opening a connection (TCP and TLS handshake) may take, within the deadline: the
+/// AWS SDKs' own bound. It covers no answer: once a request is sent, only the deadline ends it.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// How long one GetSecretValue attempt may wait for the response once sent (on a new or a
-/// pooled connection). The request and its answer are small and Secrets Manager answers in
-/// tens of milliseconds, so a second of silence means a dead connection: a pooled one that a
-/// NAT gateway or a Lambda freeze dropped without telling either end. The attempt is then
-/// abandoned (its connection with it) and retried on a fresh connection, instead of the whole
-/// fetch deadline being spent waiting. Credential look-ups are not cut by it: they run
-/// before the request is sent, with their providers' own timeouts.
-/// `STARFLEET_SECRETS_ATTEMPT_TIMEOUT` (seconds) overrides it, for hosts where a second is too
-/// short (e.g. under valgrind, which runs code ~50 times slower).
-pub const ATTEMPT_READ_TIMEOUT: Duration = Duration::from_secs(1);
-const ATTEMPT_TIMEOUT_VAR: &str = "STARFLEET_SECRETS_ATTEMPT_TIMEOUT";
+/// How long a GetSecretValue sent on a **reused** pooled connection waits for its answer
+/// before the same request is also sent on a new connection ([`crate::hedge`]), the first
+/// answer of the two winning. Secrets Manager answers in tens of milliseconds, so a second of
+/// silence on a reused connection most likely means a connection a NAT gateway or a Lambda
+/// freeze dropped without telling either end; if it was only a slow answer, the hedge costs
+/// one extra call and the read still gets the first answer. Nothing fails when it fires.
+/// `STARFLEET_SECRETS_ATTEMPT_TIMEOUT` (seconds) overrides it: the test suites raise it under
+/// valgrind (code ~50 times slower), where a second would hedge nearly every call and break
+/// their call counts.
+pub const HEDGE_DELAY: Duration = Duration::from_secs(1);
+const HEDGE_DELAY_VAR: &str = "STARFLEET_SECRETS_ATTEMPT_TIMEOUT";
 /// Most SDK clients kept at once (see [`sdk_client`]).
 const MAX_CLIENTS: usize = 8;
 /// Longest AWS error message kept in our messages.
@@ -145,7 +154,7 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
                 .with_max_attempts(MAX_ATTEMPTS)
                 .with_initial_backoff(INITIAL_BACKOFF),
         )
-        .timeout_config(timeouts(key.timeout, None));
+        .timeout_config(timeouts(key.timeout));
     if let Some(url) = &endpoint {
         loader = loader.endpoint_url(url);
     }
@@ -201,9 +210,9 @@ async fn profile_transport() -> transport::ProfileTransport {
     }
 }
 
-/// [`ATTEMPT_READ_TIMEOUT`], or `STARFLEET_SECRETS_ATTEMPT_TIMEOUT` when set.
-fn attempt_read_timeout(env: EnvLookup<'_>) -> Result<Duration> {
-    crate::settings::seconds_var(env, ATTEMPT_TIMEOUT_VAR, ATTEMPT_READ_TIMEOUT)
+/// [`HEDGE_DELAY`], or `STARFLEET_SECRETS_ATTEMPT_TIMEOUT` when set.
+fn hedge_delay(env: EnvLookup<'_>) -> Result<Duration> {
+    crate::settings::seconds_var(env, HEDGE_DELAY_VAR, HEDGE_DELAY)
 }
 
 /// `key`'s value, now marked most recently used (moved to the back).
@@ -227,17 +236,14 @@ fn keep<K: PartialEq, V: Clone>(entries: &mut Vec<(K, V)>, key: K, value: V, max
     (value, evicted)
 }
 
-/// Connect, overall and read timeouts for a client with this fetch `deadline`; `read` is the
-/// per-attempt read timeout of GetSecretValue ([`ATTEMPT_READ_TIMEOUT`]), none for the
-/// client's other operations.
-fn timeouts(deadline: Duration, read: Option<Duration>) -> TimeoutConfig {
-    let mut timeouts = TimeoutConfig::builder()
+/// The timeouts of a client with this fetch `deadline`: connecting is bounded
+/// ([`CONNECT_TIMEOUT`], never past the deadline), the whole call (retries included) ends at
+/// the deadline, and there is no read timeout: a slow answer is still an answer.
+fn timeouts(deadline: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT.min(deadline))
-        .operation_timeout(deadline);
-    if let Some(read) = read {
-        timeouts = timeouts.read_timeout(read.min(deadline));
-    }
-    timeouts.build()
+        .operation_timeout(deadline)
+        .build()
 }
 
 /// Both access-key variables set: the first source of the default chain.
@@ -269,7 +275,8 @@ fn plain_http_endpoint(endpoint: Option<&str>, env: EnvLookup<'_>) -> bool {
 /// Fetch and parse one version of the secret, in its location's region only, within the
 /// settings' deadline.
 pub async fn fetch(settings: &Settings) -> Result<Secret> {
-    fetch_within(settings, settings.timeout).await
+    let hedge = Hedge::new(hedge_delay(&process_env)?);
+    fetch_within(settings, settings.timeout, &hedge).await
 }
 
 /// Whether a read that failed with `code` moves on to the next region: only when the region,
@@ -303,11 +310,13 @@ pub struct Served {
     pub region: String,
 }
 
-/// What a read across regions brought back, and how many times it moved to another region.
+/// What a read across regions brought back, how many times it moved to another region, and
+/// how many hedges it sent ([`crate::hedge`]; at most one per read).
 #[derive(Debug)]
 pub struct Outcome {
     pub result: Result<Served>,
     pub failovers: u32,
+    pub hedges: u32,
 }
 
 /// One read through the secret's region, then its fallback regions ([`regional_settings`]),
@@ -348,6 +357,7 @@ where
                 return Outcome {
                     result: Ok(Served { secret, region }),
                     failovers,
+                    hedges: 0,
                 }
             }
             Err(error) => {
@@ -373,30 +383,41 @@ where
     Outcome {
         result: Err(error),
         failovers,
+        hedges: 0,
     }
 }
 
-/// [`fetch`] in each region [`read_with_failover`] tries.
+/// [`fetch`] in each region [`read_with_failover`] tries; one hedge for the whole read.
 pub async fn fetch_with_failover(settings: &Settings) -> Outcome {
-    read_with_failover(settings, |regional, share| async move {
-        let within = fetch_within(&regional, share);
+    let hedge = match hedge_delay(&process_env) {
+        Ok(delay) => Hedge::new(delay),
+        Err(error) => {
+            return Outcome {
+                result: Err(error),
+                failovers: 0,
+                hedges: 0,
+            }
+        }
+    };
+    let hedge = &hedge;
+    let mut outcome = read_with_failover(settings, |regional, share| async move {
+        let within = fetch_within(&regional, share, hedge);
         tokio::time::timeout(share, within).await.unwrap_or_else(|_| {
-            Err(Error::new(
-                Code::Timeout,
-                format!(
-                    "secret {} in {}: no answer within {}s",
-                    regional.location.secret_id,
-                    regional.location.region,
-                    share.as_secs_f64()
-                ),
-            ))
+            Err(no_answer(share).context(format_args!(
+                "secret {} in {}",
+                regional.location.secret_id, regional.location.region
+            )))
         })
     })
-    .await
+    .await;
+    outcome.hedges = hedge.count();
+    outcome
 }
 
-/// One GetSecretValue in the settings' region, ended (TIMEOUT) after `deadline`.
-async fn fetch_within(settings: &Settings, deadline: Duration) -> Result<Secret> {
+/// One GetSecretValue in the settings' region, ended (TIMEOUT) after `deadline`, hedged
+/// (once, shared with the read's other regions) per `hedge`.
+async fn fetch_within(settings: &Settings, deadline: Duration, hedge: &Hedge) -> Result<Secret> {
+    let started = Instant::now();
     let loc = &settings.location;
     let what = format!("secret {} ({}) in {}", loc.secret_id, settings.version, loc.region);
     log::debug!("GetSecretValue {what}");
@@ -406,15 +427,16 @@ async fn fetch_within(settings: &Settings, deadline: Duration) -> Result<Secret>
         Version::Stage(stage) => request.version_stage(stage),
         Version::Id(id) => request.version_id(id),
     };
-    let attempt = attempt_read_timeout(&process_env).map_err(|e| e.context(&what))?;
-    let read_timeout =
-        aws_sdk_secretsmanager::config::Builder::default().timeout_config(timeouts(deadline, Some(attempt)));
+    let limits = aws_sdk_secretsmanager::config::Builder::default().timeout_config(timeouts(deadline));
+    let hedge = hedge.clone();
     let output = request
         .customize()
-        .config_override(read_timeout)
+        .config_override(limits)
+        // Every attempt (the SDK's retries included) may be hedged, once per read.
+        .mutate_request(move |request| request.add_extension(hedge.clone()))
         .send()
         .await
-        .map_err(|e| classify(&e, deadline).context(&what))?;
+        .map_err(|e| classify(&e, started.elapsed()).context(&what))?;
     into_secret(output, &loc.secret_id).map_err(|e| e.context(&what))
 }
 
@@ -439,8 +461,9 @@ fn into_secret(mut out: GetSecretValueOutput, requested: &str) -> Result<Secret>
     })
 }
 
-/// Map any SDK failure to a stable code with a message that helps fix it.
-pub fn classify<E, R>(err: &SdkError<E, R>, timeout: Duration) -> Error
+/// Map any SDK failure to a stable code with a message that helps fix it; `waited` is how
+/// long the call waited, which a TIMEOUT message states.
+pub fn classify<E, R>(err: &SdkError<E, R>, waited: Duration) -> Error
 where
     E: ProvideErrorMetadata + StdError + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
@@ -456,10 +479,8 @@ where
             let e = service.err();
             service_error(e.code().unwrap_or("Unknown"), e.message())
         }
-        SdkError::TimeoutError(_) => Error::new(Code::Timeout, format!("no answer within {}s", timeout.as_secs_f64())),
-        SdkError::DispatchFailure(d) if d.is_timeout() => {
-            Error::new(Code::Timeout, format!("no answer within {}s", timeout.as_secs_f64()))
-        }
+        SdkError::TimeoutError(_) => no_answer(waited),
+        SdkError::DispatchFailure(d) if d.is_timeout() => no_answer(waited),
         SdkError::DispatchFailure(_) => {
             let cause = root_cause(err);
             if let Some(proxy) = transport::failed_proxy(err, &process_env) {
@@ -486,7 +507,11 @@ where
     }
 }
 
-/// The stable code for an AWS error code.
+/// TIMEOUT after `waited`, to a tenth of a second (the time really spent, not the deadline).
+fn no_answer(waited: Duration) -> Error {
+    Error::new(Code::Timeout, format!("no answer within {:.1}s", waited.as_secs_f64()))
+}
+
 /// A Secrets Manager error answer (its AWS code and message) as our [`Error`]: the code
 /// classified, the message cut to [`MAX_AWS_MESSAGE`]. Public for a binding that makes the
 /// call through another client (Python under moto's in-process mock), so both paths give
@@ -606,14 +631,14 @@ mod tests {
     }
 
     #[test]
-    fn attempt_timeout_from_the_environment() {
-        assert_eq!(attempt_read_timeout(&env(&[])).unwrap(), ATTEMPT_READ_TIMEOUT);
+    fn hedge_delay_from_the_environment() {
+        assert_eq!(hedge_delay(&env(&[])).unwrap(), HEDGE_DELAY);
         let set = env(&[("STARFLEET_SECRETS_ATTEMPT_TIMEOUT", "2.5")]);
-        assert_eq!(attempt_read_timeout(&set).unwrap(), Duration::from_millis(2500));
+        assert_eq!(hedge_delay(&set).unwrap(), Duration::from_millis(2500));
         for bad in ["0", "-1", "soon"] {
             let vars: &'static [(&'static str, &'static str)] =
                 Box::leak(Box::new([("STARFLEET_SECRETS_ATTEMPT_TIMEOUT", bad)]));
-            let err = attempt_read_timeout(&env(vars)).unwrap_err();
+            let err = hedge_delay(&env(vars)).unwrap_err();
             assert_eq!(err.code(), Code::ConfigInvalid, "{bad}");
             assert!(err.to_string().contains("STARFLEET_SECRETS_ATTEMPT_TIMEOUT"), "{err}");
         }
@@ -638,20 +663,26 @@ mod tests {
     }
 
     #[test]
-    fn only_get_secret_value_gets_the_short_read_timeout() {
+    fn no_read_timeout_and_connecting_bounded_within_the_deadline() {
         let deadline = Duration::from_secs(10);
-        let client = timeouts(deadline, None);
-        assert_eq!(client.read_timeout(), None);
-        assert_eq!(client.operation_timeout(), Some(deadline));
-        let get = timeouts(deadline, Some(ATTEMPT_READ_TIMEOUT));
-        assert_eq!(get.read_timeout(), Some(ATTEMPT_READ_TIMEOUT));
-        assert_eq!(get.operation_timeout(), Some(deadline));
-        let short = timeouts(Duration::from_millis(300), Some(ATTEMPT_READ_TIMEOUT));
+        let t = timeouts(deadline);
+        assert_eq!(t.read_timeout(), None, "a slow answer is still an answer");
+        assert_eq!(t.operation_attempt_timeout(), None);
+        assert_eq!(t.operation_timeout(), Some(deadline));
+        assert_eq!(t.connect_timeout(), Some(CONNECT_TIMEOUT));
+        let short = timeouts(Duration::from_millis(300));
         assert_eq!(
-            short.read_timeout(),
+            short.connect_timeout(),
             Some(Duration::from_millis(300)),
             "never past the deadline"
         );
+    }
+
+    #[test]
+    fn a_timeout_states_the_time_waited() {
+        let err = no_answer(Duration::from_millis(3_240));
+        assert_eq!(err.code(), Code::Timeout);
+        assert!(err.to_string().contains("no answer within 3.2s"), "{err}");
     }
 
     #[test]

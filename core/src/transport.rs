@@ -45,8 +45,9 @@
 //!
 //! **Pooled connections** are dropped after [`POOL_IDLE_TIMEOUT`] idle, well below the
 //! 350 s after which an AWS NAT gateway silently forgets a flow, and carry TCP keepalive
-//! probes. A connection that died anyway (a Lambda freeze, a NAT) is handled by the short
-//! per-attempt timeout of `source`: the attempt fails fast and the retry opens a new one.
+//! probes. A connection that died anyway (a Lambda freeze, a NAT) is caught by [`crate::hedge`]:
+//! each client is a [`HedgingClient`] over the pool and a second pool for hedges, whose
+//! connections are never reused.
 
 use std::time::Duration;
 
@@ -58,6 +59,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
 use crate::error::{Code, Error, Result};
+use crate::hedge::HedgingClient;
 use crate::settings::EnvLookup;
 
 /// How long an idle pooled connection is kept: below an AWS NAT gateway's 350 s idle limit,
@@ -103,27 +105,24 @@ pub fn https_client_with(env: EnvLookup<'_>, profile: Option<&ProfileTransport>)
         .with_trust_store(trust_store(env, profile)?)
         .build()
         .map_err(|e| Error::new(Code::Internal, format!("cannot set up TLS: {e}")))?;
-    let builder = with_policy(
-        ConnectionPool::builder(),
-        pool_idle_timeout(env)?,
-        proxy_config(env, Scheme::Https)?,
-    );
-    let pool = builder
-        .tls_provider(Provider::rustls(CryptoMode::Ring))
-        .tls_context(context)
-        .build_https();
-    shared(pool)
+    let idle_timeout = pool_idle_timeout(env)?;
+    let proxy = proxy_config(env, Scheme::Https)?;
+    let pool = || {
+        with_policy(ConnectionPool::builder(), idle_timeout, proxy.clone())
+            .tls_provider(Provider::rustls(CryptoMode::Ring))
+            .tls_context(context.clone())
+            .build_https()
+    };
+    shared(pool(), pool())
 }
 
 /// A client without TLS, for a plain `http://` endpoint (a local emulator): no roots are
 /// read for certificates such an endpoint never shows.
 pub fn http_client(env: EnvLookup<'_>) -> Result<SharedHttpClient> {
-    let builder = with_policy(
-        ConnectionPool::builder(),
-        pool_idle_timeout(env)?,
-        proxy_config(env, Scheme::Http)?,
-    );
-    shared(builder.build_http())
+    let idle_timeout = pool_idle_timeout(env)?;
+    let proxy = proxy_config(env, Scheme::Http)?;
+    let pool = || with_policy(ConnectionPool::builder(), idle_timeout, proxy.clone()).build_http();
+    shared(pool(), pool())
 }
 
 /// The pooling policy of both clients (module doc), with `idle_timeout` (see
@@ -274,7 +273,16 @@ fn pool_idle_timeout(env: EnvLookup<'_>) -> Result<Duration> {
     crate::settings::seconds_var(env, POOL_IDLE_TIMEOUT_VAR, POOL_IDLE_TIMEOUT)
 }
 
-fn shared<E: std::fmt::Display>(pool: std::result::Result<ConnectionPool, E>) -> Result<SharedHttpClient> {
+/// The client over `pooled`, hedging into `fresh` (see [`crate::hedge`]; two pools built
+/// alike, so the hedge's connections follow the same rules).
+fn shared<E: std::fmt::Display>(
+    pooled: std::result::Result<ConnectionPool, E>,
+    fresh: std::result::Result<ConnectionPool, E>,
+) -> Result<SharedHttpClient> {
+    Ok(HedgingClient::new(pool_client(pooled)?, pool_client(fresh)?).into_shared())
+}
+
+fn pool_client<E: std::fmt::Display>(pool: std::result::Result<ConnectionPool, E>) -> Result<SharedHttpClient> {
     let client = pool
         .map_err(|e| e.to_string())
         .and_then(|pool| PoolClient::new(&pool).map_err(|e| format!("{e:?}")))

@@ -1,7 +1,8 @@
-//! A pooled connection that a NAT gateway or a Lambda freeze dropped silently (issue 14).
+//! A pooled connection that a NAT gateway or a Lambda freeze dropped silently.
 //!
 //! The harness black-holes every request that arrives on an already-used connection (new
-//! connections are served): what such a connection looks like from the client. Each test
+//! connections are served): what such a connection looks like from the client. A read sent
+//! into it is hedged on a new connection after `source::HEDGE_DELAY` (`starfleet_secrets::hedge`). Each test
 //! uses a deadline no other test uses, so its manager gets an SDK client, and a connection
 //! pool, of its own. Run through `scripts/with-harness cargo test`.
 
@@ -51,29 +52,63 @@ fn a_black_holed_pooled_connection_costs_about_a_second_not_the_deadline() {
     let took = started.elapsed();
     assert!(took < Duration::from_secs(2), "first read after the drop took {took:?}");
     assert!(
-        took >= source::ATTEMPT_READ_TIMEOUT,
+        took >= source::HEDGE_DELAY,
         "the pooled connection was really tried: {took:?}"
     );
     let stats = m.stats();
-    assert_eq!((stats.failures, stats.stale_served), (0, 0), "{stats:?}");
-    // The first read, the attempt into the black hole, the retry on a new connection.
+    assert_eq!(
+        (stats.failures, stats.stale_served, stats.hedges),
+        (0, 0, 1),
+        "{stats:?}"
+    );
+    // The first read, the attempt into the black hole, the hedge on a new connection.
     assert_eq!(rt.block_on(get_count(&name)), 3);
+
+    // The dead connection left the pool: the next fetch opens a new one, without a hedge.
+    let started = Instant::now();
+    runtime::block_on(m.refresh()).unwrap();
+    let took = started.elapsed();
+    assert!(
+        took < source::HEDGE_DELAY,
+        "the dead connection was used again: {took:?}"
+    );
+    assert_eq!((m.stats().failures, m.stats().hedges), (0, 1), "{:?}", m.stats());
+    assert_eq!(rt.block_on(get_count(&name)), 4);
     rt.block_on(clear_faults(&name));
 }
 
+/// The number of seconds a TIMEOUT message says it waited ("no answer within 4.7s").
+fn stated_wait(message: &str) -> Duration {
+    let (_, rest) = message
+        .rsplit_once("no answer within ")
+        .unwrap_or_else(|| panic!("{message}"));
+    let seconds = rest.split('s').next().unwrap();
+    Duration::from_secs_f64(seconds.parse().unwrap_or_else(|_| panic!("{message}")))
+}
+
 #[test]
-fn a_hung_endpoint_still_ends_within_the_deadline() {
+fn a_hung_endpoint_ends_at_the_deadline_and_says_how_long_it_waited() {
     let rt = runtime::get().unwrap();
     let name = unique("hung");
     rt.block_on(create_json(&name, &json!({"v": "x"})));
+    // No answer at all, on any connection (a new one, so no hedge either).
     rt.block_on(fault(&name, "hang", 0, json!({"hang_ms": 20_000})));
-    let deadline = Duration::from_millis(2_600);
+    let deadline = Duration::from_millis(4_700);
     let m = manager(&name, Ttl::For(Duration::from_secs(1)), deadline);
     let started = Instant::now();
     let err = runtime::block_on(m.secret()).unwrap_err();
     let took = started.elapsed();
     assert_eq!(err.code(), Code::Timeout, "{err}");
-    assert!(took < deadline + Duration::from_secs(1), "{took:?}");
+    // The one request waited for its answer the whole deadline (no shorter timer gave up on
+    // it), and not much longer...
+    assert!(
+        took >= deadline && took < deadline + Duration::from_secs(1),
+        "{took:?}: {err}"
+    );
+    assert_eq!(rt.block_on(get_count(&name)), 1, "one call, never abandoned: {err}");
+    // ...and the message says how long, to a tenth of a second.
+    let off = stated_wait(&err.to_string()).abs_diff(took);
+    assert!(off < Duration::from_millis(300), "took {took:?}: {err}");
     rt.block_on(clear_faults(&name));
 }
 

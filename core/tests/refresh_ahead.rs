@@ -12,8 +12,8 @@ use starfleet_secrets::{Code, Options, Path, Payload, Secret, SecretsManager, Tt
 use support::*;
 
 /// The proxy holds every call to the secret this long: about a second, just under the 1 s
-/// per-attempt read timeout (`source::ATTEMPT_READ_TIMEOUT`), which would otherwise abandon
-/// and retry each attempt.
+/// hedge delay (`source::HEDGE_DELAY`), after which a call on a reused connection would also
+/// be sent on a new one and the call counts would double.
 const DELAY: Duration = Duration::from_millis(900);
 /// A read that took longer than this waited for a fetch.
 const WAITED: Duration = Duration::from_millis(300);

@@ -1,0 +1,266 @@
+//! The cache in front of Secrets Manager: lazy load, single-flight, TTL, stale-if-error,
+//! backoff, and the counters behind `stats()`.
+//!
+//! One [`SecretsManager`] holds one entry: one (secret, region, stage or VersionId), chosen by
+//! its [`Options`]. The rules, in the order an access meets them:
+//!
+//! 1. A fresh entry (younger than the TTL; any age with `never`) is returned at once: a hit.
+//! 2. Otherwise the access waits for the manager's fetch lock, so concurrent accesses make one
+//!    API call between them (single-flight). A waiter that finds an entry fetched after it
+//!    started waiting uses it, which also makes TTL `0` single-flight.
+//! 3. Within the backoff after a failure, no call is made: the stale entry is served if it is
+//!    within the max staleness, else the last error is returned again. This is what stops a
+//!    hot loop from hammering the API while it is failing.
+//! 4. Otherwise one `GetSecretValue` (in the secret's region, then its fallback regions while
+//!    regions fail: [`source::read_with_failover`]). On success a response with the same VersionId keeps the
+//!    already-parsed [`Secret`] (same `Arc`, so bindings can keep their converted objects).
+//!    On failure the last good value is served while within `TTL + max_stale`
+//!    (stale-if-error) and the failure is counted; a first load that fails is an error.
+//!
+//! `refresh()` skips 1 and 3 (the caller asked for a call) and reports failure as an error,
+//! keeping the last good value cached; a refresh that waited while another fetch ended
+//! shares that fetch's outcome, so concurrent refreshes make one call and none waits longer
+//! than one fetch. `invalidate()` forgets the entry and any backoff, and a fetch already in
+//! flight when it ran is not kept (a generation count says so).
+//!
+//! Settings are resolved outside the state lock (they may read configuration files) and
+//! only read under it, so `stats()`, `invalidate()` and hits never wait on file I/O. A host
+//! application that holds the Starfleet configuration itself hands it over before each load
+//! ([`SecretsManager::use_config`]); when the settings change, the cached value is forgotten.
+//!
+//! Refresh-ahead (`refresh_ahead`, a fraction of the TTL): an access that finds the entry
+//! fresh but older than that fraction is answered from it at once, and starts one background
+//! refresh on the library's runtime (never on the caller's thread, never through a caller's
+//! fetch). It takes the fetch lock like any fetch, so it is single-flight with them; a failure
+//! is recorded as any failed fetch (backoff, `last_error`, stale-if-error once the entry
+//! expires) and the entry is kept. So a read that comes at least every fraction × TTL never
+//! waits for a fetch after the first load. A manager whose fetches go through a caller's fetch
+//! (Python under moto's in-process mock) refreshes on the request path as before.
+//!
+//! The TTL an entry is fresh for is [`Settings::fresh_for`]: the asked TTL, shortened by this
+//! process's share of the fleet expiry jitter ([`crate::jitter`]).
+//!
+//! A fetch that stores a new VersionId records a change for the `on_change` subscribers
+//! ([`crate::notify`]); the public entry points deliver it once the fetch lock is released.
+//!
+//! The module's files: `state` (what is held, and the stats), `fast_path` (answers that
+//! never wait), `fetch` (accesses that wait, refreshes, the fetch), `overrides` (testing
+//! overrides) and `blocking` (the adapters for callers on a plain thread).
+
+mod blocking;
+mod fast_path;
+mod fetch;
+mod overrides;
+mod state;
+
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::config::ConfigSource;
+use crate::document::Secret;
+use crate::error::Result;
+use crate::notify::{Notifier, Subscription};
+use crate::settings::{self, Options, Settings};
+
+pub use fetch::CallerFetch;
+use fetch::{Count, Fetcher};
+pub use state::Stats;
+use state::{Counters, State};
+
+/// First pause after a failed fetch; doubles per consecutive failure up to [`MAX_BACKOFF`].
+pub const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Reads one secret and keeps it, per the rules in the module doc.
+///
+/// Everything but the options is shared (`Arc`) with the background refresh-ahead task,
+/// which holds a [`share`](Self::share) of the manager while it runs.
+pub struct SecretsManager {
+    options: Options,
+    state: Arc<Mutex<State>>,
+    /// The single-flight lock, tagged with the pid that made it: a lock held by a thread
+    /// of the parent at `fork()` time would otherwise stay held forever in the child.
+    fetch_lock: Arc<Mutex<(u32, Arc<tokio::sync::Mutex<()>>)>>,
+    counters: Arc<Counters>,
+    /// The pid of the process whose background refresh is in flight, 0 when none (a child
+    /// after `fork()` has none: the parent's task did not come along).
+    ahead_in_flight: Arc<AtomicU32>,
+}
+
+impl std::fmt::Debug for SecretsManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock_state();
+        f.debug_struct("SecretsManager")
+            .field("settings", &state.settings)
+            .field("cached", &state.entry.as_ref().map(|e| &e.secret))
+            .finish()
+    }
+}
+
+impl SecretsManager {
+    /// A manager for the secret `options` point at. Nothing is resolved or fetched yet.
+    pub fn new(options: Options) -> SecretsManager {
+        SecretsManager {
+            options,
+            state: Arc::default(),
+            fetch_lock: Arc::new(Mutex::new((std::process::id(), Arc::default()))),
+            counters: Arc::default(),
+            ahead_in_flight: Arc::default(),
+        }
+    }
+
+    /// Another handle on this manager's state, for the background refresh task.
+    fn share(&self) -> SecretsManager {
+        SecretsManager {
+            options: self.options.clone(),
+            state: self.state.clone(),
+            fetch_lock: self.fetch_lock.clone(),
+            counters: self.counters.clone(),
+            ahead_in_flight: self.ahead_in_flight.clone(),
+        }
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// The resolved settings (location, TTL, ...). Resolved on first use from the process
+    /// environment and the configuration, outside the state lock (it may read files); an
+    /// error is not remembered, so fixing the environment fixes the manager.
+    pub fn settings(&self) -> Result<Arc<Settings>> {
+        let host_config = {
+            let state = self.lock_state();
+            if let Some(s) = &state.settings {
+                return Ok(s.clone());
+            }
+            state.host_config.clone()
+        };
+        let options = self.options_with(host_config);
+        let resolved = Arc::new(settings::resolve(&options, &settings::process_env)?);
+        Ok(self.lock_state().settings.get_or_insert(resolved).clone())
+    }
+
+    /// Take the Starfleet configuration from the host application (an already-loaded mapping,
+    /// or what a host's callable returned): bindings call this before every load (first
+    /// access, refresh, the access after `invalidate()`), so a host whose configuration changes
+    /// is followed. From then on `config` replaces `options.config`.
+    ///
+    /// The settings are resolved again (outside the state lock: a path is read from disk).
+    /// When they differ from the current ones, the cached value, the failure backoff and the
+    /// outcome of any fetch in flight are forgotten, so a value fetched for an old location is
+    /// never served for the new one; the same happens when they no longer resolve, and the
+    /// error is returned. Returns whether the settings were replaced.
+    pub fn use_config(&self, config: ConfigSource) -> Result<bool> {
+        let resolved = settings::resolve(&self.options_with(Some(config.clone())), &settings::process_env);
+        let mut state = self.lock_state();
+        state.host_config = Some(config);
+        match resolved {
+            Ok(new) if state.settings.as_deref() == Some(&new) => Ok(false),
+            Ok(new) => {
+                state.settings = Some(Arc::new(new));
+                state.forget();
+                Ok(true)
+            }
+            Err(error) => {
+                state.settings = None;
+                state.forget();
+                Err(error)
+            }
+        }
+    }
+
+    fn options_with(&self, host_config: Option<ConfigSource>) -> Options {
+        match host_config {
+            Some(config) => Options {
+                config: Some(config),
+                ..self.options.clone()
+            },
+            None => self.options.clone(),
+        }
+    }
+
+    /// The secret, from the cache or fetched (see the module doc).
+    pub async fn secret(&self) -> Result<Arc<Secret>> {
+        // A hit stores nothing, so it has no change to hand over: answered here, it costs
+        // what it cost before `on_change` (Node's warm reads come this way).
+        if let Some(secret) = self.try_hit() {
+            return Ok(secret);
+        }
+        let result = self.access(&mut Fetcher::Sdk, Count::Access).await;
+        self.notifier().dispatch();
+        result
+    }
+
+    /// Fetch now, whatever the cache holds. Concurrent refreshes share one call, so none
+    /// waits longer than one fetch. On failure the error is returned and the last good value
+    /// stays cached.
+    pub async fn refresh(&self) -> Result<Arc<Secret>> {
+        let result = self.force(&mut Fetcher::Sdk).await;
+        self.notifier().dispatch();
+        result
+    }
+
+    /// Call `callback(old VersionId or None, new VersionId)` after each fetch that stores a
+    /// new VersionId, until the returned [`Subscription`] is cancelled. When and on which
+    /// thread: see [`crate::notify`] (blocking calls run it on their own thread before they
+    /// return, async ones on the library's notification thread). Testing overrides never
+    /// notify.
+    pub fn on_change(&self, callback: impl Fn(Option<&str>, &str) + Send + Sync + 'static) -> Subscription {
+        self.notifier().subscribe(Box::new(callback))
+    }
+
+    /// Share `from`'s `on_change` subscribers and its last VersionId: a binding that replaces
+    /// its manager on reconfiguration keeps its subscribers, and a new secret is a change.
+    pub fn adopt_subscribers(&self, from: &SecretsManager) {
+        let notifier = from.notifier();
+        self.lock_state().notifier = notifier;
+    }
+
+    fn notifier(&self) -> Arc<Notifier> {
+        self.lock_state().notifier.clone()
+    }
+
+    /// Forget the cached value and any failure backoff; the next access fetches. A fetch
+    /// already in flight still answers its callers, but its outcome is not kept.
+    pub fn invalidate(&self) {
+        self.lock_state().forget();
+    }
+
+    pub fn stats(&self) -> Stats {
+        let state = self.lock_state();
+        let c = &self.counters;
+        Stats {
+            hits: c.hits.load(Relaxed),
+            misses: c.misses.load(Relaxed),
+            fetches: c.fetches.load(Relaxed),
+            failures: c.failures.load(Relaxed),
+            stale_served: c.stale_served.load(Relaxed),
+            refreshes_ahead: c.refreshes_ahead.load(Relaxed),
+            last_refresh: state.last_refresh,
+            version_id: state
+                .entry
+                .as_ref()
+                .and_then(|e| e.secret.version_id().map(str::to_owned)),
+            last_error: state.failure.as_ref().map(|f| f.error.code()),
+            testing_overrides: state.overrides.depth(),
+            region: state.entry.as_ref().map(|e| e.region.clone()),
+            failovers: c.failovers.load(Relaxed),
+            hedges: c.hedges.load(Relaxed),
+        }
+    }
+
+    fn fetch_lock(&self) -> Arc<tokio::sync::Mutex<()>> {
+        let mut slot = self.fetch_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let pid = std::process::id();
+        if slot.0 != pid {
+            *slot = (pid, Arc::default());
+        }
+        slot.1.clone()
+    }
+
+    fn lock_state(&self) -> MutexGuard<'_, State> {
+        // No code panics while holding it, and the state is valid between statements anyway.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
