@@ -203,3 +203,43 @@ fn two_processes_started_together_expire_at_different_times() {
         "two processes drew the same share: {fresh_for:?}"
     );
 }
+
+/// The read that would start a refresh-ahead is not answered by `try_hit` (the bindings'
+/// "answer without consulting anything" call): it goes through the binding's load path,
+/// which hands over the host's configuration first, so a configuration that names another
+/// secret is followed while reads keep the value fresh (here: as a binding does it).
+#[test]
+fn the_host_configuration_is_asked_for_before_each_refresh_ahead() {
+    let (a, b) = (unique("ahead-host-a"), unique("ahead-host-b"));
+    run(async {
+        create_json(&a, &json!({"token": "a"})).await;
+        create_json(&b, &json!({"token": "b"})).await;
+    });
+    let config = |id: &str| starfleet_secrets::ConfigSource::Loaded {
+        name: "the host's configuration".into(),
+        tree: json!({"STARFLEET": {"SecretsManager": {"SecretId": id, "SecretRegion": REGION}}}),
+    };
+    let m = SecretsManager::new(Options {
+        ttl: Some(Ttl::For(Duration::from_secs(2))),
+        refresh_ahead: Some(0.2),
+        expiry_jitter: Some(0.0),
+        ..Default::default()
+    });
+    // A binding's read: try_hit, else hand the configuration over, then read.
+    let read = |host: &str| -> String {
+        if let Some(hit) = m.try_hit() {
+            return token(&hit);
+        }
+        m.use_config(config(host)).unwrap();
+        token(&m.secret_blocking().unwrap())
+    };
+    assert_eq!(read(&a), "a");
+    assert!(m.try_hit().is_some(), "fresh and not due: answered at once");
+    std::thread::sleep(Duration::from_millis(500));
+    // The host now names b; reads keep coming well within the TTL.
+    assert_eq!(
+        read(&b),
+        "b",
+        "the refresh-ahead point did not consult the host's configuration"
+    );
+}

@@ -76,8 +76,33 @@ impl SecretsManager {
     /// without releasing it, and on `None` call [`secret`](Self::secret) (which counts the
     /// access itself) without the access being counted twice, as it would be with
     /// [`cached`](Self::cached).
+    ///
+    /// The access that would start a refresh-ahead is not answered here either (`None`): it
+    /// goes through the binding's load path, which hands over the host application's
+    /// configuration first ([`use_config`](Self::use_config)), so a background refresh
+    /// follows the host's configuration as a load after the TTL does, and which says how the
+    /// fetch is made (through a caller's fetch while the host intercepts AWS: then no
+    /// background refresh starts, see [`secret_blocking_with`](Self::secret_blocking_with)).
+    /// The next call (the binding's [`secret`](Self::secret) or
+    /// [`secret_blocking`](Self::secret_blocking)) answers it as a hit and starts the refresh.
     pub fn try_hit(&self) -> Option<Arc<Secret>> {
-        let found = self.hit(Instant::now());
+        let now = Instant::now();
+        {
+            let state = self.lock_state();
+            if state.overrides.innermost().is_none() {
+                let settings = state.settings.as_ref()?;
+                if self.refresh_ahead_due(&state, settings, now) {
+                    return None;
+                }
+            }
+        }
+        self.fast_hit(now)
+    }
+
+    /// [`try_hit`](Self::try_hit) for the library's own entry points, which start a due
+    /// refresh-ahead themselves.
+    pub(super) fn fast_hit(&self, now: Instant) -> Option<Arc<Secret>> {
+        let found = self.hit(now);
         if found.is_some() {
             self.counters.hits.fetch_add(1, Relaxed);
         }
@@ -146,13 +171,7 @@ impl SecretsManager {
     /// fetches not through a caller's fetch. Called by the hit paths under the state lock;
     /// only spawns.
     fn maybe_refresh_ahead(&self, state: &State, settings: &Arc<Settings>, now: Instant) {
-        let (Some(after), Some(e)) = (settings.refresh_ahead_after(), &state.entry) else {
-            return;
-        };
-        if now.saturating_duration_since(e.fetched_at) < after
-            || state.caller_fetches
-            || state.failure.as_ref().is_some_and(|f| now < f.retry_at)
-        {
+        if !self.refresh_ahead_due(state, settings, now) {
             return;
         }
         let pid = std::process::id();
@@ -170,5 +189,18 @@ impl SecretsManager {
             self.ahead_in_flight.store(0, Relaxed);
             log::warn!("cannot refresh ahead: {error}");
         }
+    }
+
+    /// Whether an access now would start a background refresh: refresh-ahead on, the entry
+    /// past its age, fetches not through a caller's fetch, no failure backoff running, none
+    /// in flight in this process.
+    fn refresh_ahead_due(&self, state: &State, settings: &Settings, now: Instant) -> bool {
+        let (Some(after), Some(e)) = (settings.refresh_ahead_after(), &state.entry) else {
+            return false;
+        };
+        now.saturating_duration_since(e.fetched_at) >= after
+            && !state.caller_fetches
+            && state.failure.as_ref().is_none_or(|f| now >= f.retry_at)
+            && self.ahead_in_flight.load(Relaxed) != std::process::id()
     }
 }

@@ -55,7 +55,7 @@ mod state;
 
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::config::ConfigSource;
 use crate::document::Secret;
@@ -184,7 +184,7 @@ impl SecretsManager {
     pub async fn secret(&self) -> Result<Arc<Secret>> {
         // A hit stores nothing, so it has no change to hand over: answered here, it costs
         // what it cost before `on_change` (Node's warm reads come this way).
-        if let Some(secret) = self.try_hit() {
+        if let Some(secret) = self.fast_hit(Instant::now()) {
             return Ok(secret);
         }
         let result = self.access(&mut Fetcher::Sdk, Count::Access).await;
@@ -210,11 +210,30 @@ impl SecretsManager {
         self.notifier().subscribe(Box::new(callback))
     }
 
-    /// Share `from`'s `on_change` subscribers and its last VersionId: a binding that replaces
-    /// its manager on reconfiguration keeps its subscribers, and a new secret is a change.
-    pub fn adopt_subscribers(&self, from: &SecretsManager) {
-        let notifier = from.notifier();
-        self.lock_state().notifier = notifier;
+    /// The manager that replaces this one when the application reconfigures it (every
+    /// binding's `configure()`): a new manager for `options`, with an empty cache, that keeps
+    /// what a reconfiguration must not lose, decided here for every binding:
+    ///
+    /// * the testing overrides in force (the same stack and tokens, so a test's undo still
+    ///   works on the new manager): a unit test that pinned a value and then reconfigures
+    ///   keeps being served its value;
+    /// * the `on_change` subscribers and the last VersionId they were told about, so the new
+    ///   configuration's first load is a change when it names another version.
+    ///
+    /// This manager is retired as a source of changes: what it still stores (a fetch or a
+    /// refresh-ahead already in flight, which still answers its own callers) is never
+    /// reported to the subscribers, so a reconfiguration never produces a change that did not
+    /// happen. The cache, counters and backoff start afresh.
+    pub fn reconfigure(&self, options: Options) -> SecretsManager {
+        let next = SecretsManager::new(options);
+        {
+            let from = self.lock_state();
+            let mut to = next.lock_state();
+            to.overrides = from.overrides.clone();
+            to.notifier = from.notifier.clone();
+            to.notify_generation = from.notifier.next_generation();
+        }
+        next
     }
 
     fn notifier(&self) -> Arc<Notifier> {
@@ -246,6 +265,7 @@ impl SecretsManager {
             testing_overrides: state.overrides.depth(),
             region: state.entry.as_ref().map(|e| e.region.clone()),
             failovers: c.failovers.load(Relaxed),
+            older_replica_answers: c.older_replica_answers.load(Relaxed),
         }
     }
 

@@ -41,13 +41,18 @@ pub struct Stats {
     pub region: Option<String>,
     /// How many times a fetch moved on from a failing region to the next one.
     pub failovers: u64,
+    /// How many times a fallback region answered with an older version than the cached one
+    /// (a replica that replication had not reached): never stored, never a change; the read
+    /// went on as if that region had failed ([`source::read_with_failover`]).
+    pub older_replica_answers: u64,
 }
 
 impl Stats {
     /// The stats as JSON, with the field names every binding exposes: `hits`, `misses`,
     /// `fetches`, `failures`, `stale_served`, `refreshes_ahead`, `last_refresh` (Unix seconds or null),
     /// `version_id`, `last_error` (a code string or null), `testing_overrides`, `region`
-    /// (the region that served the cached value, or null) and `failovers`.
+    /// (the region that served the cached value, or null), `failovers` and
+    /// `older_replica_answers`.
     pub fn to_json(&self) -> serde_json::Value {
         let last_refresh = self
             .last_refresh
@@ -66,6 +71,7 @@ impl Stats {
             "testing_overrides": self.testing_overrides,
             "region": self.region,
             "failovers": self.failovers,
+            "older_replica_answers": self.older_replica_answers,
         })
     }
 }
@@ -102,9 +108,12 @@ pub(super) struct State {
     /// `invalidate()`, and a change of settings (a value fetched for an old location is
     /// never cached for the new one).
     pub(super) generation: u64,
-    /// The `on_change` subscribers; shared with a replaced manager by
-    /// [`super::SecretsManager::adopt_subscribers`].
+    /// The `on_change` subscribers; handed to the manager that replaces this one by
+    /// [`super::SecretsManager::reconfigure`].
     pub(super) notifier: Arc<Notifier>,
+    /// This manager's generation in `notifier`: once a reconfiguration handed the
+    /// subscribers on, what this manager still stores notifies nothing.
+    pub(super) notify_generation: u64,
     /// Whether the last fetch went through a caller's fetch (`Fetcher::Caller`): then the
     /// host intercepts AWS on its own thread, and no background refresh may bypass it.
     pub(super) caller_fetches: bool,
@@ -128,6 +137,7 @@ pub(super) struct Counters {
     pub(super) stale_served: AtomicU64,
     pub(super) refreshes_ahead: AtomicU64,
     pub(super) failovers: AtomicU64,
+    pub(super) older_replica_answers: AtomicU64,
 }
 
 pub(super) fn is_fresh(e: &Entry, settings: &Settings, now: Instant) -> bool {
