@@ -160,6 +160,7 @@ def test_stats(secret: Callable[..., str]) -> None:
         "testing_overrides": 0,
         "region": None,
         "failovers": 0,
+        "older_replica_answers": 0,
     }
     m.secrets
     m.secrets
