@@ -438,7 +438,8 @@ pub unsafe extern "C" fn starfleet_secrets_manager_invalidate(
 /// "last_refresh" (Unix seconds or null), "version_id" (or null), "last_error" (a code
 /// string or null), "testing_overrides" (overrides in force), "region" (the region that
 /// served the cached value, a fallback region after a failover, or null), "failovers"
-/// (times a fetch moved on to the next region)}`. Ownership as for
+/// (times a fetch moved on to the next region), "older_replica_answers" (fallback-region
+/// answers refused for holding an older version than the cached one)}`. Ownership as for
 /// `starfleet_secrets_manager_get_string()`.
 #[no_mangle]
 pub unsafe extern "C" fn starfleet_secrets_manager_stats_json(

@@ -474,6 +474,10 @@ type Stats struct {
 	// Failovers counts the times a fetch moved on from a failing region to the next one
 	// (Options.FallbackRegions).
 	Failovers uint64
+	// OlderReplicaAnswers counts the answers of a fallback region that held an older
+	// version than the cached one (a lagging replica): never stored, never reported as a
+	// change; the read went on as if that region had failed.
+	OlderReplicaAnswers uint64
 }
 
 // Stats returns the cache counters.
@@ -497,11 +501,12 @@ func (m *Manager) Stats() (Stats, error) {
 		LastError      *string  `json:"last_error"`
 		Region         *string  `json:"region"`
 		Failovers      uint64   `json:"failovers"`
+		OlderReplicas  uint64   `json:"older_replica_answers"`
 	}
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return Stats{}, &Error{Code: ErrInternal, Message: fmt.Sprintf("decoding stats: %v", err)}
 	}
-	out := Stats{Hits: s.Hits, Misses: s.Misses, Fetches: s.Fetches, Failures: s.Failures, StaleServed: s.StaleServed, RefreshesAhead: s.RefreshesAhead, Failovers: s.Failovers}
+	out := Stats{Hits: s.Hits, Misses: s.Misses, Fetches: s.Fetches, Failures: s.Failures, StaleServed: s.StaleServed, RefreshesAhead: s.RefreshesAhead, Failovers: s.Failovers, OlderReplicaAnswers: s.OlderReplicas}
 	if s.LastRefresh != nil {
 		sec := *s.LastRefresh
 		out.LastRefresh = time.Unix(0, int64(sec*1e9))
