@@ -83,6 +83,12 @@ export interface Stats {
   region: string | null
   /** How many times a fetch moved on from a failing region to the next (`fallbackRegions`). */
   failovers: number
+  /**
+   * How many times a fallback region answered with an older version than the cached one (a
+   * lagging replica): never stored, never an `onChange` call; the read went on as if that
+   * region had failed.
+   */
+  older_replica_answers: number
 }
 
 /**
