@@ -26,6 +26,16 @@ async fn fail_region(name: &str, region: &str, extra: serde_json::Value) {
     control("POST", "faults", Some(rule)).await;
 }
 
+/// A 503 storm (`ServiceUnavailable`) in `region` for `name`, until the faults are cleared.
+async fn unavailable(name: &str, region: &str) {
+    fail_region(
+        name,
+        region,
+        json!({"action": "error", "status": 503, "code": "ServiceUnavailable"}),
+    )
+    .await;
+}
+
 fn first_key(secret: &starfleet_secrets::Secret) -> String {
     secret.get_str(&Path::parse_dotted("k").unwrap()).unwrap().to_owned()
 }
@@ -35,12 +45,7 @@ fn a_503_storm_in_the_primary_is_served_from_the_replica() {
     run(async {
         let name = unique("failover-503");
         create_replicated(&name, &json!({"k": "v"}), &[REPLICA]).await;
-        fail_region(
-            &name,
-            REGION,
-            json!({"action": "error", "status": 503, "code": "ServiceUnavailable"}),
-        )
-        .await;
+        unavailable(&name, REGION).await;
         let m = SecretsManager::new(with_fallbacks(&name, &[REPLICA]));
         let secret = m.secret().await.unwrap();
         assert_eq!(first_key(&secret), "v");
@@ -66,12 +71,7 @@ fn without_fallback_regions_nothing_changes() {
         assert!(m.stats().region.is_none(), "no region before a value");
         m.secret().await.unwrap();
         assert_eq!(m.stats().region.as_deref(), Some(REGION));
-        fail_region(
-            &name,
-            REGION,
-            json!({"action": "error", "status": 503, "code": "ServiceUnavailable"}),
-        )
-        .await;
+        unavailable(&name, REGION).await;
         let e = m.refresh().await.unwrap_err();
         assert_eq!(e.code(), Code::Service, "{e}");
         assert_eq!(m.stats().failovers, 0);
@@ -173,12 +173,7 @@ fn an_arn_secret_id_is_rewritten_for_each_region() {
         let replica_arn = arn.replace(REGION, REPLICA);
         // Faults are matched on the id exactly as sent: the primary's ARN fails, and only the
         // replica's ARN (not the primary's sent to the replica) can succeed.
-        fail_region(
-            &arn,
-            REGION,
-            json!({"action": "error", "status": 503, "code": "ServiceUnavailable"}),
-        )
-        .await;
+        unavailable(&arn, REGION).await;
         let m = SecretsManager::new(with_fallbacks(&arn, &[REPLICA]));
         let secret = m.secret().await.unwrap();
         assert_eq!(m.stats().region.as_deref(), Some(REPLICA));
@@ -196,12 +191,7 @@ fn an_outage_then_a_replica_without_the_secret_is_transient() {
     run(async {
         let name = unique("failover-transient");
         create_json(&name, &json!({"k": "v"})).await; // no replica in us-west-2
-        fail_region(
-            &name,
-            REGION,
-            json!({"action": "error", "status": 503, "code": "ServiceUnavailable"}),
-        )
-        .await;
+        unavailable(&name, REGION).await;
         let m = SecretsManager::new(with_fallbacks(&name, &[REPLICA]));
         let e = m.secret().await.unwrap_err();
         assert_eq!(e.code(), Code::Service, "{e}");
@@ -215,18 +205,23 @@ fn an_outage_then_a_replica_without_the_secret_is_transient() {
     });
 }
 
-/// A copy of `name`'s first version (same name, same VersionId) in `region`, which later
-/// versions never reach: a replica that lags behind the secret's region.
-async fn lagging_copy(name: &str, region: &str, value: &serde_json::Value, version_id: &str) {
+/// A secret `{"k": "one"}` named after `prefix`, with a copy of that first version (same
+/// name, same VersionId) in [`REPLICA`] that later versions never reach: a replica that lags
+/// behind the secret's region. Its name and first VersionId.
+async fn with_lagging_replica(prefix: &str) -> (String, String) {
+    let name = unique(prefix);
+    let one = json!({"k": "one"});
+    let v1 = create_json(&name, &one).await;
     let reply = control(
         "POST",
         "call",
-        Some(json!({"operation": "CreateSecret", "region": region, "params": {
-            "Name": name, "SecretString": value.to_string(), "ClientRequestToken": version_id,
+        Some(json!({"operation": "CreateSecret", "region": REPLICA, "params": {
+            "Name": name, "SecretString": one.to_string(), "ClientRequestToken": v1,
         }})),
     )
     .await;
     assert_eq!(reply["status"], 200, "{reply}");
+    (name, v1)
 }
 
 /// Version two is read from the secret's region; the replica still holds version one. When
@@ -235,10 +230,7 @@ async fn lagging_copy(name: &str, region: &str, value: &serde_json::Value, versi
 #[test]
 fn a_lagging_replica_never_rolls_the_version_back() {
     run(async {
-        let name = unique("failover-lagging");
-        let one = json!({"k": "one"});
-        let v1 = create_json(&name, &one).await;
-        lagging_copy(&name, REPLICA, &one, &v1).await;
+        let (name, v1) = with_lagging_replica("failover-lagging").await;
         let m = SecretsManager::new(Options {
             ttl: Some(starfleet_secrets::Ttl::from_secs_f64(0.2).unwrap()),
             expiry_jitter: Some(0.0),
@@ -252,12 +244,7 @@ fn a_lagging_replica_never_rolls_the_version_back() {
         tokio::time::sleep(Duration::from_millis(1100)).await;
         let v2 = put_json(&name, &json!({"k": "two"})).await;
         assert_eq!(first_key(&m.refresh().await.unwrap()), "two");
-        fail_region(
-            &name,
-            REGION,
-            json!({"action": "error", "status": 503, "code": "ServiceUnavailable"}),
-        )
-        .await;
+        unavailable(&name, REGION).await;
         // refresh() reports the outage, and keeps version two.
         let e = m.refresh().await.unwrap_err();
         assert_eq!(e.code(), Code::Service, "{e}");
@@ -290,18 +277,10 @@ fn a_lagging_replica_never_rolls_the_version_back() {
 #[test]
 fn a_first_load_from_a_lagging_replica_is_served() {
     run(async {
-        let name = unique("failover-lagging-first");
-        let one = json!({"k": "one"});
-        let v1 = create_json(&name, &one).await;
-        lagging_copy(&name, REPLICA, &one, &v1).await;
+        let (name, _) = with_lagging_replica("failover-lagging-first").await;
         tokio::time::sleep(Duration::from_millis(1100)).await;
         put_json(&name, &json!({"k": "two"})).await;
-        fail_region(
-            &name,
-            REGION,
-            json!({"action": "error", "status": 503, "code": "ServiceUnavailable"}),
-        )
-        .await;
+        unavailable(&name, REGION).await;
         let m = SecretsManager::new(with_fallbacks(&name, &[REPLICA]));
         assert_eq!(first_key(&m.secret().await.unwrap()), "one");
         assert_eq!(m.stats().older_replica_answers, 0);

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
-use starfleet_secrets::{notify, ConfigSource, Options, Payload, SecretsManager, Ttl};
+use starfleet_secrets::{notify, Options, Payload, SecretsManager, Ttl};
 use support::*;
 
 type Seen = Arc<Mutex<Vec<(Option<String>, String)>>>;
@@ -185,17 +185,8 @@ fn zeroize_bytes(b: &[u8]) -> zeroize::Zeroizing<Vec<u8>> {
 
 #[test]
 fn a_configuration_naming_another_secret_is_a_change() {
-    let (a, b) = (unique("notify-cfg-a"), unique("notify-cfg-b"));
-    let (va, vb) = run(async {
-        (
-            create_json(&a, &json!({"v": "a"})).await,
-            create_json(&b, &json!({"v": "b"})).await,
-        )
-    });
-    let config = |id: &str| ConfigSource::Loaded {
-        name: "the host's configuration".into(),
-        tree: json!({"STARFLEET": {"SecretsManager": {"SecretId": id, "SecretRegion": REGION}}}),
-    };
+    let ((a, va), (b, vb)) = two_secrets("notify-cfg");
+    let config = host_config;
     let m = SecretsManager::new(Options {
         ttl: Some(Ttl::Forever),
         ..Default::default()
@@ -222,13 +213,7 @@ fn a_configuration_naming_another_secret_is_a_change() {
 /// to the new manager's generation by then).
 #[test]
 fn reconfigure_during_a_refresh_ahead_in_flight_reports_only_real_changes() {
-    let (a, b) = (unique("notify-reconf-a"), unique("notify-reconf-b"));
-    let (va, vb) = run(async {
-        (
-            create_json(&a, &json!({"v": "a"})).await,
-            create_json(&b, &json!({"v": "b"})).await,
-        )
-    });
+    let ((a, va), (b, vb)) = two_secrets("notify-reconf");
     let m = SecretsManager::new(Options {
         ttl: Some(Ttl::For(Duration::from_secs(3))),
         refresh_ahead: Some(0.1),

@@ -210,15 +210,8 @@ fn two_processes_started_together_expire_at_different_times() {
 /// secret is followed while reads keep the value fresh (here: as a binding does it).
 #[test]
 fn the_host_configuration_is_asked_for_before_each_refresh_ahead() {
-    let (a, b) = (unique("ahead-host-a"), unique("ahead-host-b"));
-    run(async {
-        create_json(&a, &json!({"token": "a"})).await;
-        create_json(&b, &json!({"token": "b"})).await;
-    });
-    let config = |id: &str| starfleet_secrets::ConfigSource::Loaded {
-        name: "the host's configuration".into(),
-        tree: json!({"STARFLEET": {"SecretsManager": {"SecretId": id, "SecretRegion": REGION}}}),
-    };
+    let ((a, _), (b, _)) = two_secrets("ahead-host");
+    let v = |s: &Secret| s.get_str(&Path::parse_dotted("v").unwrap()).unwrap().to_owned();
     let m = SecretsManager::new(Options {
         ttl: Some(Ttl::For(Duration::from_secs(2))),
         refresh_ahead: Some(0.2),
@@ -228,10 +221,10 @@ fn the_host_configuration_is_asked_for_before_each_refresh_ahead() {
     // A binding's read: try_hit, else hand the configuration over, then read.
     let read = |host: &str| -> String {
         if let Some(hit) = m.try_hit() {
-            return token(&hit);
+            return v(&hit);
         }
-        m.use_config(config(host)).unwrap();
-        token(&m.secret_blocking().unwrap())
+        m.use_config(host_config(host)).unwrap();
+        v(&m.secret_blocking().unwrap())
     };
     assert_eq!(read(&a), "a");
     assert!(m.try_hit().is_some(), "fresh and not due: answered at once");
