@@ -17,11 +17,18 @@
 //!   concurrently. A change recorded while a delivery runs is delivered by that same thread
 //!   when the current call returns.
 //! * Which thread: a blocking call (Python, C, Go, `*_blocking` in Rust) that stored the change
-//!   runs the subscribers on its own thread before it returns. The async API (Node, Rust
-//!   `async`) and anything else that runs on the library's runtime hand them to the library's
-//!   one notification thread (`starfleet-notify`, started on first use and again after
-//!   a fork), never to a runtime thread, where a blocking call back into the manager would be
-//!   refused.
+//!   runs the subscribers on its own thread before it returns, also when another thread is
+//!   delivering at that moment: it waits for its turn (one delivery at a time, in order), and
+//!   nobody else takes its change. The async API (Node, Rust `async`) and anything else that
+//!   runs on the library's runtime hand them to the library's one notification thread
+//!   (`starfleet-notify`, started on first use and again after a fork), never to a runtime
+//!   thread, where a blocking call back into the manager would be refused; a blocking call
+//!   that delivers may take such a change along when it comes before its own (order first).
+//! * Generations: when a binding reconfigures a manager (`SecretsManager::reconfigure`), the
+//!   subscribers move to the new manager and the notifier to a new generation; what the
+//!   replaced manager still stores (a fetch or refresh-ahead that was in flight) carries the
+//!   old generation and notifies nothing, so a reconfiguration never reports a change that did
+//!   not happen.
 //! * A subscriber that panics is caught and logged (without its message, which could quote
 //!   anything); the other subscribers and the read that stored the value are unaffected.
 //! * [`Subscription::cancel`]: no call starts after it returns, and a call running on another

@@ -14,6 +14,8 @@
 //! 4. Otherwise one `GetSecretValue` (in the secret's region, then its fallback regions while
 //!    regions fail: [`source::read_with_failover`]). On success a response with the same VersionId keeps the
 //!    already-parsed [`Secret`] (same `Arc`, so bindings can keep their converted objects).
+//!    A fallback region's version older than the cached one is never stored: the read
+//!    treats that region as failed (counted as `older_replica_answers`).
 //!    On failure the last good value is served while within `TTL + max_stale`
 //!    (stale-if-error) and the failure is counted; a first load that fails is an error.
 //!
@@ -35,7 +37,15 @@
 //! is recorded as any failed fetch (backoff, `last_error`, stale-if-error once the entry
 //! expires) and the entry is kept. So a read that comes at least every fraction × TTL never
 //! waits for a fetch after the first load. A manager whose fetches go through a caller's fetch
-//! (Python under moto's in-process mock) refreshes on the request path as before.
+//! (Python under moto's in-process mock) refreshes on the request path as before. The access
+//! that would start the refresh is not answered by [`SecretsManager::try_hit`], so a binding
+//! takes its load path there: it hands over the host's configuration first (the refresh then
+//! follows it) and says whether AWS is intercepted (`secret_blocking_with`: no background
+//! refresh then).
+//!
+//! [`SecretsManager::reconfigure`] makes the manager that replaces this one on a binding's
+//! `configure()`: it keeps the testing overrides and the `on_change` subscribers, and what
+//! this one still stores notifies nobody.
 //!
 //! The TTL an entry is fresh for is [`Settings::fresh_for`]: the asked TTL, shortened by this
 //! process's share of the fleet expiry jitter ([`crate::jitter`]).
