@@ -217,7 +217,6 @@ pub fn worker(envs: &[(&str, &str)], remove: &[&str]) -> std::process::Output {
 
 /// What a host application hands over (`SecretsManager::use_config`): a loaded Starfleet
 /// configuration naming secret `id` in [`REGION`].
-#[allow(dead_code)] // not every test file uses every helper
 pub fn host_config(id: &str) -> starfleet_secrets::ConfigSource {
     starfleet_secrets::ConfigSource::Loaded {
         name: "the host's configuration".into(),
@@ -226,7 +225,6 @@ pub fn host_config(id: &str) -> starfleet_secrets::ConfigSource {
 }
 
 /// Two secrets, `{"v": "a"}` and `{"v": "b"}`, named after `prefix`: their names and VersionIds.
-#[allow(dead_code)]
 pub fn two_secrets(prefix: &str) -> ((String, String), (String, String)) {
     let (a, b) = (unique(&format!("{prefix}-a")), unique(&format!("{prefix}-b")));
     let (va, vb) = run(async {
