@@ -86,23 +86,17 @@ impl SecretsManager {
     /// The next call (the binding's [`secret`](Self::secret) or
     /// [`secret_blocking`](Self::secret_blocking)) answers it as a hit and starts the refresh.
     pub fn try_hit(&self) -> Option<Arc<Secret>> {
-        let now = Instant::now();
-        {
-            let state = self.lock_state();
-            if state.overrides.innermost().is_none() {
-                let settings = state.settings.as_ref()?;
-                if self.refresh_ahead_due(&state, settings, now) {
-                    return None;
-                }
-            }
-        }
-        self.fast_hit(now)
+        self.counted_hit(Instant::now(), Due::Decline)
     }
 
     /// [`try_hit`](Self::try_hit) for the library's own entry points, which start a due
     /// refresh-ahead themselves.
     pub(super) fn fast_hit(&self, now: Instant) -> Option<Arc<Secret>> {
-        let found = self.hit(now);
+        self.counted_hit(now, Due::Start)
+    }
+
+    fn counted_hit(&self, now: Instant, due: Due) -> Option<Arc<Secret>> {
+        let found = self.hit_or(now, due);
         if found.is_some() {
             self.counters.hits.fetch_add(1, Relaxed);
         }
@@ -156,13 +150,22 @@ impl SecretsManager {
     /// The hot path: the innermost testing override, or a fresh entry, under one lock. No I/O: unresolved
     /// settings are a miss (the caller resolves them outside the lock).
     pub(super) fn hit(&self, now: Instant) -> Option<Arc<Secret>> {
+        self.hit_or(now, Due::Start)
+    }
+
+    /// [`hit`](Self::hit), doing `due` with an entry due for a refresh-ahead.
+    fn hit_or(&self, now: Instant, due: Due) -> Option<Arc<Secret>> {
         let state = self.lock_state();
         if let Some(pinned) = state.overrides.innermost() {
             return Some(pinned.clone());
         }
         let settings = state.settings.as_ref()?;
         let e = state.entry.as_ref().filter(|e| is_fresh(e, settings, now))?;
-        self.maybe_refresh_ahead(&state, settings, now);
+        match due {
+            Due::Start => self.maybe_refresh_ahead(&state, settings, now),
+            Due::Decline if self.refresh_ahead_due(&state, settings, now) => return None,
+            Due::Decline => {}
+        }
         Some(e.secret.clone())
     }
 
@@ -203,4 +206,13 @@ impl SecretsManager {
             && state.failure.as_ref().is_none_or(|f| now >= f.retry_at)
             && self.ahead_in_flight.load(Relaxed) != std::process::id()
     }
+}
+
+/// What a hit does with an entry due for a refresh-ahead.
+#[derive(Clone, Copy)]
+enum Due {
+    /// Start the background refresh and answer (the library's own entry points).
+    Start,
+    /// Answer nothing, so the binding takes its load path ([`SecretsManager::try_hit`]).
+    Decline,
 }
