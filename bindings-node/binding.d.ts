@@ -18,12 +18,6 @@ export type ChangeHandle = object & { readonly __brand: 'starfleet-secrets.Chang
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/**
- * Make `to` share `from`'s subscribers and last VersionId (`configure()` replaces the native
- * manager; its `onChange` callbacks stay, and a different secret is a change).
- */
-export declare function adoptSubscribers(to: ManagerHandle, from: ManagerHandle): void
-
 /** As `secrets`, for a SecretBinary: the payload is a Buffer. */
 export declare function binary(manager: ManagerHandle, known: number): number | [generation: number, payload: Record<string, unknown> | Buffer] | Promise<number | [generation: number, payload: Record<string, unknown> | Buffer]>
 
@@ -187,6 +181,12 @@ export declare function pin(manager: ManagerHandle, jsonText: string): number
 export declare function pinBinary(manager: ManagerHandle, bytes: Buffer): number
 
 /**
+ * The manager that replaces `from` on `configure()`: core's `reconfigure` decides what
+ * survives (the `pin()`s in force, the `onChange` callbacks); the cache starts empty.
+ */
+export declare function reconfigure(from: ManagerHandle, options?: ManagerOptions): ManagerHandle
+
+/**
  * Fetch now, whatever the cache holds; settles like `secrets` (or `binary`). Always a
  * Promise.
  */
@@ -204,9 +204,9 @@ export declare function secrets(manager: ManagerHandle, known: number, path?: Ke
  * Counters and cache state: `hits`, `misses`, `fetches`, `failures`, `stale_served`, `refreshes_ahead`,
  * `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
  * `testing_overrides`, `region` (the region that served the cached value, or null),
- * `failovers`, `hedges`.
+ * `failovers`, `older_replica_answers`, `hedges`.
  */
-export declare function stats(manager: ManagerHandle): { hits: number; misses: number; fetches: number; failures: number; stale_served: number; refreshes_ahead: number; last_refresh: number | null; version_id: string | null; last_error: string | null; testing_overrides: number; region: string | null; failovers: number; hedges: number }
+export declare function stats(manager: ManagerHandle): { hits: number; misses: number; fetches: number; failures: number; stale_served: number; refreshes_ahead: number; last_refresh: number | null; version_id: string | null; last_error: string | null; testing_overrides: number; region: string | null; failovers: number; older_replica_answers: number; hedges: number }
 
 /**
  * Undo the override `token` names (the innermost one when `token` is omitted): what was

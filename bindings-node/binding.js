@@ -835,7 +835,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.adoptSubscribers = nativeBinding.adoptSubscribers
 module.exports.binary = nativeBinding.binary
 module.exports.cachedSecrets = nativeBinding.cachedSecrets
 module.exports.cancelChange = nativeBinding.cancelChange
@@ -851,6 +850,7 @@ module.exports.parsePath = nativeBinding.parsePath
 module.exports.pathKeys = nativeBinding.pathKeys
 module.exports.pin = nativeBinding.pin
 module.exports.pinBinary = nativeBinding.pinBinary
+module.exports.reconfigure = nativeBinding.reconfigure
 module.exports.refresh = nativeBinding.refresh
 module.exports.secrets = nativeBinding.secrets
 module.exports.stats = nativeBinding.stats

@@ -85,6 +85,12 @@ export interface Stats {
   failovers: number
   /** How many reads were sent again on a new connection after a reused pooled connection stayed silent (at most one per read). */
   hedges: number
+  /**
+   * How many times a fallback region answered with an older version than the cached one (a
+   * lagging replica): never stored, never an `onChange` call; the read went on as if that
+   * region had failed.
+   */
+  older_replica_answers: number
 }
 
 /**

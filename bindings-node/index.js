@@ -283,6 +283,19 @@ function at(doc, keys) {
 }
 
 /**
+ * A function that calls `target` while something else keeps it alive, through a WeakRef.
+ * Made here, outside `onChange`, so the closure holds nothing but the WeakRef (a closure made
+ * inside would share that scope's variables, `target` among them, and hold it strongly).
+ */
+function weakly(target) {
+  const held = new WeakRef(target)
+  return (oldVersionId, newVersionId) => {
+    const current = held.deref()
+    if (current !== undefined) current(oldVersionId, newVersionId)
+  }
+}
+
+/**
  * Reads one secret and keeps it (see the package README): lazy, single-flight, TTL,
  * stale-if-error. Promise methods run on the library's own threads; synchronous methods only
  * read the cache.
@@ -290,6 +303,13 @@ function at(doc, keys) {
 class SecretsManager {
   #native
   #state
+  /**
+   * The onChange callbacks, held strongly only here: the addon holds a trampoline that
+   * reaches each through a WeakRef. A callback that captures this manager then makes a cycle
+   * V8 sees (manager -> callbacks -> callback -> manager) instead of one through Rust
+   * (addon -> callback -> manager -> addon), which V8 could never collect.
+   */
+  #subscribers = new Set()
   /** `config` as a parsed configuration object or a function: consulted before each load. */
   #host
 
@@ -307,12 +327,11 @@ class SecretsManager {
     }
     let manager
     try {
-      manager = native.create(opts)
+      // configure(): core decides what the new manager keeps (pin()s, onChange callbacks).
+      manager = this.#native === undefined ? native.create(opts) : native.reconfigure(this.#native, opts)
     } catch (e) {
       throw wrap(e)
     }
-    // configure(): the onChange callbacks (and the last VersionId) move to the new manager.
-    if (this.#native !== undefined) native.adoptSubscribers(manager, this.#native)
     this.#native = manager
     this.#host = host
     this.#state = { manager, generation: 0, payload: undefined }
@@ -469,12 +488,15 @@ class SecretsManager {
     }
     let subscription
     try {
-      subscription = native.onChange(this.#native, guarded)
+      subscription = native.onChange(this.#native, weakly(guarded))
     } catch (e) {
       throw wrap(e)
     }
+    this.#subscribers.add(guarded)
+    const subscribers = this.#subscribers
     return () => {
       active = false
+      subscribers.delete(guarded)
       native.cancelChange(subscription)
     }
   }

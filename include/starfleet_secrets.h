@@ -533,7 +533,8 @@ starfleet_secrets_result starfleet_secrets_manager_invalidate(const struct starf
  * string or null), "testing_overrides" (overrides in force), "region" (the region that
  * served the cached value, a fallback region after a failover, or null), "failovers"
  * (times a fetch moved on to the next region), "hedges" (reads sent again on a new
- * connection after a reused one stayed silent)}`. Ownership as for
+ * connection after a reused one stayed silent), "older_replica_answers" (fallback-region
+ * answers refused for holding an older version than the cached one)}`. Ownership as for
  * `starfleet_secrets_manager_get_string()`.
  */
 starfleet_secrets_result starfleet_secrets_manager_stats_json(const struct starfleet_secrets_manager *manager,

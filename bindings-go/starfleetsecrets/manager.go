@@ -477,6 +477,10 @@ type Stats struct {
 	// Hedges counts the reads sent again on a new connection after a reused pooled
 	// connection stayed silent (a connection a NAT or a freeze dropped; at most one per read).
 	Hedges uint64
+	// OlderReplicaAnswers counts the answers of a fallback region that held an older
+	// version than the cached one (a lagging replica): never stored, never reported as a
+	// change; the read went on as if that region had failed.
+	OlderReplicaAnswers uint64
 }
 
 // Stats returns the cache counters.
@@ -501,11 +505,12 @@ func (m *Manager) Stats() (Stats, error) {
 		Region         *string  `json:"region"`
 		Failovers      uint64   `json:"failovers"`
 		Hedges         uint64   `json:"hedges"`
+		OlderReplicas  uint64   `json:"older_replica_answers"`
 	}
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return Stats{}, &Error{Code: ErrInternal, Message: fmt.Sprintf("decoding stats: %v", err)}
 	}
-	out := Stats{Hits: s.Hits, Misses: s.Misses, Fetches: s.Fetches, Failures: s.Failures, StaleServed: s.StaleServed, RefreshesAhead: s.RefreshesAhead, Failovers: s.Failovers, Hedges: s.Hedges}
+	out := Stats{Hits: s.Hits, Misses: s.Misses, Fetches: s.Fetches, Failures: s.Failures, StaleServed: s.StaleServed, RefreshesAhead: s.RefreshesAhead, Failovers: s.Failovers, OlderReplicaAnswers: s.OlderReplicas, Hedges: s.Hedges}
 	if s.LastRefresh != nil {
 		sec := *s.LastRefresh
 		out.LastRefresh = time.Unix(0, int64(sec*1e9))

@@ -86,15 +86,32 @@ type Handle = External<Manager>;
 pub fn create(options: Option<ManagerOptions>) -> napi::Result<Handle, &'static str> {
     shield(|| {
         starfleet_secrets::stderr_log::init_from_env();
-        let options = match options {
-            Some(o) => o.into_core().map_err(to_js)?,
-            None => Options::default(),
-        };
-        Ok(External::new(Manager {
-            core: Arc::new(SecretsManager::new(options)),
-            seen: Arc::default(),
-            warm: Arc::default(),
-        }))
+        Ok(handle(SecretsManager::new(core_options(options)?)))
+    })
+}
+
+/// The manager that replaces `from` on `configure()`: core's `reconfigure` decides what
+/// survives (the `pin()`s in force, the `onChange` callbacks); the cache starts empty.
+#[napi(
+    ts_return_type = "ManagerHandle",
+    ts_args_type = "from: ManagerHandle, options?: ManagerOptions"
+)]
+pub fn reconfigure(from: &Handle, options: Option<ManagerOptions>) -> napi::Result<Handle, &'static str> {
+    shield(|| Ok(handle(from.core.reconfigure(core_options(options)?))))
+}
+
+fn core_options(options: Option<ManagerOptions>) -> napi::Result<Options, &'static str> {
+    match options {
+        Some(o) => o.into_core().map_err(to_js),
+        None => Ok(Options::default()),
+    }
+}
+
+fn handle(core: SecretsManager) -> Handle {
+    External::new(Manager {
+        core: Arc::new(core),
+        seen: Arc::default(),
+        warm: Arc::default(),
     })
 }
 
@@ -224,9 +241,9 @@ pub fn invalidate(manager: &Handle) {
 /// Counters and cache state: `hits`, `misses`, `fetches`, `failures`, `stale_served`, `refreshes_ahead`,
 /// `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
 /// `testing_overrides`, `region` (the region that served the cached value, or null),
-/// `failovers`, `hedges`.
+/// `failovers`, `older_replica_answers`, `hedges`.
 #[napi(
-    ts_return_type = "{ hits: number; misses: number; fetches: number; failures: number; stale_served: number; refreshes_ahead: number; last_refresh: number | null; version_id: string | null; last_error: string | null; testing_overrides: number; region: string | null; failovers: number; hedges: number }",
+    ts_return_type = "{ hits: number; misses: number; fetches: number; failures: number; stale_served: number; refreshes_ahead: number; last_refresh: number | null; version_id: string | null; last_error: string | null; testing_overrides: number; region: string | null; failovers: number; older_replica_answers: number; hedges: number }",
     ts_args_type = "manager: ManagerHandle"
 )]
 pub fn stats(manager: &Handle) -> Out {

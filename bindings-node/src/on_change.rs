@@ -52,10 +52,3 @@ pub fn on_change(
 pub fn cancel_change(subscription: &ChangeHandle) {
     subscription.cancel();
 }
-
-/// Make `to` share `from`'s subscribers and last VersionId (`configure()` replaces the native
-/// manager; its `onChange` callbacks stay, and a different secret is a change).
-#[napi(ts_args_type = "to: ManagerHandle, from: ManagerHandle")]
-pub fn adopt_subscribers(to: &Handle, from: &Handle) {
-    to.core.adopt_subscribers(&from.core);
-}

@@ -182,6 +182,7 @@ describe('reading', () => {
       region: null,
       failovers: 0,
       hedges: 0,
+      older_replica_answers: 0,
     })
     await m.get('v')
     await m.get('v')
@@ -435,6 +436,19 @@ describe('testing helpers', () => {
     const unlocated = new SecretsManager()
     unlocated.pin({ STARFLEET: { SlackToken: 't' } })
     assert.equal(await unlocated.get('STARFLEET.SlackToken'), 't')
+  })
+
+  test('a pin() survives configure(), as Python\'s overrides do (core\'s reconfigure decides), and its token still undoes it', async () => {
+    const name = h.unique('pin-configure')
+    await h.createSecret(name, { v: 'real' })
+    const m = new SecretsManager()
+    const token = m.pin({ v: 'pinned' })
+    m.configure({ secretId: name, region: h.REGION })
+    assert.equal(await m.get('v'), 'pinned')
+    assert.equal(m.stats().testing_overrides, 1)
+    assert.equal(await h.getCount(name), 0)
+    m.unpin(token)
+    assert.equal(await m.get('v'), 'real')
   })
 
   test('pins nest, are labelled, and are undone innermost first (core\'s override stack)', async () => {

@@ -38,6 +38,11 @@ async function createSecret(spec, name) {
   // Replicas (`regions`): moto keeps a copy in each region, as Secrets Manager does.
   const replicas = spec.regions ? { AddReplicaRegions: spec.regions.map((r) => ({ Region: r })) } : {}
   const created = await h.harnessCall('CreateSecret', { Name: name, ...replicas, ...payload(first) })
+  // Lagging replicas: a copy of the first version (same name, same VersionId) that later
+  // versions never reach.
+  for (const region of spec.lagging_regions || []) {
+    await h.harnessCall('CreateSecret', { Name: name, ClientRequestToken: created.VersionId, ...payload(first) }, region)
+  }
   const ids = [created.VersionId]
   for (const version of later) ids.push(await putVersion(version, name))
   return { ids, arn: created.ARN }
@@ -212,6 +217,8 @@ async function runSteps(name, versions, vector, m) {
       await h.sleep(step.sleep_ms)
     } else if ('put_secret_value' in step) {
       versions.push(await putVersion(step.put_secret_value, name))
+    } else if ('configure' in step) {
+      m.configure(Object.fromEntries(Object.entries(step.configure).map(([k, v]) => [camel(k), v])))
     } else if ('changes' in step) {
       await checkChanges(step.changes, seen, versions, at)
     } else if (step.delete_secret) {

@@ -166,3 +166,24 @@ test('a subscription never keeps the process alive', async () => {
   assert.match(out.stdout, /changed null string\ndone/)
   assert.ok(Date.now() - started < 10000)
 })
+
+test('a callback that captures its manager does not keep it alive (the cycle goes through Rust)', async () => {
+  const script = `
+    const { SecretsManager } = require('.')
+    const freed = new FinalizationRegistry((what) => console.log('freed', what))
+    ;(() => {
+      const m = new SecretsManager({ secretId: 'never-read', region: 'us-east-2' })
+      m.onChange(() => m.stats())
+      freed.register(m, 'manager')
+    })()
+    let rounds = 0
+    const again = () => {
+      global.gc()
+      if (++rounds < 20) setTimeout(again, 20)
+    }
+    again()
+  `
+  const out = await h.runNode(['--expose-gc', '-e', script], { timeoutMs: 15000 })
+  assert.equal(out.code, 0, out.stderr)
+  assert.match(out.stdout, /freed manager/, 'the manager was never collected')
+})

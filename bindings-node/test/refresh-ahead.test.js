@@ -134,3 +134,23 @@ test('options and environment: refreshAhead / expiryJitter, CONFIG_INVALID from 
     }
   }
 })
+
+test('a host configuration is followed while refresh-ahead keeps the value fresh', async () => {
+  const a = h.unique('ahead-host-a')
+  const b = h.unique('ahead-host-b')
+  await h.createSecret(a, { v: 'a' })
+  await h.createSecret(b, { v: 'b' })
+  const live = { STARFLEET: { SecretsManager: { SecretId: a, SecretRegion: h.REGION } } }
+  const m = new SecretsManager({ config: live, ttl: 1, refreshAhead: 0.3, expiryJitter: 0 })
+  assert.equal(await m.get('v'), 'a')
+  live.STARFLEET.SecretsManager.SecretId = b
+  // Reads keep coming within the TTL: the host's configuration must still be consulted
+  // before each refresh, as it is at each load without refresh-ahead.
+  let last
+  const start = performance.now()
+  while (performance.now() - start < 4000) {
+    last = await m.get('v')
+    await h.sleep(50)
+  }
+  assert.equal(last, 'b', "the host's configuration was not followed")
+})

@@ -28,8 +28,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use pyo3::exceptions::PyTypeError;
+use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyString, PyTuple};
+use pyo3::PyTraverseError;
 use starfleet_secrets::settings::{self, Version};
 use starfleet_secrets::{
     Code, ConfigSource, Document, Options, OverrideToken, Path, Payload, Secret, SecretsManager as Core, Ttl,
@@ -105,6 +107,10 @@ impl Inner {
 #[pyclass(module = "starfleet_secrets._native", name = "SecretsManager", subclass, frozen)]
 pub struct SecretsManager {
     inner: Mutex<Inner>,
+    /// The `on_change` callbacks' one strong reference each, shown to the garbage collector
+    /// as this object's (see `crate::on_change`): a callback that captures its manager makes
+    /// a cycle through the core, which the collector can then find and break.
+    callbacks: Mutex<Vec<crate::on_change::Slot>>,
 }
 
 /// Arguments shared by the constructor and `configure()`.
@@ -464,7 +470,28 @@ impl SecretsManager {
                 host: None,
                 assigned: None,
             }),
+            callbacks: Mutex::default(),
         }
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // Never block here (the collector holds the interpreter): a list in use is skipped.
+        if let Ok(callbacks) = self.callbacks.try_lock() {
+            for slot in callbacks.iter() {
+                if let Ok(callback) = slot.try_lock() {
+                    visit.call(&*callback)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        let taken: Vec<_> = {
+            let callbacks = self.callbacks.lock().unwrap_or_else(|p| p.into_inner());
+            callbacks.iter().map(crate::on_change::clear).collect()
+        };
+        drop(taken); // outside our lock: freeing a callback may run arbitrary code
     }
 
     /// Point this manager somewhere else (or change its TTL, stage, ...). Every option is
@@ -507,12 +534,10 @@ impl SecretsManager {
             fallback_regions,
         }
         .options(py)?;
-        let core = Arc::new(Core::new(options.0));
         let replaced = {
             let mut inner = self.lock();
-            core.adopt_overrides(&inner.core); // the tests' overrides stay in force
-            core.adopt_subscribers(&inner.core); // and the on_change callbacks
-            inner.core = core;
+            // Core decides what survives (the tests' overrides, the on_change callbacks).
+            inner.core = Arc::new(inner.core.reconfigure(options.0));
             let host = std::mem::replace(&mut inner.host, options.1);
             (inner.converted.take(), host)
         };
@@ -651,7 +676,11 @@ impl SecretsManager {
                 "on_change() takes a callable(old_version_id, new_version_id)",
             ));
         }
-        Ok(crate::on_change::subscribe(&self.core(), callback.unbind()))
+        let (subscription, slot) = crate::on_change::subscribe(&self.core(), callback.unbind());
+        let mut callbacks = self.callbacks.lock().unwrap_or_else(|p| p.into_inner());
+        callbacks.retain(crate::on_change::in_use);
+        callbacks.push(slot);
+        Ok(subscription)
     }
 
     /// Forget the cached value (and any failure backoff): the next access fetches.

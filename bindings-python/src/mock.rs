@@ -49,10 +49,28 @@ fn fetch_attached(py: Python<'_>, settings: &Settings) -> Result<Secret> {
         Version::Stage(s) => (Some(s.as_str()), None),
         Version::Id(id) => (None, Some(id.as_str())),
     };
-    type Answer = (String, Option<String>, Option<String>, Option<String>, Option<Vec<u8>>);
+    type Answer = (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<Vec<u8>>,
+        Option<f64>,
+    );
     let answer: Answer = py
         .import("starfleet_secrets._moto")
-        .and_then(|m| m.call_method1("get_secret_value", (&loc.secret_id, &loc.region, stage, version_id)))
+        .and_then(|m| {
+            m.call_method1(
+                "get_secret_value",
+                (
+                    &loc.secret_id,
+                    &loc.region,
+                    stage,
+                    version_id,
+                    settings.endpoint_url.as_deref(),
+                ),
+            )
+        })
         .and_then(|out| out.extract())
         .map_err(|e| {
             // The exception's type only: its text could quote anything.
@@ -61,7 +79,7 @@ fn fetch_attached(py: Python<'_>, settings: &Settings) -> Result<Secret> {
         })?;
     let short = |m: Option<String>| aws_text(&m.unwrap_or_default());
     match answer {
-        (kind, name, version_id, text, binary) if kind == "ok" => {
+        (kind, name, version_id, text, binary, created) if kind == "ok" => {
             let payload = match (text, binary) {
                 (Some(text), _) => Payload::Json(Document::parse(Zeroizing::new(text)).map_err(|e| e.context(&what))?),
                 (None, Some(bytes)) => Payload::Binary(Zeroizing::new(bytes)),
@@ -72,11 +90,12 @@ fn fetch_attached(py: Python<'_>, settings: &Settings) -> Result<Secret> {
                     ))
                 }
             };
-            Ok(Secret::new(
-                name.unwrap_or_else(|| loc.secret_id.clone()),
-                version_id,
-                payload,
-            ))
+            // CreatedDate, which the cache compares to never take an older version from a
+            // lagging replica; a time before 1970 or not finite is as good as none.
+            let created = created
+                .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+                .map(|d| std::time::UNIX_EPOCH + d);
+            Ok(Secret::new(name.unwrap_or_else(|| loc.secret_id.clone()), version_id, payload).with_created(created))
         }
         (kind, code, message, ..) if kind == "aws" => {
             let code = code.unwrap_or_else(|| "Unknown".into());

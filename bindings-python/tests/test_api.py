@@ -161,6 +161,7 @@ def test_stats(secret: Callable[..., str]) -> None:
         "region": None,
         "failovers": 0,
         "hedges": 0,
+        "older_replica_answers": 0,
     }
     m.secrets
     m.secrets

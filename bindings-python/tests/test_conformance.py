@@ -31,8 +31,8 @@ def vectors(groups: List[str]) -> List[Any]:
     return [pytest.param(p, id=f"{p.parent.name}/{p.stem}") for p in files]
 
 
-def call(operation: str, params: Dict[str, Any]) -> Dict[str, Any]:
-    reply = _control("POST", "call", {"operation": operation, "region": REGION, "params": params})
+def call(operation: str, params: Dict[str, Any], region: str = REGION) -> Dict[str, Any]:
+    reply = _control("POST", "call", {"operation": operation, "region": region, "params": params})
     assert reply["status"] == 200, f"{operation}: {reply}"
     return dict(reply["body"])
 
@@ -43,6 +43,10 @@ def create_secret(spec: Dict[str, Any], name: str) -> Tuple[List[str], str]:
     first, *later = spec.get("versions", [spec])
     replicas = {"AddReplicaRegions": [{"Region": r} for r in spec["regions"]]} if "regions" in spec else {}
     created = call("CreateSecret", {"Name": name, **replicas, **payload(first)})
+    # Lagging replicas: a copy of the first version (same name, same VersionId) that later
+    # versions never reach.
+    for region in spec.get("lagging_regions", []):
+        call("CreateSecret", {"Name": name, "ClientRequestToken": created["VersionId"], **payload(first)}, region)
     return [created["VersionId"]] + [put_version(version, name) for version in later], created["ARN"]
 
 
@@ -197,6 +201,8 @@ def test_fault_vector(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
                 time.sleep(step["sleep_ms"] / 1000)
             elif "put_secret_value" in step:
                 versions.append(put_version(step["put_secret_value"], name))
+            elif "configure" in step:
+                m.configure(**step["configure"])
             elif "changes" in step:
                 check_changes(step["changes"], seen, versions)
             elif step.get("delete_secret"):

@@ -224,3 +224,23 @@ def test_a_child_forked_during_a_callback_still_gets_its_changes_and_can_cancel(
     assert _in_child(child) == 0
     t.join(10)
     assert len(calls) == 1
+
+
+def test_a_callback_that_captures_its_manager_does_not_keep_it_alive() -> None:
+    """The usual closure (``m.on_change(lambda old, new: rebuild(m))``) makes a cycle through
+    the native manager: the garbage collector must still be able to free it."""
+    import gc
+    import weakref
+
+    class Canary:
+        pass
+
+    def make() -> "weakref.ref[Canary]":
+        m = manager(unique("notify-cycle"))
+        canary = Canary()
+        sub = m.on_change(lambda old, new: (m.stats(), canary, sub))
+        return weakref.ref(canary)
+
+    alive = make()
+    gc.collect()
+    assert alive() is None, "the manager, its subscription and the callback were never freed"

@@ -13,7 +13,7 @@ from typing import Any, Callable, List
 
 import pytest
 
-from starfleet_secrets import SecretsConfigurationInvalidError, StarfleetSecretsError
+from starfleet_secrets import SecretsConfigurationInvalidError, SecretsManager, StarfleetSecretsError
 
 from conftest import REGION, clear_faults, count, fault, manager, put, run_python
 
@@ -187,3 +187,23 @@ def test_options_and_environment(secret: Callable[..., str], monkeypatch: pytest
         with pytest.raises(StarfleetSecretsError) as bad_arg:
             manager(name, **kwargs)
         assert bad_arg.value.code == "INVALID_ARGUMENT", kwargs
+
+
+def test_a_host_configuration_is_followed_while_refresh_ahead_keeps_the_value_fresh(
+    secret: Callable[..., str],
+) -> None:
+    """With refresh-ahead, reads that keep coming never miss: the host's configuration must
+    still be asked for before each refresh, so a mapping that names another secret is
+    followed (within one refresh-ahead period), as it is after the TTL without it."""
+    a, b = secret({"v": "a"}), secret({"v": "b"})
+    live = {"STARFLEET": {"SecretsManager": {"SecretId": a, "SecretRegion": REGION}}}
+    m = SecretsManager(config=live, ttl=1, refresh_ahead=0.3, expiry_jitter=0)
+    assert m.get("v") == "a"
+    live["STARFLEET"]["SecretsManager"]["SecretId"] = b
+    seen: List[Any] = []
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:
+        seen.append(m.get("v"))
+        time.sleep(0.05)
+    assert seen[-1] == "b", f"the host's configuration was not followed: {seen[-5:]}"
+    assert count(b) >= 1

@@ -6,6 +6,7 @@
 //! Text that held secret material is overwritten with zeros when it is dropped.
 
 use std::fmt;
+use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 use zeroize::{Zeroize, Zeroizing};
@@ -313,6 +314,9 @@ pub struct Secret {
     pub(crate) arn: Option<String>,
     pub(crate) version_id: Option<String>,
     pub(crate) stages: Vec<String>,
+    /// When the version was created (`CreatedDate` of GetSecretValue): how the cache tells an
+    /// older version from a lagging replica from a newer one (see `crate::cache`).
+    pub(crate) created: Option<SystemTime>,
     pub(crate) payload: Payload,
 }
 
@@ -324,8 +328,21 @@ impl Secret {
             arn: None,
             version_id,
             stages: Vec::new(),
+            created: None,
             payload,
         }
+    }
+
+    /// The same secret with the version's creation time (`CreatedDate`), for a binding that
+    /// makes the call through another client (Python under moto's in-process mock).
+    pub fn with_created(mut self, created: Option<SystemTime>) -> Secret {
+        self.created = created;
+        self
+    }
+
+    /// When this version was created (`CreatedDate`), when the answer said.
+    pub fn created(&self) -> Option<SystemTime> {
+        self.created
     }
 
     pub fn name(&self) -> &str {

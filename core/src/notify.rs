@@ -17,11 +17,18 @@
 //!   concurrently. A change recorded while a delivery runs is delivered by that same thread
 //!   when the current call returns.
 //! * Which thread: a blocking call (Python, C, Go, `*_blocking` in Rust) that stored the change
-//!   runs the subscribers on its own thread before it returns. The async API (Node, Rust
-//!   `async`) and anything else that runs on the library's runtime hand them to the library's
-//!   one notification thread (`starfleet-notify`, started on first use and again after
-//!   a fork), never to a runtime thread, where a blocking call back into the manager would be
-//!   refused.
+//!   runs the subscribers on its own thread before it returns, also when another thread is
+//!   delivering at that moment: it waits for its turn (one delivery at a time, in order), and
+//!   nobody else takes its change. The async API (Node, Rust `async`) and anything else that
+//!   runs on the library's runtime hand them to the library's one notification thread
+//!   (`starfleet-notify`, started on first use and again after a fork), never to a runtime
+//!   thread, where a blocking call back into the manager would be refused; a blocking call
+//!   that delivers may take such a change along when it comes before its own (order first).
+//! * Generations: when a binding reconfigures a manager (`SecretsManager::reconfigure`), the
+//!   subscribers move to the new manager and the notifier to a new generation; what the
+//!   replaced manager still stores (a fetch or refresh-ahead that was in flight) carries the
+//!   old generation and notifies nothing, so a reconfiguration never reports a change that did
+//!   not happen.
 //! * A subscriber that panics is caught and logged (without its message, which could quote
 //!   anything); the other subscribers and the read that stored the value are unaffected.
 //! * [`Subscription::cancel`]: no call starts after it returns, and a call running on another
@@ -43,9 +50,20 @@ pub type Callback = dyn Fn(Option<&str>, &str) + Send + Sync;
 /// The name of the library's notification thread (see the module doc).
 pub const THREAD_NAME: &str = "starfleet-notify";
 
+/// A thread of a process: who delivers a change, who is delivering.
+type ThreadOf = (u32, ThreadId);
+
+fn this_thread() -> ThreadOf {
+    (std::process::id(), std::thread::current().id())
+}
+
 struct Change {
     old: Option<String>,
     new: String,
+    /// The blocking caller whose call stored it, which runs the subscribers for it on its own
+    /// thread before it returns; `None` for a change any delivering thread may deliver (an
+    /// async call's, a background refresh's: the notification thread's).
+    to: Option<ThreadOf>,
 }
 
 /// The subscribers of one manager and the changes not yet delivered to them.
@@ -55,6 +73,8 @@ pub(crate) struct Notifier {
     /// Whether `queue.changes` may be non-empty: lets the callers that deliver after every
     /// load skip the lock when nothing changed.
     pending: AtomicBool,
+    /// Rung when a delivery stops: a blocking caller whose change waits behind it goes on.
+    turn: Condvar,
 }
 
 #[derive(Default)]
@@ -63,10 +83,29 @@ struct Queue {
     /// VersionId of the last value stored, kept across `invalidate()` and settings changes.
     last_version: Option<String>,
     changes: VecDeque<Change>,
-    /// The pid of the process one of whose threads is delivering; others leave their changes
-    /// to it. A child after `fork()` has no such thread (only the forking one came along), so
-    /// a delivery the parent had running does not stop the child's.
-    delivering: Option<u32>,
+    /// The thread delivering; others leave their changes to it, or wait for their turn. A
+    /// child after `fork()` has no such thread (only the forking one came along), so a
+    /// delivery the parent had running does not stop the child's.
+    delivering: Option<ThreadOf>,
+    /// The generation of the manager these subscribers belong to now: a reconfiguration
+    /// hands them to a new manager (`SecretsManager::reconfigure`) and bumps it, so what the
+    /// replaced manager still stores (a fetch or a refresh-ahead in flight) notifies nothing.
+    generation: u64,
+}
+
+impl Queue {
+    /// Whether `me` may deliver the oldest change now: it is its own, or nobody's in
+    /// particular, or its caller's thread did not come along through a `fork()`.
+    fn head_is_for(&self, me: ThreadOf) -> bool {
+        self.changes
+            .front()
+            .is_some_and(|c| c.to.is_none_or(|to| to == me || to.0 != me.0))
+    }
+
+    /// Whether a change stored by `me`'s blocking call waits to be delivered.
+    fn holds_one_for(&self, me: ThreadOf) -> bool {
+        self.changes.iter().any(|c| c.to == Some(me))
+    }
 }
 
 struct Subscriber {
@@ -160,37 +199,64 @@ impl Notifier {
         }
     }
 
-    /// A value with `version` was stored. Called under the cache's state lock, which is what
-    /// makes each change recorded once.
-    pub(crate) fn stored(&self, version: Option<&str>) {
+    /// Hand the subscribers to a new manager: from now on only a value stored with the
+    /// returned generation notifies; one the replaced manager stores with the old one does
+    /// not (and is not "the last version" either).
+    pub(crate) fn next_generation(&self) -> u64 {
+        let mut queue = lock(&self.queue);
+        queue.generation += 1;
+        queue.generation
+    }
+
+    /// A value with `version` was stored by a manager of `generation`. Called under the
+    /// cache's state lock, which is what makes each change recorded once. A change stored
+    /// inside a blocking call is that caller's to deliver, on its thread
+    /// ([`crate::runtime::block_on`] says which thread that is).
+    pub(crate) fn stored(&self, version: Option<&str>, generation: u64) {
         let Some(new) = version else { return };
         let mut queue = lock(&self.queue);
-        if queue.last_version.as_deref() == Some(new) {
+        if queue.generation != generation || queue.last_version.as_deref() == Some(new) {
             return;
         }
         let old = queue.last_version.replace(new.to_owned());
         if !queue.subscribers.is_empty() {
+            let to = crate::runtime::in_blocking_call().then(this_thread);
             queue.changes.push_back(Change {
                 old,
                 new: new.to_owned(),
+                to,
             });
             self.pending.store(true, Ordering::Release);
         }
     }
 
-    /// Run the subscribers for every recorded change, on this thread, unless another thread is
-    /// already doing so (it takes these changes too).
+    /// Run the subscribers for the recorded changes, in order, on this thread: the changes
+    /// this thread's blocking call stored (waiting for its turn while another thread is
+    /// delivering, or while the oldest change is another blocking caller's), and the changes
+    /// before and after them that no caller in particular delivers. Re-entered from a
+    /// subscriber, it returns at once: the delivery running on this thread goes on with them.
     pub(crate) fn deliver(&self) {
         if !self.pending.load(Ordering::Acquire) {
             return;
         }
-        let pid = std::process::id();
+        let me = this_thread();
         let mut queue = lock(&self.queue);
-        if queue.delivering == Some(pid) {
-            return;
+        loop {
+            if queue.delivering == Some(me) {
+                return;
+            }
+            let busy = queue.delivering.is_some_and(|d| d.0 == me.0);
+            if !busy && (queue.head_is_for(me) || queue.changes.is_empty()) {
+                break;
+            }
+            if !queue.holds_one_for(me) {
+                return; // the thread delivering, or the one whose change is first, takes the rest
+            }
+            queue = self.turn.wait(queue).unwrap_or_else(|p| p.into_inner());
         }
-        queue.delivering = Some(pid);
-        while let Some(change) = queue.changes.pop_front() {
+        queue.delivering = Some(me);
+        while queue.head_is_for(me) {
+            let Some(change) = queue.changes.pop_front() else { break };
             let subscribers = queue.subscribers.clone();
             drop(queue);
             for s in &subscribers {
@@ -199,7 +265,11 @@ impl Notifier {
             queue = lock(&self.queue);
         }
         queue.delivering = None;
-        self.pending.store(false, Ordering::Release);
+        if queue.changes.is_empty() {
+            self.pending.store(false, Ordering::Release);
+        }
+        drop(queue);
+        self.turn.notify_all();
     }
 
     /// [`deliver`](Self::deliver) on the notification thread: for callers on the runtime.
@@ -273,9 +343,9 @@ mod tests {
         let n = Arc::new(Notifier::default());
         let (_sub, seen) = recording(&n);
         for v in ["v1", "v1", "v2", "v2"] {
-            n.stored(Some(v));
+            n.stored(Some(v), 0);
         }
-        n.stored(None); // no VersionId (never from Secrets Manager): nothing to report
+        n.stored(None, 0); // no VersionId (never from Secrets Manager): nothing to report
         n.deliver();
         n.deliver();
         assert_eq!(
@@ -289,7 +359,7 @@ mod tests {
         let n = Arc::new(Notifier::default());
         let _bad = n.subscribe(Box::new(|_, _| panic!("canary-in-panic")));
         let (_sub, seen) = recording(&n);
-        n.stored(Some("v1"));
+        n.stored(Some("v1"), 0);
         n.deliver();
         assert_eq!(seen.lock().unwrap().len(), 1);
     }
@@ -305,9 +375,9 @@ mod tests {
             s.lock().unwrap().as_ref().unwrap().cancel();
         }));
         *slot.lock().unwrap() = Some(sub);
-        n.stored(Some("v1"));
+        n.stored(Some("v1"), 0);
         n.deliver();
-        n.stored(Some("v2"));
+        n.stored(Some("v2"), 0);
         n.deliver();
         assert_eq!(*calls.lock().unwrap(), 1);
         assert!(slot.lock().unwrap().as_ref().unwrap().is_cancelled());
@@ -324,7 +394,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(200));
             d.store(true, Ordering::SeqCst);
         }));
-        n.stored(Some("v1"));
+        n.stored(Some("v1"), 0);
         let n2 = n.clone();
         let t = std::thread::spawn(move || n2.deliver());
         entered_rx.recv().unwrap();
@@ -342,12 +412,12 @@ mod tests {
             s.lock().unwrap().push((new.to_owned(), std::thread::current().id()));
             let n = weak.upgrade().unwrap();
             if new == "v1" {
-                n.stored(Some("v2"));
+                n.stored(Some("v2"), 0);
                 n.deliver(); // re-entered: must not call the subscriber inside itself
                 assert_eq!(s.lock().unwrap().len(), 1);
             }
         }));
-        n.stored(Some("v1"));
+        n.stored(Some("v1"), 0);
         n.deliver();
         let me = std::thread::current().id();
         assert_eq!(*seen.lock().unwrap(), [("v1".to_owned(), me), ("v2".to_owned(), me)]);
@@ -362,9 +432,66 @@ mod tests {
             let name = std::thread::current().name().map(str::to_owned);
             tx.lock().unwrap().send(name).unwrap();
         }));
-        n.stored(Some("v1"));
+        n.stored(Some("v1"), 0);
         n.dispatch();
         let name = rx.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(name.as_deref(), Some(THREAD_NAME));
+    }
+
+    /// A blocking call's change is delivered on that call's thread even while another thread
+    /// (the notification thread, for a background refresh's change) is delivering.
+    #[test]
+    fn a_blocking_callers_change_runs_on_its_thread_while_another_delivery_runs() {
+        let n = Arc::new(Notifier::default());
+        let (entered_tx, entered_rx) = mpsc::channel();
+        let entered_tx = Mutex::new(entered_tx);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let _sub = n.subscribe(Box::new(move |_, new| {
+            s.lock().unwrap().push((new.to_owned(), std::thread::current().id()));
+            if new == "v1" {
+                entered_tx.lock().unwrap().send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }));
+        // A change no caller in particular delivers (an async call's), taken by another thread.
+        n.stored(Some("v1"), 0);
+        let n2 = n.clone();
+        let other = std::thread::spawn(move || {
+            n2.deliver();
+            std::thread::current().id()
+        });
+        entered_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        // Meanwhile a blocking call on this thread stores v2 and delivers before it returns.
+        crate::runtime::block_on(async {
+            n.stored(Some("v2"), 0);
+            Ok(())
+        })
+        .unwrap();
+        n.deliver();
+        let me = std::thread::current().id();
+        assert!(
+            seen.lock().unwrap().iter().any(|(v, t)| v == "v2" && *t == me),
+            "v2 was not delivered on the blocking caller's thread before it returned: {:?}",
+            seen.lock().unwrap()
+        );
+        let other = other.join().unwrap();
+        assert_eq!(*seen.lock().unwrap(), [("v1".to_owned(), other), ("v2".to_owned(), me)]);
+    }
+
+    #[test]
+    fn a_replaced_managers_generation_notifies_nothing() {
+        let n = Arc::new(Notifier::default());
+        let (_sub, seen) = recording(&n);
+        n.stored(Some("a1"), 0);
+        let next = n.next_generation();
+        n.stored(Some("b1"), next);
+        n.stored(Some("a2"), 0); // the replaced manager's fetch, still in flight, lands
+        n.stored(Some("b1"), next);
+        n.deliver();
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [(None, "a1".to_owned()), (Some("a1".to_owned()), "b1".to_owned())]
+        );
     }
 }

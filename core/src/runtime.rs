@@ -70,7 +70,36 @@ pub fn block_on<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
             "blocking call made from inside an async runtime; use the async API instead",
         ));
     }
-    get()?.block_on(fut)
+    let rt = get()?;
+    let _blocking = BlockingCall::enter();
+    rt.block_on(fut)
+}
+
+thread_local! {
+    /// Whether this thread is inside [`block_on`]: the future runs on the caller's own thread
+    /// there (spawned tasks never do), so what it records is the blocking caller's to
+    /// deliver (`crate::notify`: a blocking call's `on_change` runs on its own thread).
+    static IN_BLOCKING_CALL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the current thread is a blocking caller's, inside [`block_on`].
+pub(crate) fn in_blocking_call() -> bool {
+    IN_BLOCKING_CALL.with(std::cell::Cell::get)
+}
+
+/// Marks the thread as inside [`block_on`] until dropped (also on a panic).
+struct BlockingCall(bool);
+
+impl BlockingCall {
+    fn enter() -> BlockingCall {
+        BlockingCall(IN_BLOCKING_CALL.with(|c| c.replace(true)))
+    }
+}
+
+impl Drop for BlockingCall {
+    fn drop(&mut self) {
+        IN_BLOCKING_CALL.with(|c| c.set(self.0));
+    }
 }
 
 /// Start a future on the runtime without waiting (Node resolves a Promise from it).

@@ -23,14 +23,14 @@
 use std::error::Error as StdError;
 use std::future::Future;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::error::CredentialsError;
-use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::error::{ConnectorError, ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_sdk_secretsmanager::Client;
 use zeroize::Zeroizing;
@@ -282,7 +282,9 @@ pub async fn fetch(settings: &Settings) -> Result<Secret> {
 /// Whether a read that failed with `code` moves on to the next region: only when the region,
 /// or the way to it, is failing. ACCESS_DENIED, SECRET_NOT_FOUND, DECRYPTION_FAILED,
 /// CREDENTIALS and the rest would answer the same from a replica, or describe a problem that
-/// reading another region's copy must not hide.
+/// reading another region's copy must not hide. A credential provider that cannot reach its
+/// (regional) STS endpoint is classified NETWORK or TIMEOUT, not CREDENTIALS, so it moves on
+/// ([`classify`]).
 pub fn fails_over(code: Code) -> bool {
     matches!(code, Code::Network | Code::Timeout | Code::Service | Code::Throttled)
 }
@@ -311,12 +313,37 @@ pub struct Served {
 }
 
 /// What a read across regions brought back, how many times it moved to another region, and
+/// how many fallback regions answered with an older version than the one cached, and
 /// how many hedges it sent ([`crate::hedge`]; at most one per read).
 #[derive(Debug)]
 pub struct Outcome {
     pub result: Result<Served>,
     pub failovers: u32,
+    pub older_answers: u32,
     pub hedges: u32,
+}
+
+impl Outcome {
+    /// A read that ended before any region answered.
+    pub fn failed(error: Error) -> Outcome {
+        Outcome {
+            result: Err(error),
+            failovers: 0,
+            older_answers: 0,
+            hedges: 0,
+        }
+    }
+}
+
+/// Whether a fallback region's answer is an older version than the cached one, created at
+/// `cached`: a replica that replication has not reached yet. `CreatedDate` decides; when
+/// either side lacks it (Secrets Manager always sends it; a caller's own fetch may not),
+/// nothing can be told and the answer is taken. The same VersionId is never older.
+fn older_than_cached(secret: &Secret, cached: Option<(&str, SystemTime)>) -> bool {
+    match (cached, secret.created()) {
+        (Some((version, created)), Some(answered)) => secret.version_id() != Some(version) && answered < created,
+        _ => false,
+    }
 }
 
 /// One read through the secret's region, then its fallback regions ([`regional_settings`]),
@@ -328,9 +355,20 @@ pub struct Outcome {
 /// leaves the replicas theirs, and the last region gets whatever remains. Without fallback
 /// regions the primary gets the whole deadline, as before.
 ///
-/// When every region fails, the error is the last region's, its message naming the
-/// regions that failed before it.
-pub async fn read_with_failover<F, Fut>(settings: &Settings, mut read: F) -> Outcome
+/// A version is never replaced by an older one through a replica: `cached` is the VersionId
+/// and `CreatedDate` of the value the caller holds, and a fallback region that answers with
+/// an older version (by `CreatedDate`) counts as a region that failed (transiently: its copy
+/// is behind), so the read moves on to the next region, and when none is left it ends with
+/// the outage that sent it there. The secret's own region is always taken as it answers: an
+/// operator who moves `AWSCURRENT` back to an older version there is followed.
+///
+/// When every region fails, the error is the first region's that failed transiently (an
+/// outage: a caller retries it), else the last region's; with more than one region tried, its
+/// message names what each region answered (`tried us-east-2 (SERVICE), then us-west-2
+/// (SECRET_NOT_FOUND)`). A permanent answer from a replica (one that lacks the secret, say)
+/// after an outage of the secret's region says nothing about the secret itself, so it must not
+/// turn a transient outage into a permanent failure.
+pub async fn read_with_failover<F, Fut>(settings: &Settings, cached: Option<(&str, SystemTime)>, mut read: F) -> Outcome
 where
     F: FnMut(Settings, Duration) -> Fut,
     Fut: Future<Output = Result<Secret>>,
@@ -341,6 +379,8 @@ where
     let mut failed: Vec<String> = Vec::new();
     let mut failovers = 0;
     let mut last_error = None;
+    let mut first_transient: Option<Error> = None;
+    let mut older_answers = 0;
     for (index, regional) in regions.into_iter().enumerate() {
         let left = settings.timeout.saturating_sub(started.elapsed());
         let share = left / u32::try_from(count - index).unwrap_or(u32::MAX);
@@ -353,16 +393,36 @@ where
             log::warn!("{error}; reading the replica in {region}");
         }
         match read(regional, share).await {
+            Ok(secret) if index > 0 && older_than_cached(&secret, cached) => {
+                older_answers += 1;
+                let error = Error::new(
+                    Code::Service,
+                    format!(
+                        "secret {} in {region}: the replica answered version {}, older than the cached version {}; not taken",
+                        settings.location.secret_id,
+                        secret.version_id().unwrap_or("?"),
+                        cached.map_or("?", |c| c.0)
+                    ),
+                );
+                log::warn!("{error}");
+                failed.push(format!("{region} (an older version)"));
+                first_transient.get_or_insert_with(|| error.clone());
+                last_error = Some(error);
+            }
             Ok(secret) => {
                 return Outcome {
                     result: Ok(Served { secret, region }),
                     failovers,
+                    older_answers,
                     hedges: 0,
                 }
             }
             Err(error) => {
                 let moves_on = fails_over(error.code());
                 failed.push(format!("{region} ({})", error.code()));
+                if first_transient.is_none() && error.code().is_transient() {
+                    first_transient = Some(error.clone());
+                }
                 last_error = Some(error);
                 if !moves_on {
                     break;
@@ -370,7 +430,7 @@ where
             }
         }
     }
-    let error = last_error.unwrap_or_else(|| {
+    let error = first_transient.or(last_error).unwrap_or_else(|| {
         Error::new(
             Code::Timeout,
             format!("no answer within {}s", settings.timeout.as_secs_f64()),
@@ -383,24 +443,20 @@ where
     Outcome {
         result: Err(error),
         failovers,
+        older_answers,
         hedges: 0,
     }
 }
 
-/// [`fetch`] in each region [`read_with_failover`] tries; one hedge for the whole read.
-pub async fn fetch_with_failover(settings: &Settings) -> Outcome {
+/// [`fetch`] in each region [`read_with_failover`] tries (`cached` as there); one hedge for
+/// the whole read.
+pub async fn fetch_with_failover(settings: &Settings, cached: Option<(&str, SystemTime)>) -> Outcome {
     let hedge = match hedge_delay(&process_env) {
         Ok(delay) => Hedge::new(delay),
-        Err(error) => {
-            return Outcome {
-                result: Err(error),
-                failovers: 0,
-                hedges: 0,
-            }
-        }
+        Err(error) => return Outcome::failed(error),
     };
     let hedge = &hedge;
-    let mut outcome = read_with_failover(settings, |regional, share| async move {
+    let mut outcome = read_with_failover(settings, cached, |regional, share| async move {
         let within = fetch_within(&regional, share, hedge);
         tokio::time::timeout(share, within).await.unwrap_or_else(|_| {
             Err(no_answer(share).context(format_args!(
@@ -457,6 +513,7 @@ fn into_secret(mut out: GetSecretValueOutput, requested: &str) -> Result<Secret>
         arn: out.arn.take(),
         version_id: out.version_id.take(),
         stages: out.version_stages.take().unwrap_or_default(),
+        created: out.created_date.and_then(|d| SystemTime::try_from(d).ok()),
         payload,
     })
 }
@@ -470,7 +527,7 @@ where
 {
     if let Some(cred) = find_in_chain::<CredentialsError>(err) {
         return Error::new(
-            Code::Credentials,
+            credentials_code(cred),
             format!("no usable AWS credentials: {}", describe_credentials(cred)),
         );
     }
@@ -552,6 +609,23 @@ pub fn classify_service_code(code: &str, message: &str) -> Code {
         "InvalidParameterException" | "InvalidRequestException" | "ValidationException" => Code::InvalidArgument,
         // InternalServiceError, 5xx, and codes AWS may add later.
         _ => Code::Service,
+    }
+}
+
+/// A credentials failure is CREDENTIALS, the answer whichever region is read (none found, a
+/// role that may not be assumed, an invalid token), except when the provider could not
+/// reach its endpoint or ran out of time: then it is a regional outage (web identity and
+/// assume-role providers ask STS in the region of the client, and each region has its own
+/// client), transient, and the read moves on to the next region ([`fails_over`]).
+fn credentials_code(cred: &CredentialsError) -> Code {
+    match cred {
+        CredentialsError::ProviderTimedOut(_) => Code::Timeout,
+        CredentialsError::ProviderError(_) => match find_in_chain::<ConnectorError>(cred) {
+            Some(c) if c.is_timeout() => Code::Timeout,
+            Some(_) => Code::Network,
+            None => Code::Credentials,
+        },
+        _ => Code::Credentials,
     }
 }
 

@@ -84,10 +84,7 @@ fn a_changed_host_configuration_is_followed() {
         create_json(&a, &json!({"v": "a"})).await;
         create_json(&b, &json!({"v": "b"})).await;
     });
-    let config = |id: &str| ConfigSource::Loaded {
-        name: "the host's configuration".into(),
-        tree: json!({"STARFLEET": {"SlackEnabled": true, "SecretsManager": {"SecretId": id, "SecretRegion": REGION}}}),
-    };
+    let config = host_config;
     let m = Arc::new(SecretsManager::new(Options {
         ttl: Some(starfleet_secrets::Ttl::Forever),
         ..Default::default()

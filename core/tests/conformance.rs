@@ -52,10 +52,15 @@ fn run<T>(fut: impl std::future::Future<Output = T>) -> T {
 
 /// One moto call through the harness control API.
 fn call(operation: &str, params: Value) -> Value {
+    call_in(REGION, operation, params)
+}
+
+/// One moto call in `region` through the harness control API.
+fn call_in(region: &str, operation: &str, params: Value) -> Value {
     let reply = run(control(
         "POST",
         "call",
-        Some(json!({"operation": operation, "region": REGION, "params": params})),
+        Some(json!({"operation": operation, "region": region, "params": params})),
     ));
     assert_eq!(reply["status"], 200, "{operation}: {reply}");
     reply["body"].clone()
@@ -102,7 +107,18 @@ fn create_secret(spec: &Value, name: &str) -> (Vec<String>, String) {
         params.insert("AddReplicaRegions".into(), Value::Array(replicas));
     }
     let created = call("CreateSecret", Value::Object(params));
-    let mut ids = vec![created["VersionId"].as_str().unwrap().to_owned()];
+    let first = created["VersionId"].as_str().unwrap().to_owned();
+    // Lagging replicas: a copy of the first version (same name, same VersionId) that later
+    // versions never reach.
+    if let Some(Value::Array(regions)) = spec.get("lagging_regions") {
+        for region in regions {
+            let mut copy = payload(&versions[0]);
+            copy.insert("Name".into(), json!(name));
+            copy.insert("ClientRequestToken".into(), json!(first));
+            call_in(region.as_str().unwrap(), "CreateSecret", Value::Object(copy));
+        }
+    }
+    let mut ids = vec![first];
     ids.extend(versions[1..].iter().map(|v| put_version(v, name)));
     (ids, created["ARN"].as_str().unwrap().to_owned())
 }
@@ -395,7 +411,7 @@ fn check_changes(want: &Value, seen: &Changes, versions: &[String]) -> Result<()
 }
 
 fn run_steps(p: &mut Prepared) -> Result<(), String> {
-    let manager = SecretsManager::new(p.options.clone());
+    let mut manager = SecretsManager::new(p.options.clone());
     let changes = Changes::default();
     let seen = changes.clone();
     let _subscription =
@@ -412,6 +428,9 @@ fn run_steps(p: &mut Prepared) -> Result<(), String> {
             std::thread::sleep(Duration::from_millis(ms.as_u64().unwrap()));
         } else if let Some(version) = step.get("put_secret_value") {
             p.versions.push(put_version(version, &p.name));
+        } else if let Some(args) = step.get("configure") {
+            // What a binding's configure() does: the same subscribers, a new manager.
+            manager = manager.reconfigure(options(Some(args), None));
         } else if let Some(want) = step.get("changes") {
             check_changes(want, &changes, &p.versions).map_err(at)?;
         } else if step.get("delete_secret").is_some() {

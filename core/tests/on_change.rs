@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
-use starfleet_secrets::{notify, ConfigSource, Options, Payload, SecretsManager, Ttl};
+use starfleet_secrets::{notify, Options, Payload, SecretsManager, Ttl};
 use support::*;
 
 type Seen = Arc<Mutex<Vec<(Option<String>, String)>>>;
@@ -185,17 +185,8 @@ fn zeroize_bytes(b: &[u8]) -> zeroize::Zeroizing<Vec<u8>> {
 
 #[test]
 fn a_configuration_naming_another_secret_is_a_change() {
-    let (a, b) = (unique("notify-cfg-a"), unique("notify-cfg-b"));
-    let (va, vb) = run(async {
-        (
-            create_json(&a, &json!({"v": "a"})).await,
-            create_json(&b, &json!({"v": "b"})).await,
-        )
-    });
-    let config = |id: &str| ConfigSource::Loaded {
-        name: "the host's configuration".into(),
-        tree: json!({"STARFLEET": {"SecretsManager": {"SecretId": id, "SecretRegion": REGION}}}),
-    };
+    let ((a, va), (b, vb)) = two_secrets("notify-cfg");
+    let config = host_config;
     let m = SecretsManager::new(Options {
         ttl: Some(Ttl::Forever),
         ..Default::default()
@@ -210,11 +201,62 @@ fn a_configuration_naming_another_secret_is_a_change() {
         [(None, va.clone()), (Some(va.clone()), vb.clone())]
     );
 
-    // A binding that replaces its manager on reconfiguration keeps the subscribers.
-    let replacement = SecretsManager::new(forever(&a));
-    replacement.adopt_subscribers(&m);
+    // A binding's configure() replaces its manager through reconfigure(): the subscribers
+    // stay, and another secret is a change.
+    let replacement = m.reconfigure(forever(&a));
     replacement.secret_blocking().unwrap();
     assert_eq!(seen.lock().unwrap().last().unwrap(), &(Some(vb), va));
+}
+
+/// configure() while the old configuration's refresh-ahead is in flight: when that fetch
+/// lands, the replaced manager's version is not reported as a change (the subscribers belong
+/// to the new manager's generation by then).
+#[test]
+fn reconfigure_during_a_refresh_ahead_in_flight_reports_only_real_changes() {
+    let ((a, va), (b, vb)) = two_secrets("notify-reconf");
+    let m = SecretsManager::new(Options {
+        ttl: Some(Ttl::For(Duration::from_secs(3))),
+        refresh_ahead: Some(0.1),
+        expiry_jitter: Some(0.0),
+        ..opts(&a)
+    });
+    let (_sub, seen) = record(&m);
+    m.secret_blocking().unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    run(fault(&a, "delay", 1, json!({"delay_ms": 800})));
+    m.secret_blocking().unwrap(); // a hit past the refresh-ahead point: the slow fetch starts
+    std::thread::sleep(Duration::from_millis(150));
+    let replacement = m.reconfigure(forever(&b));
+    replacement.secret_blocking().unwrap();
+    std::thread::sleep(Duration::from_millis(1200)); // the old fetch has landed
+    assert!(m.stats().refreshes_ahead >= 1);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [(None, va.clone()), (Some(va), vb)],
+        "a change that did not happen was reported"
+    );
+    run(clear_faults(&a));
+}
+
+/// What survives a reconfiguration is decided once, in core: the testing overrides (same
+/// tokens, so a test's undo still works) and the subscribers.
+#[test]
+fn reconfigure_keeps_the_testing_overrides() {
+    let m = SecretsManager::new(Options::default());
+    let token = m.push_override(Payload::Json(
+        starfleet_secrets::Document::parse(zeroize::Zeroizing::new(r#"{"k": "pinned"}"#.to_owned())).unwrap(),
+    ));
+    let replacement = m.reconfigure(forever("not-read"));
+    let served = replacement.secret_blocking().unwrap();
+    assert_eq!(
+        served
+            .get_str(&starfleet_secrets::Path::parse_dotted("k").unwrap())
+            .unwrap(),
+        "pinned"
+    );
+    assert_eq!(replacement.stats().testing_overrides, 1);
+    replacement.pop_override(token).unwrap();
+    assert_eq!(replacement.stats().testing_overrides, 0);
 }
 
 #[test]

@@ -203,3 +203,36 @@ fn two_processes_started_together_expire_at_different_times() {
         "two processes drew the same share: {fresh_for:?}"
     );
 }
+
+/// The read that would start a refresh-ahead is not answered by `try_hit` (the bindings'
+/// "answer without consulting anything" call): it goes through the binding's load path,
+/// which hands over the host's configuration first, so a configuration that names another
+/// secret is followed while reads keep the value fresh (here: as a binding does it).
+#[test]
+fn the_host_configuration_is_asked_for_before_each_refresh_ahead() {
+    let ((a, _), (b, _)) = two_secrets("ahead-host");
+    let v = |s: &Secret| s.get_str(&Path::parse_dotted("v").unwrap()).unwrap().to_owned();
+    let m = SecretsManager::new(Options {
+        ttl: Some(Ttl::For(Duration::from_secs(2))),
+        refresh_ahead: Some(0.2),
+        expiry_jitter: Some(0.0),
+        ..Default::default()
+    });
+    // A binding's read: try_hit, else hand the configuration over, then read.
+    let read = |host: &str| -> String {
+        if let Some(hit) = m.try_hit() {
+            return v(&hit);
+        }
+        m.use_config(host_config(host)).unwrap();
+        v(&m.secret_blocking().unwrap())
+    };
+    assert_eq!(read(&a), "a");
+    assert!(m.try_hit().is_some(), "fresh and not due: answered at once");
+    std::thread::sleep(Duration::from_millis(500));
+    // The host now names b; reads keep coming well within the TTL.
+    assert_eq!(
+        read(&b),
+        "b",
+        "the refresh-ahead point did not consult the host's configuration"
+    );
+}

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Optional, Tuple
 
-    _Answer = Tuple[str, Optional[str], Optional[str], Optional[str], Optional[bytes]]
+    _Answer = Tuple[str, Optional[str], Optional[str], Optional[str], Optional[bytes], Optional[float]]
 
 
 def active(models: ModuleType) -> bool:
@@ -40,12 +40,21 @@ def active(models: ModuleType) -> bool:
 
 
 def get_secret_value(
-    secret_id: str, region: str, version_stage: Optional[str], version_id: Optional[str]
+    secret_id: str,
+    region: str,
+    version_stage: Optional[str],
+    version_id: Optional[str],
+    endpoint_url: Optional[str] = None,
 ) -> _Answer:
     """One GetSecretValue through the mock.
 
-    Returns ``("ok", Name, VersionId, SecretString, SecretBinary)``, or for a failure
-    ``("aws", error code, error message, None, None)``, ``("credentials", exception type, ...)``
+    An explicit ``endpoint_url`` (the manager's option) goes to the client as
+    ``boto3.client(endpoint_url=...)`` would take it: moto only intercepts AWS's own hosts, so
+    the read then goes to that endpoint, as it would from the application's own boto3 code.
+
+    Returns ``("ok", Name, VersionId, SecretString, SecretBinary, CreatedDate as Unix seconds)``,
+    or for a failure ``("aws", error code, error message, None, None, None)``,
+    ``("credentials", exception type, ...)``
     or ``("network", exception type, ...)``: the native layer turns these into the core's
     typed errors (``classify_service_code`` for AWS codes). Exception texts are not passed on.
     """
@@ -58,7 +67,7 @@ def get_secret_value(
         PartialCredentialsError,
     )
 
-    client = boto3.client("secretsmanager", region_name=region)
+    client = boto3.client("secretsmanager", region_name=region, endpoint_url=endpoint_url)
     request = {"SecretId": secret_id}
     if version_id is not None:
         request["VersionId"] = version_id
@@ -68,10 +77,18 @@ def get_secret_value(
         out = client.get_secret_value(**request)
     except ClientError as e:
         error = e.response.get("Error", {})
-        return ("aws", str(error.get("Code", "Unknown")), str(error.get("Message", "")), None, None)
+        return ("aws", str(error.get("Code", "Unknown")), str(error.get("Message", "")), None, None, None)
     except (NoCredentialsError, PartialCredentialsError) as e:
-        return ("credentials", type(e).__name__, None, None, None)
+        return ("credentials", type(e).__name__, None, None, None, None)
     except BotoCoreError as e:
-        return ("network", type(e).__name__, None, None, None)
+        return ("network", type(e).__name__, None, None, None, None)
     binary = out.get("SecretBinary")
-    return ("ok", out.get("Name"), out.get("VersionId"), out.get("SecretString"), None if binary is None else bytes(binary))
+    created = out.get("CreatedDate")  # a datetime (botocore parses the timestamp)
+    return (
+        "ok",
+        out.get("Name"),
+        out.get("VersionId"),
+        out.get("SecretString"),
+        None if binary is None else bytes(binary),
+        created.timestamp() if hasattr(created, "timestamp") else None,
+    )

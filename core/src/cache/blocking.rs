@@ -2,6 +2,7 @@
 //! Go), and the caller-supplied fetch that Python's in-process mock uses.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::fetch::{CallerFetch, Count, Fetcher};
 use super::SecretsManager;
@@ -13,7 +14,7 @@ impl SecretsManager {
     /// [`secret`](Self::secret) for callers on a plain thread (Python, C, Go).
     pub fn secret_blocking(&self) -> Result<Arc<Secret>> {
         // The hit path needs no runtime: answer it here, and pay for block_on only on a miss.
-        if let Some(secret) = self.try_hit() {
+        if let Some(secret) = self.fast_hit(Instant::now()) {
             return Ok(secret);
         }
         self.delivered(runtime::block_on(self.access(&mut Fetcher::Sdk, Count::Access)))
@@ -48,8 +49,13 @@ impl SecretsManager {
     /// For hosts whose tests intercept AWS inside their own runtime (Python's moto mock
     /// patches botocore in-process), so their code must run on their own thread, never on
     /// the library's runtime.
+    ///
+    /// From this call on (until a fetch through the SDK), no background refresh-ahead starts:
+    /// it would reach AWS around the host's interception (the cached value may have come
+    /// through the SDK before the host started intercepting).
     pub fn secret_blocking_with(&self, fetch: CallerFetch<'_>) -> Result<Arc<Secret>> {
-        if let Some(secret) = self.try_hit() {
+        self.lock_state().caller_fetches = true;
+        if let Some(secret) = self.fast_hit(Instant::now()) {
             return Ok(secret);
         }
         self.delivered(runtime::block_on(
@@ -60,6 +66,7 @@ impl SecretsManager {
     /// [`refresh_blocking`](Self::refresh_blocking) with a caller-supplied fetch, as
     /// [`secret_blocking_with`](Self::secret_blocking_with).
     pub fn refresh_blocking_with(&self, fetch: CallerFetch<'_>) -> Result<Arc<Secret>> {
+        self.lock_state().caller_fetches = true;
         self.delivered(runtime::block_on(self.force(&mut Fetcher::Caller(fetch))))
     }
 }

@@ -76,8 +76,27 @@ impl SecretsManager {
     /// without releasing it, and on `None` call [`secret`](Self::secret) (which counts the
     /// access itself) without the access being counted twice, as it would be with
     /// [`cached`](Self::cached).
+    ///
+    /// The access that would start a refresh-ahead is not answered here either (`None`): it
+    /// goes through the binding's load path, which hands over the host application's
+    /// configuration first ([`use_config`](Self::use_config)), so a background refresh
+    /// follows the host's configuration as a load after the TTL does, and which says how the
+    /// fetch is made (through a caller's fetch while the host intercepts AWS: then no
+    /// background refresh starts, see [`secret_blocking_with`](Self::secret_blocking_with)).
+    /// The next call (the binding's [`secret`](Self::secret) or
+    /// [`secret_blocking`](Self::secret_blocking)) answers it as a hit and starts the refresh.
     pub fn try_hit(&self) -> Option<Arc<Secret>> {
-        let found = self.hit(Instant::now());
+        self.counted_hit(Instant::now(), Due::Decline)
+    }
+
+    /// [`try_hit`](Self::try_hit) for the library's own entry points, which start a due
+    /// refresh-ahead themselves.
+    pub(super) fn fast_hit(&self, now: Instant) -> Option<Arc<Secret>> {
+        self.counted_hit(now, Due::Start)
+    }
+
+    fn counted_hit(&self, now: Instant, due: Due) -> Option<Arc<Secret>> {
+        let found = self.hit_or(now, due);
         if found.is_some() {
             self.counters.hits.fetch_add(1, Relaxed);
         }
@@ -131,13 +150,22 @@ impl SecretsManager {
     /// The hot path: the innermost testing override, or a fresh entry, under one lock. No I/O: unresolved
     /// settings are a miss (the caller resolves them outside the lock).
     pub(super) fn hit(&self, now: Instant) -> Option<Arc<Secret>> {
+        self.hit_or(now, Due::Start)
+    }
+
+    /// [`hit`](Self::hit), doing `due` with an entry due for a refresh-ahead.
+    fn hit_or(&self, now: Instant, due: Due) -> Option<Arc<Secret>> {
         let state = self.lock_state();
         if let Some(pinned) = state.overrides.innermost() {
             return Some(pinned.clone());
         }
         let settings = state.settings.as_ref()?;
         let e = state.entry.as_ref().filter(|e| is_fresh(e, settings, now))?;
-        self.maybe_refresh_ahead(&state, settings, now);
+        match due {
+            Due::Start => self.maybe_refresh_ahead(&state, settings, now),
+            Due::Decline if self.refresh_ahead_due(&state, settings, now) => return None,
+            Due::Decline => {}
+        }
         Some(e.secret.clone())
     }
 
@@ -146,13 +174,7 @@ impl SecretsManager {
     /// fetches not through a caller's fetch. Called by the hit paths under the state lock;
     /// only spawns.
     fn maybe_refresh_ahead(&self, state: &State, settings: &Arc<Settings>, now: Instant) {
-        let (Some(after), Some(e)) = (settings.refresh_ahead_after(), &state.entry) else {
-            return;
-        };
-        if now.saturating_duration_since(e.fetched_at) < after
-            || state.caller_fetches
-            || state.failure.as_ref().is_some_and(|f| now < f.retry_at)
-        {
+        if !self.refresh_ahead_due(state, settings, now) {
             return;
         }
         let pid = std::process::id();
@@ -171,4 +193,26 @@ impl SecretsManager {
             log::warn!("cannot refresh ahead: {error}");
         }
     }
+
+    /// Whether an access now would start a background refresh: refresh-ahead on, the entry
+    /// past its age, fetches not through a caller's fetch, no failure backoff running, none
+    /// in flight in this process.
+    fn refresh_ahead_due(&self, state: &State, settings: &Settings, now: Instant) -> bool {
+        let (Some(after), Some(e)) = (settings.refresh_ahead_after(), &state.entry) else {
+            return false;
+        };
+        now.saturating_duration_since(e.fetched_at) >= after
+            && !state.caller_fetches
+            && state.failure.as_ref().is_none_or(|f| now >= f.retry_at)
+            && self.ahead_in_flight.load(Relaxed) != std::process::id()
+    }
+}
+
+/// What a hit does with an entry due for a refresh-ahead.
+#[derive(Clone, Copy)]
+enum Due {
+    /// Start the background refresh and answer (the library's own entry points).
+    Start,
+    /// Answer nothing, so the binding takes its load path ([`SecretsManager::try_hit`]).
+    Decline,
 }

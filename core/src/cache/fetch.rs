@@ -157,20 +157,32 @@ impl SecretsManager {
     /// One call, with the outcome recorded unless something made it unwanted meanwhile.
     /// Caller holds the fetch lock.
     async fn fetch(&self, settings: &Arc<Settings>, fetcher: &mut Fetcher<'_>) -> Fetched {
-        let generation = {
+        let (generation, cached) = {
             let mut state = self.lock_state();
             state.caller_fetches = matches!(fetcher, Fetcher::Caller(_));
-            state.generation
+            // What a replica's answer must not be older than (see read_with_failover).
+            let cached = state.entry.as_ref().and_then(|e| {
+                let version = e.secret.version_id()?.to_owned();
+                Some((version, e.secret.created()?))
+            });
+            (state.generation, cached)
         };
         self.counters.fetches.fetch_add(1, Relaxed);
         let outcome = match fetcher {
-            Fetcher::Sdk => fetch_on_runtime((**settings).clone()).await,
+            Fetcher::Sdk => fetch_on_runtime((**settings).clone(), cached).await,
             Fetcher::Caller(fetch) => {
-                source::read_with_failover(settings, |regional, _share| std::future::ready(fetch(&regional))).await
+                let cached = cached.as_ref().map(|(v, t)| (v.as_str(), *t));
+                source::read_with_failover(settings, cached, |regional, _share| {
+                    std::future::ready(fetch(&regional))
+                })
+                .await
             }
         };
         self.counters.failovers.fetch_add(u64::from(outcome.failovers), Relaxed);
         self.counters.hedges.fetch_add(u64::from(outcome.hedges), Relaxed);
+        self.counters
+            .older_replica_answers
+            .fetch_add(u64::from(outcome.older_answers), Relaxed);
         let result = outcome.result;
         let mut state = self.lock_state();
         let now = Instant::now();
@@ -211,7 +223,7 @@ impl SecretsManager {
                 });
                 state.failure = None;
                 state.last_refresh = Some(SystemTime::now());
-                state.notifier.stored(secret.version_id());
+                state.notifier.stored(secret.version_id(), state.notify_generation);
                 Fetched::Done(Ok(secret))
             }
             Err(error) => {
@@ -268,18 +280,15 @@ fn superseded() -> Error {
 /// they were made on, so fetches always run there, whichever runtime (or none) the caller
 /// awaits from. The deadline is the SDK's own plus slack, so even a stuck credential
 /// provider cannot hang the caller.
-async fn fetch_on_runtime(settings: Settings) -> source::Outcome {
+async fn fetch_on_runtime(settings: Settings, cached: Option<(String, SystemTime)>) -> source::Outcome {
     let deadline = settings.timeout + DEADLINE_SLACK;
     let what = format!("secret {} in {}", settings.location.secret_id, settings.location.region);
     on_runtime(&what, deadline, async move {
-        Ok(source::fetch_with_failover(&settings).await)
+        let cached = cached.as_ref().map(|(v, t)| (v.as_str(), *t));
+        Ok(source::fetch_with_failover(&settings, cached).await)
     })
     .await
-    .unwrap_or_else(|error| source::Outcome {
-        result: Err(error),
-        failovers: 0,
-        hedges: 0,
-    })
+    .unwrap_or_else(source::Outcome::failed)
 }
 
 /// Run `task` on the library's runtime, giving up after `deadline`.

@@ -14,6 +14,8 @@
 //! 4. Otherwise one `GetSecretValue` (in the secret's region, then its fallback regions while
 //!    regions fail: [`source::read_with_failover`]). On success a response with the same VersionId keeps the
 //!    already-parsed [`Secret`] (same `Arc`, so bindings can keep their converted objects).
+//!    A fallback region's version older than the cached one is never stored: the read
+//!    treats that region as failed (counted as `older_replica_answers`).
 //!    On failure the last good value is served while within `TTL + max_stale`
 //!    (stale-if-error) and the failure is counted; a first load that fails is an error.
 //!
@@ -35,7 +37,15 @@
 //! is recorded as any failed fetch (backoff, `last_error`, stale-if-error once the entry
 //! expires) and the entry is kept. So a read that comes at least every fraction × TTL never
 //! waits for a fetch after the first load. A manager whose fetches go through a caller's fetch
-//! (Python under moto's in-process mock) refreshes on the request path as before.
+//! (Python under moto's in-process mock) refreshes on the request path as before. The access
+//! that would start the refresh is not answered by [`SecretsManager::try_hit`], so a binding
+//! takes its load path there: it hands over the host's configuration first (the refresh then
+//! follows it) and says whether AWS is intercepted (`secret_blocking_with`: no background
+//! refresh then).
+//!
+//! [`SecretsManager::reconfigure`] makes the manager that replaces this one on a binding's
+//! `configure()`: it keeps the testing overrides and the `on_change` subscribers, and what
+//! this one still stores notifies nobody.
 //!
 //! The TTL an entry is fresh for is [`Settings::fresh_for`]: the asked TTL, shortened by this
 //! process's share of the fleet expiry jitter ([`crate::jitter`]).
@@ -55,7 +65,7 @@ mod state;
 
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::config::ConfigSource;
 use crate::document::Secret;
@@ -184,7 +194,7 @@ impl SecretsManager {
     pub async fn secret(&self) -> Result<Arc<Secret>> {
         // A hit stores nothing, so it has no change to hand over: answered here, it costs
         // what it cost before `on_change` (Node's warm reads come this way).
-        if let Some(secret) = self.try_hit() {
+        if let Some(secret) = self.fast_hit(Instant::now()) {
             return Ok(secret);
         }
         let result = self.access(&mut Fetcher::Sdk, Count::Access).await;
@@ -210,11 +220,30 @@ impl SecretsManager {
         self.notifier().subscribe(Box::new(callback))
     }
 
-    /// Share `from`'s `on_change` subscribers and its last VersionId: a binding that replaces
-    /// its manager on reconfiguration keeps its subscribers, and a new secret is a change.
-    pub fn adopt_subscribers(&self, from: &SecretsManager) {
-        let notifier = from.notifier();
-        self.lock_state().notifier = notifier;
+    /// The manager that replaces this one when the application reconfigures it (every
+    /// binding's `configure()`): a new manager for `options`, with an empty cache, that keeps
+    /// what a reconfiguration must not lose, decided here for every binding:
+    ///
+    /// * the testing overrides in force (the same stack and tokens, so a test's undo still
+    ///   works on the new manager): a unit test that pinned a value and then reconfigures
+    ///   keeps being served its value;
+    /// * the `on_change` subscribers and the last VersionId they were told about, so the new
+    ///   configuration's first load is a change when it names another version.
+    ///
+    /// This manager is retired as a source of changes: what it still stores (a fetch or a
+    /// refresh-ahead already in flight, which still answers its own callers) is never
+    /// reported to the subscribers, so a reconfiguration never produces a change that did not
+    /// happen. The cache, counters and backoff start afresh.
+    pub fn reconfigure(&self, options: Options) -> SecretsManager {
+        let next = SecretsManager::new(options);
+        {
+            let from = self.lock_state();
+            let mut to = next.lock_state();
+            to.overrides = from.overrides.clone();
+            to.notifier = from.notifier.clone();
+            to.notify_generation = from.notifier.next_generation();
+        }
+        next
     }
 
     fn notifier(&self) -> Arc<Notifier> {
@@ -247,6 +276,7 @@ impl SecretsManager {
             region: state.entry.as_ref().map(|e| e.region.clone()),
             failovers: c.failovers.load(Relaxed),
             hedges: c.hedges.load(Relaxed),
+            older_replica_answers: c.older_replica_answers.load(Relaxed),
         }
     }
 

@@ -58,11 +58,4 @@ impl SecretsManager {
     pub fn override_depth(&self) -> usize {
         self.lock_state().overrides.depth()
     }
-
-    /// Keep serving `from`'s overrides (same tokens): a binding that replaces its manager on
-    /// reconfiguration keeps the tests' overrides in force.
-    pub fn adopt_overrides(&self, from: &SecretsManager) {
-        let stack = from.lock_state().overrides.clone();
-        self.lock_state().overrides = stack;
-    }
 }

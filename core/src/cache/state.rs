@@ -44,13 +44,18 @@ pub struct Stats {
     /// How many reads were sent again on a new connection after a reused one stayed silent
     /// (see [`crate::hedge`]).
     pub hedges: u64,
+    /// How many times a fallback region answered with an older version than the cached one
+    /// (a replica that replication had not reached): never stored, never a change; the read
+    /// went on as if that region had failed ([`source::read_with_failover`]).
+    pub older_replica_answers: u64,
 }
 
 impl Stats {
     /// The stats as JSON, with the field names every binding exposes: `hits`, `misses`,
     /// `fetches`, `failures`, `stale_served`, `refreshes_ahead`, `last_refresh` (Unix seconds or null),
     /// `version_id`, `last_error` (a code string or null), `testing_overrides`, `region`
-    /// (the region that served the cached value, or null), `failovers` and `hedges`.
+    /// (the region that served the cached value, or null), `failovers`,
+    /// `older_replica_answers` and `hedges`.
     pub fn to_json(&self) -> serde_json::Value {
         let last_refresh = self
             .last_refresh
@@ -70,6 +75,7 @@ impl Stats {
             "region": self.region,
             "failovers": self.failovers,
             "hedges": self.hedges,
+            "older_replica_answers": self.older_replica_answers,
         })
     }
 }
@@ -106,9 +112,12 @@ pub(super) struct State {
     /// `invalidate()`, and a change of settings (a value fetched for an old location is
     /// never cached for the new one).
     pub(super) generation: u64,
-    /// The `on_change` subscribers; shared with a replaced manager by
-    /// [`super::SecretsManager::adopt_subscribers`].
+    /// The `on_change` subscribers; handed to the manager that replaces this one by
+    /// [`super::SecretsManager::reconfigure`].
     pub(super) notifier: Arc<Notifier>,
+    /// This manager's generation in `notifier`: once a reconfiguration handed the
+    /// subscribers on, what this manager still stores notifies nothing.
+    pub(super) notify_generation: u64,
     /// Whether the last fetch went through a caller's fetch (`Fetcher::Caller`): then the
     /// host intercepts AWS on its own thread, and no background refresh may bypass it.
     pub(super) caller_fetches: bool,
@@ -133,6 +142,7 @@ pub(super) struct Counters {
     pub(super) refreshes_ahead: AtomicU64,
     pub(super) failovers: AtomicU64,
     pub(super) hedges: AtomicU64,
+    pub(super) older_replica_answers: AtomicU64,
 }
 
 pub(super) fn is_fresh(e: &Entry, settings: &Settings, now: Instant) -> bool {

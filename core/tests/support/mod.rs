@@ -214,3 +214,24 @@ pub fn worker(envs: &[(&str, &str)], remove: &[&str]) -> std::process::Output {
     cmd.output()
         .unwrap_or_else(|e| panic!("run {}: {e}", examples.display()))
 }
+
+/// What a host application hands over (`SecretsManager::use_config`): a loaded Starfleet
+/// configuration naming secret `id` in [`REGION`].
+pub fn host_config(id: &str) -> starfleet_secrets::ConfigSource {
+    starfleet_secrets::ConfigSource::Loaded {
+        name: "the host's configuration".into(),
+        tree: json!({"STARFLEET": {"SlackEnabled": true, "SecretsManager": {"SecretId": id, "SecretRegion": REGION}}}),
+    }
+}
+
+/// Two secrets, `{"v": "a"}` and `{"v": "b"}`, named after `prefix`: their names and VersionIds.
+pub fn two_secrets(prefix: &str) -> ((String, String), (String, String)) {
+    let (a, b) = (unique(&format!("{prefix}-a")), unique(&format!("{prefix}-b")));
+    let (va, vb) = run(async {
+        (
+            create_json(&a, &json!({"v": "a"})).await,
+            create_json(&b, &json!({"v": "b"})).await,
+        )
+    });
+    ((a, va), (b, vb))
+}
