@@ -1,10 +1,12 @@
 //! The one description of every option a caller gives a manager: its name, the kind of value
 //! it takes, what it means, the environment variable it falls back to and its default.
 //!
-//! Bindings do not list options. Python's keyword arguments and Node's options object are
-//! handed over as they are ([`Options::from_map`]: each value converted to an
+//! A binding hands a value over by the option's name ([`Options::set`], used by every C
+//! setter) or a whole map of them ([`Options::from_map`]: each value converted to an
 //! [`OptionValue`] by its language's type alone), so a wrong name or type is reported here,
-//! naming the option as the caller spelled it. The typings (`.pyi`, `index.d.ts`), the C
+//! naming the option as the caller spelled it. (Python's `Args` and Node's `ManagerOptions`
+//! still convert their arguments field by field; passing them through `from_map` is the next
+//! step.) The typings (`.pyi`, `index.d.ts`), the C
 //! setters, Go's `Options` fields and the README's settings table are checked against
 //! [`OPTIONS`] by `core/tests/options_described.rs`, so a new option that one of them lacks
 //! fails a test.
