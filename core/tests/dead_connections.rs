@@ -1,4 +1,4 @@
-//! A pooled connection that a NAT gateway or a Lambda freeze dropped silently (issue 14).
+//! A pooled connection that a NAT gateway or a Lambda freeze dropped silently.
 //!
 //! The harness black-holes every request that arrives on an already-used connection (new
 //! connections are served): what such a connection looks like from the client. Each test
@@ -80,7 +80,7 @@ fn a_hung_endpoint_still_ends_within_the_deadline() {
 /// Set in the child process of the idle-timeout test (see below).
 const IDLE_CHILD: &str = "STARFLEET_TEST_IDLE_CHILD";
 
-/// The pool's idle timeout, observed (issue 14): a read shortly after the last one reuses the
+/// The pool's idle timeout, observed: a read shortly after the last one reuses the
 /// pooled connection, a read after more than the idle timeout opens a new one. The harness
 /// answers requests on a reused connection with AccessDeniedException (not retried), so
 /// which connection a refresh used shows in its result. The production timeout is 60 s
