@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use starfleet_secrets::error::{Code, Error, Result};
+use starfleet_secrets::error::{self, Code, Error, Result};
 
 pub use crate::result::starfleet_secrets_result;
 
@@ -39,13 +39,9 @@ fn set_last_error(error: Option<Error>) {
 /// Run one exported function's body: catch panics, record the outcome for
 /// `starfleet_secrets_last_error_message`, and turn it into a result code.
 pub(crate) fn boundary(function: &'static str, body: impl FnOnce() -> Result<()>) -> starfleet_secrets_result {
-    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_payload| {
-        // The payload is not shown: the caller learns where, and that it is a bug.
-        Err(Error::new(
-            Code::Internal,
-            format!("{function}: internal error (a bug in starfleet-secrets; please report it)"),
-        ))
-    });
+    // Core's panic policy: the caller learns where, and that it is a bug; never the payload.
+    let outcome =
+        catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| Err(error::from_panic(function, payload)));
     match outcome {
         Ok(()) => {
             set_last_error(None);

@@ -169,6 +169,19 @@ impl std::error::Error for Error {}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The one panic policy of every front door: a panic caught at a boundary (an `extern "C"`
+/// function, a Node entry point) is INTERNAL, with `context` (where it was caught) and a
+/// fixed text. The payload's own text is never shown: it can quote anything the panicking
+/// code had in hand, and this message reaches exceptions, logs and C buffers.
+pub fn from_panic(context: &str, payload: Box<dyn std::any::Any + Send>) -> Error {
+    // Dropping a payload runs its destructor: do it here, not while the caller unwinds.
+    drop(payload);
+    Error::new(
+        Code::Internal,
+        format!("{context}: internal error (a panic: a bug in starfleet-secrets; please report it)"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +201,16 @@ mod tests {
         assert_eq!(
             transient,
             [Code::Throttled, Code::Timeout, Code::Network, Code::Service]
+        );
+    }
+
+    #[test]
+    fn a_panic_is_internal_without_its_text() {
+        let e = from_panic("get", Box::new("s3cr3t-in-panic".to_owned()));
+        assert_eq!(e.code(), Code::Internal);
+        assert!(
+            e.message().starts_with("get: internal error") && !e.message().contains("s3cr3t"),
+            "{e}"
         );
     }
 
