@@ -27,9 +27,8 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_sdk_secretsmanager::Client;
-use zeroize::Zeroizing;
 
-use crate::document::{Document, Payload, Secret};
+use crate::document::Secret;
 use crate::error::{Code, Error, Result};
 use crate::settings::{process_env, EnvLookup, Settings, Version};
 use crate::transport;
@@ -367,23 +366,15 @@ async fn fetch_within(settings: &Settings, deadline: Duration) -> Result<Secret>
 
 /// Take the payload out of the SDK output (so our copy is the only one we keep) and parse it.
 fn into_secret(mut out: GetSecretValueOutput, requested: &str) -> Result<Secret> {
-    let payload = match (out.secret_string.take(), out.secret_binary.take()) {
-        (Some(text), _) => Payload::Json(Document::parse(Zeroizing::new(text))?),
-        (None, Some(blob)) => Payload::Binary(Zeroizing::new(blob.into_inner())),
-        (None, None) => {
-            return Err(Error::new(
-                Code::SecretFormat,
-                "the version has neither SecretString nor SecretBinary",
-            ))
-        }
-    };
-    Ok(Secret {
-        name: out.name.take().unwrap_or_else(|| requested.to_owned()),
-        arn: out.arn.take(),
-        version_id: out.version_id.take(),
-        stages: out.version_stages.take().unwrap_or_default(),
-        payload,
-    })
+    Secret::from_parts(
+        requested,
+        out.name.take(),
+        out.arn.take(),
+        out.version_id.take(),
+        out.version_stages.take().unwrap_or_default(),
+        out.secret_string.take(),
+        out.secret_binary.take().map(|blob| blob.into_inner()),
+    )
 }
 
 /// Map any SDK failure to a stable code with a message that helps fix it.
