@@ -30,8 +30,18 @@ export declare function cachedSecrets(manager: ManagerHandle, known: number, pat
 /** Stop the calls of `onChange`'s subscription: none is queued after this returns. */
 export declare function cancelChange(subscription: ChangeHandle): void
 
-/** Every stable error code, in number order (the code of error number `n` is at `n - 1`). */
-export declare function codes(): Array<string>
+/** One stable error code as core lists it. */
+export interface CodeInfo {
+  /** The string code, e.g. `SECRET_NOT_FOUND`. */
+  code: string
+  /** The stable number (the C enum value). */
+  number: number
+  /** Whether retrying later could succeed without anyone changing anything. */
+  transient: boolean
+}
+
+/** Every stable error code, in number order, with its number and transience (core's list). */
+export declare function codes(): Array<CodeInfo>
 
 /** A Starfleet configuration given as YAML text instead of a path. */
 export interface ConfigText {

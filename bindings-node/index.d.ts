@@ -53,6 +53,8 @@ export declare class StarfleetSecretsError extends Error {
   readonly code: Code
   /** The stable number of the code (the C enum value, 1-based). */
   readonly number: number
+  /** Whether retrying later could succeed without anyone changing anything (throttling, timeouts, network, service errors). */
+  readonly transient: boolean
   name: 'StarfleetSecretsError'
   toJSON(): { name: 'StarfleetSecretsError'; code: Code; message: string }
 }

@@ -14,11 +14,10 @@
 const INSPECT = Symbol.for('nodejs.util.inspect.custom')
 const native = require('./binding.js')
 
-/** Every stable code, in number order (error number n has the code at index n - 1). */
-const CODE_LIST = Object.freeze(native.codes())
+/** Every stable code as core lists it: `{ code, number, transient }`, by code. */
+const CODE_INFO = new Map(native.codes().map((c) => [c.code, Object.freeze(c)]))
 /** `codes.SECRET_NOT_FOUND === 'SECRET_NOT_FOUND'`, for comparisons without string typos. */
-const codes = Object.freeze(Object.fromEntries(CODE_LIST.map((c) => [c, c])))
-const CODE_SET = new Set(CODE_LIST)
+const codes = Object.freeze(Object.fromEntries([...CODE_INFO.keys()].map((c) => [c, c])))
 /** napi-rs statuses raised when an argument of the wrong type reaches the addon. */
 const ARGUMENT_STATUSES = new Set([
   'InvalidArg',
@@ -43,9 +42,16 @@ class StarfleetSecretsError extends Error {
     this.code = code
   }
 
-  /** The stable number of the code (the C enum value). */
+  /** The stable number of the code (the C enum value); 0 for a code this addon does not know. */
   get number() {
-    return CODE_LIST.indexOf(this.code) + 1
+    const info = CODE_INFO.get(this.code)
+    return info ? info.number : 0
+  }
+
+  /** Whether retrying later could succeed without anyone changing anything (core's rule). */
+  get transient() {
+    const info = CODE_INFO.get(this.code)
+    return info ? info.transient : false
   }
 
   toJSON() {
@@ -78,7 +84,7 @@ function wrap(e) {
   if (e instanceof StarfleetSecretsError) return e
   const message = e instanceof Error ? e.message : String(e)
   let code = 'INTERNAL'
-  if (e && CODE_SET.has(e.code)) code = e.code
+  if (e && CODE_INFO.has(e.code)) code = e.code
   else if (e && ARGUMENT_STATUSES.has(e.code)) code = 'INVALID_ARGUMENT'
   const error = new StarfleetSecretsError(code, message)
   Error.captureStackTrace(error, wrap) // the stack starts at the caller's method

@@ -93,9 +93,9 @@
  * library of at least this version). 2 added the `_try_` getters and
  * `starfleet_secrets_manager_load()`; 3 added `starfleet_secrets_manager_on_change()` and
  * `starfleet_secrets_options_set_fallback_regions()` (and this release's other functions);
- * adding result codes does not bump it.
+ * 4 added `starfleet_secrets_code_is_transient()`. Adding result codes does not bump it.
  */
-#define STARFLEET_SECRETS_ABI_VERSION 3
+#define STARFLEET_SECRETS_ABI_VERSION 4
 
 /**
  * What a call returned. The numbers are core's stable error codes (`Code::number()`), the
@@ -166,7 +166,7 @@ enum starfleet_secrets_result
      */
     STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT = 13,
     /**
-     * A bug in this library (a caught panic).
+     * A bug in this library (a caught panic, a poisoned lock).
      */
     STARFLEET_SECRETS_RESULT_INTERNAL = 14,
 };
@@ -221,6 +221,14 @@ uint32_t starfleet_secrets_abi_version(void);
  * Takes a plain number so any value read from C is safe to pass.
  */
 const char *starfleet_secrets_result_name(uint32_t result);
+
+/**
+ * Whether retrying later could succeed without anyone changing anything (THROTTLED,
+ * TIMEOUT, NETWORK, SERVICE: the failures stale-if-error covers). False for OK and for a
+ * number this library does not know. Core's rule, so no caller keeps its own copy of the
+ * list. Since ABI 4.
+ */
+bool starfleet_secrets_code_is_transient(uint32_t result);
 
 /**
  * The result of the last failed call on this thread (`OK` if the last call succeeded or

@@ -4,99 +4,23 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use starfleet_secrets::error::{Code, Error, Result};
+use starfleet_secrets::error::{self, Code, Error, Result};
 
-/// What a call returned. The numbers are core's stable error codes (`Code::number()`), the
-/// same numbers every language sees; 0 is success. Never renumbered, only appended to, so
-/// treat an unknown number as an error and name it with `starfleet_secrets_result_name()`.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum starfleet_secrets_result {
-    /// Success.
-    Ok = 0,
-    /// No secret location in arguments, environment or Starfleet configuration.
-    ConfigMissing = 1,
-    /// A Starfleet configuration or an option is present but wrong.
-    ConfigInvalid = 2,
-    /// The secret (or the requested version/stage) does not exist.
-    SecretNotFound = 3,
-    /// The credentials are valid but not allowed to read the secret.
-    AccessDenied = 4,
-    /// Secrets Manager could not decrypt the secret with its KMS key.
-    DecryptionFailed = 5,
-    /// No usable credentials (missing, expired, or rejected).
-    Credentials = 6,
-    /// The API throttled the calls and retries ran out.
-    Throttled = 7,
-    /// The call did not finish within its deadline.
-    Timeout = 8,
-    /// The endpoint could not be reached (refused, reset, DNS, TLS).
-    Network = 9,
-    /// Secrets Manager answered with a server error, or an error not classified.
-    Service = 10,
-    /// The secret is not the expected shape (not a JSON object, binary where text was asked,
-    /// a non-string value where a string was asked).
-    SecretFormat = 11,
-    /// A key path does not exist in the document.
-    KeyNotFound = 12,
-    /// An unusable argument: NULL where a value is required, text that is not UTF-8,
-    /// a malformed key path or option.
-    InvalidArgument = 13,
-    /// A bug in this library (a caught panic).
-    Internal = 14,
+pub use crate::result::starfleet_secrets_result;
+
+pub(crate) const fn result_of(code: Code) -> starfleet_secrets_result {
+    starfleet_secrets_result::from_code(code)
 }
 
-impl starfleet_secrets_result {
-    fn from_code(code: Code) -> Self {
-        use starfleet_secrets_result as R;
-        match code {
-            Code::ConfigMissing => R::ConfigMissing,
-            Code::ConfigInvalid => R::ConfigInvalid,
-            Code::SecretNotFound => R::SecretNotFound,
-            Code::AccessDenied => R::AccessDenied,
-            Code::DecryptionFailed => R::DecryptionFailed,
-            Code::Credentials => R::Credentials,
-            Code::Throttled => R::Throttled,
-            Code::Timeout => R::Timeout,
-            Code::Network => R::Network,
-            Code::Service => R::Service,
-            Code::SecretFormat => R::SecretFormat,
-            Code::KeyNotFound => R::KeyNotFound,
-            Code::InvalidArgument => R::InvalidArgument,
-            Code::Internal => R::Internal,
-        }
-    }
-}
-
-// The C numbers are core's numbers: checked for every code at compile time.
+// The C numbers are core's numbers, for every code (the enum is generated from core's list;
+// this holds even if the generated file were edited by hand).
 const _: () = {
     let mut i = 0;
     while i < Code::ALL.len() {
-        let code = Code::ALL[i];
-        let ours = match code {
-            Code::ConfigMissing => starfleet_secrets_result::ConfigMissing,
-            Code::ConfigInvalid => starfleet_secrets_result::ConfigInvalid,
-            Code::SecretNotFound => starfleet_secrets_result::SecretNotFound,
-            Code::AccessDenied => starfleet_secrets_result::AccessDenied,
-            Code::DecryptionFailed => starfleet_secrets_result::DecryptionFailed,
-            Code::Credentials => starfleet_secrets_result::Credentials,
-            Code::Throttled => starfleet_secrets_result::Throttled,
-            Code::Timeout => starfleet_secrets_result::Timeout,
-            Code::Network => starfleet_secrets_result::Network,
-            Code::Service => starfleet_secrets_result::Service,
-            Code::SecretFormat => starfleet_secrets_result::SecretFormat,
-            Code::KeyNotFound => starfleet_secrets_result::KeyNotFound,
-            Code::InvalidArgument => starfleet_secrets_result::InvalidArgument,
-            Code::Internal => starfleet_secrets_result::Internal,
-        };
-        assert!(ours as u32 == code.number());
+        assert!(result_of(Code::ALL[i]) as u32 == Code::ALL[i].number());
         i += 1;
     }
 };
-
-pub(crate) fn result_of(code: Code) -> starfleet_secrets_result {
-    starfleet_secrets_result::from_code(code)
-}
 
 thread_local! {
     /// The last failure on this thread; cleared by the next successful call.
@@ -115,13 +39,9 @@ fn set_last_error(error: Option<Error>) {
 /// Run one exported function's body: catch panics, record the outcome for
 /// `starfleet_secrets_last_error_message`, and turn it into a result code.
 pub(crate) fn boundary(function: &'static str, body: impl FnOnce() -> Result<()>) -> starfleet_secrets_result {
-    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_payload| {
-        // The payload is not shown: the caller learns where, and that it is a bug.
-        Err(Error::new(
-            Code::Internal,
-            format!("{function}: internal error (a bug in starfleet-secrets; please report it)"),
-        ))
-    });
+    // Core's panic policy: the caller learns where, and that it is a bug; never the payload.
+    let outcome =
+        catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| Err(error::from_panic(function, payload)));
     match outcome {
         Ok(()) => {
             set_last_error(None);
@@ -195,37 +115,22 @@ pub extern "C" fn starfleet_secrets_abi_version() -> u32 {
 /// Takes a plain number so any value read from C is safe to pass.
 #[no_mangle]
 pub extern "C" fn starfleet_secrets_result_name(result: u32) -> *const c_char {
-    let name: &'static CStr = catch_unwind(|| {
-        if result == 0 {
-            return c"OK";
-        }
-        match Code::ALL.into_iter().find(|c| c.number() == result) {
-            Some(code) => static_cstr(code),
-            None => c"UNKNOWN",
-        }
+    let name: &'static CStr = catch_unwind(|| match (result, Code::from_number(result)) {
+        (0, _) => c"OK",
+        (_, Some(code)) => code.as_cstr(),
+        (_, None) => c"UNKNOWN",
     })
     .unwrap_or(c"UNKNOWN");
     name.as_ptr()
 }
 
-/// `Code::as_str()` with a NUL, as a static.
-fn static_cstr(code: Code) -> &'static CStr {
-    match code {
-        Code::ConfigMissing => c"CONFIG_MISSING",
-        Code::ConfigInvalid => c"CONFIG_INVALID",
-        Code::SecretNotFound => c"SECRET_NOT_FOUND",
-        Code::AccessDenied => c"ACCESS_DENIED",
-        Code::DecryptionFailed => c"DECRYPTION_FAILED",
-        Code::Credentials => c"CREDENTIALS",
-        Code::Throttled => c"THROTTLED",
-        Code::Timeout => c"TIMEOUT",
-        Code::Network => c"NETWORK",
-        Code::Service => c"SERVICE",
-        Code::SecretFormat => c"SECRET_FORMAT",
-        Code::KeyNotFound => c"KEY_NOT_FOUND",
-        Code::InvalidArgument => c"INVALID_ARGUMENT",
-        Code::Internal => c"INTERNAL",
-    }
+/// Whether retrying later could succeed without anyone changing anything (THROTTLED,
+/// TIMEOUT, NETWORK, SERVICE: the failures stale-if-error covers). False for OK and for a
+/// number this library does not know. Core's rule, so no caller keeps its own copy of the
+/// list. Since ABI 4.
+#[no_mangle]
+pub extern "C" fn starfleet_secrets_code_is_transient(result: u32) -> bool {
+    catch_unwind(|| Code::from_number(result).is_some_and(Code::is_transient)).unwrap_or(false)
 }
 
 /// The result of the last failed call on this thread (`OK` if the last call succeeded or

@@ -39,7 +39,9 @@
 #![allow(non_camel_case_types)]
 
 // Declaration order is the header's order (cbindgen follows it); the blank lines keep
-// rustfmt from sorting the declarations.
+// rustfmt from sorting the declarations. `result.rs` is generated from core's code list.
+mod result;
+
 mod ffi;
 
 mod options;
@@ -52,8 +54,9 @@ mod buffer;
 
 pub use buffer::{starfleet_secrets_bytes_free, starfleet_secrets_string_free};
 pub use ffi::{
-    starfleet_secrets_abi_version, starfleet_secrets_last_error_code, starfleet_secrets_last_error_message,
-    starfleet_secrets_result, starfleet_secrets_result_name, starfleet_secrets_version,
+    starfleet_secrets_abi_version, starfleet_secrets_code_is_transient, starfleet_secrets_last_error_code,
+    starfleet_secrets_last_error_message, starfleet_secrets_result, starfleet_secrets_result_name,
+    starfleet_secrets_version,
 };
 pub use manager::*;
 pub use on_change::*;
@@ -70,8 +73,8 @@ pub const STARFLEET_SECRETS_VERSION_PATCH: u32 = 0;
 /// library of at least this version). 2 added the `_try_` getters and
 /// `starfleet_secrets_manager_load()`; 3 added `starfleet_secrets_manager_on_change()` and
 /// `starfleet_secrets_options_set_fallback_regions()` (and this release's other functions);
-/// adding result codes does not bump it.
-pub const STARFLEET_SECRETS_ABI_VERSION: u32 = 3;
+/// 4 added `starfleet_secrets_code_is_transient()`. Adding result codes does not bump it.
+pub const STARFLEET_SECRETS_ABI_VERSION: u32 = 4;
 
 /// `"12"` → 12 at compile time (for the version checks below).
 const fn parse_u32(s: &str) -> u32 {

@@ -2,8 +2,11 @@
 //!
 //! Every setting is optional; whatever is not set is resolved by core exactly as in every
 //! other language: argument, then environment (`STARFLEET_SECRET_ID`, ...), then the
-//! Starfleet configuration, then the default. Setters validate what can be validated alone
-//! (numbers of seconds, TTL spelling); the location is resolved on first use.
+//! Starfleet configuration, then the default. Each setter is named after an option of core's
+//! description (`starfleet_secrets::options::OPTIONS`; `core/tests/options_described.rs`
+//! checks the header has one per option) and hands its value to `Options::set`, which
+//! validates what can be validated alone (numbers of seconds, TTL spelling); the location is
+//! resolved on first use.
 
 use std::ffi::c_char;
 use std::sync::Mutex;
@@ -11,8 +14,9 @@ use std::sync::Mutex;
 use super::ffi::{boundary, boundary_void, out_arg, ref_arg, str_arg};
 use super::starfleet_secrets_result;
 use starfleet_secrets::config::ConfigSource;
-use starfleet_secrets::error::{Code, Error, Result};
-use starfleet_secrets::settings::{self, Options, Ttl};
+use starfleet_secrets::error::Result;
+use starfleet_secrets::options::{Naming::Snake, OptionValue};
+use starfleet_secrets::settings::{self, Options};
 
 /// Options for `starfleet_secrets_manager_new()`: an opaque builder. Made by
 /// `starfleet_secrets_options_new()`, released by `starfleet_secrets_options_free()`. A
@@ -28,7 +32,13 @@ impl starfleet_secrets_options {
     }
 }
 
-/// Set one field through the mutex, inside the panic boundary.
+/// A required UTF-8 string argument, as core's option value.
+unsafe fn text(ptr: *const c_char, name: &str) -> Result<OptionValue> {
+    Ok(OptionValue::Text(str_arg(ptr, name)?.to_owned()))
+}
+
+/// Set one option through the mutex, inside the panic boundary. The conversion and its
+/// checks are core's (`Options::set`), as for Python and Node.
 unsafe fn set(
     function: &'static str,
     opts: *mut starfleet_secrets_options,
@@ -75,8 +85,7 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_secret_id(
     secret_id: *const c_char,
 ) -> starfleet_secrets_result {
     set("starfleet_secrets_options_set_secret_id", opts, |o| {
-        o.secret_id = Some(str_arg(secret_id, "secret_id")?.to_owned());
-        Ok(())
+        o.set("secret_id", text(secret_id, "secret_id")?, Snake)
     })
 }
 
@@ -88,8 +97,7 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_region(
     region: *const c_char,
 ) -> starfleet_secrets_result {
     set("starfleet_secrets_options_set_region", opts, |o| {
-        o.region = Some(str_arg(region, "region")?.to_owned());
-        Ok(())
+        o.set("region", text(region, "region")?, Snake)
     })
 }
 
@@ -101,8 +109,7 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_config_path(
     path: *const c_char,
 ) -> starfleet_secrets_result {
     set("starfleet_secrets_options_set_config_path", opts, |o| {
-        o.config = Some(ConfigSource::Path(str_arg(path, "path")?.into()));
-        Ok(())
+        o.set("config", text(path, "path")?, Snake)
     })
 }
 
@@ -132,10 +139,7 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_ttl(
     ttl: *const c_char,
 ) -> starfleet_secrets_result {
     set("starfleet_secrets_options_set_ttl", opts, |o| {
-        let ttl = Ttl::parse(str_arg(ttl, "ttl")?)
-            .map_err(|why| Error::new(Code::InvalidArgument, format!("ttl: {why} (use \"never\" or seconds)")))?;
-        o.ttl = Some(ttl);
-        Ok(())
+        o.set("ttl", text(ttl, "ttl")?, Snake)
     })
 }
 
@@ -147,8 +151,7 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_ttl_seconds(
     seconds: f64,
 ) -> starfleet_secrets_result {
     set("starfleet_secrets_options_set_ttl_seconds", opts, |o| {
-        o.ttl = Some(Ttl::from_secs_f64(seconds)?);
-        Ok(())
+        o.set("ttl", OptionValue::Number(seconds), Snake)
     })
 }
 
@@ -160,8 +163,7 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_version_stage(
     stage: *const c_char,
 ) -> starfleet_secrets_result {
     set("starfleet_secrets_options_set_version_stage", opts, |o| {
-        o.version_stage = Some(str_arg(stage, "stage")?.to_owned());
-        Ok(())
+        o.set("version_stage", text(stage, "stage")?, Snake)
     })
 }
 
@@ -172,8 +174,7 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_version_id(
     version_id: *const c_char,
 ) -> starfleet_secrets_result {
     set("starfleet_secrets_options_set_version_id", opts, |o| {
-        o.version_id = Some(str_arg(version_id, "version_id")?.to_owned());
-        Ok(())
+        o.set("version_id", text(version_id, "version_id")?, Snake)
     })
 }
 
@@ -185,8 +186,7 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_timeout_seconds(
     seconds: f64,
 ) -> starfleet_secrets_result {
     set("starfleet_secrets_options_set_timeout_seconds", opts, |o| {
-        o.timeout = Some(settings::seconds_arg("timeout", seconds)?);
-        Ok(())
+        o.set("timeout", OptionValue::Number(seconds), Snake)
     })
 }
 
@@ -198,8 +198,7 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_max_stale_seconds(
     seconds: f64,
 ) -> starfleet_secrets_result {
     set("starfleet_secrets_options_set_max_stale_seconds", opts, |o| {
-        o.max_stale = Some(settings::seconds_arg("max_stale", seconds)?);
-        Ok(())
+        o.set("max_stale", OptionValue::Number(seconds), Snake)
     })
 }
 
@@ -211,8 +210,7 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_endpoint_url(
     url: *const c_char,
 ) -> starfleet_secrets_result {
     set("starfleet_secrets_options_set_endpoint_url", opts, |o| {
-        o.endpoint_url = Some(str_arg(url, "url")?.to_owned());
-        Ok(())
+        o.set("endpoint_url", text(url, "url")?, Snake)
     })
 }
 
@@ -226,8 +224,7 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_refresh_ahead(
     fraction: f64,
 ) -> starfleet_secrets_result {
     set("starfleet_secrets_options_set_refresh_ahead", opts, |o| {
-        o.refresh_ahead = Some(settings::fraction_arg("refresh_ahead", fraction)?);
-        Ok(())
+        o.set("refresh_ahead", OptionValue::Number(fraction), Snake)
     })
 }
 
@@ -240,8 +237,7 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_expiry_jitter(
     fraction: f64,
 ) -> starfleet_secrets_result {
     set("starfleet_secrets_options_set_expiry_jitter", opts, |o| {
-        o.expiry_jitter = Some(settings::fraction_arg("expiry_jitter", fraction)?);
-        Ok(())
+        o.set("expiry_jitter", OptionValue::Number(fraction), Snake)
     })
 }
 
@@ -257,8 +253,7 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_fallback_regions(
     comma_separated: *const c_char,
 ) -> starfleet_secrets_result {
     set("starfleet_secrets_options_set_fallback_regions", opts, |o| {
-        let list = str_arg(comma_separated, "comma_separated")?;
-        o.fallback_regions = Some(settings::split_regions(list));
-        Ok(())
+        let list = settings::split_regions(str_arg(comma_separated, "comma_separated")?);
+        o.set("fallback_regions", OptionValue::List(list), Snake)
     })
 }

@@ -33,6 +33,10 @@ fn result_numbers_and_names_are_cores() {
     };
     assert_eq!(name(0), "OK");
     assert_eq!(name(999), "UNKNOWN");
+    for code in Code::ALL {
+        assert_eq!(starfleet_secrets_code_is_transient(code.number()), code.is_transient());
+    }
+    assert!(!starfleet_secrets_code_is_transient(0) && !starfleet_secrets_code_is_transient(999));
     let v = unsafe { CStr::from_ptr(starfleet_secrets_version()) };
     assert_eq!(v.to_str().unwrap(), starfleet_secrets::VERSION);
     assert_eq!(starfleet_secrets_abi_version(), STARFLEET_SECRETS_ABI_VERSION);
@@ -238,4 +242,57 @@ fn a_nul_in_a_message_is_spelled_out_for_c() {
     let r = boundary("x", || Err(Error::new(Code::KeyNotFound, "a\0b\0")));
     assert_eq!(r, starfleet_secrets_result::KeyNotFound);
     assert_eq!(last_message(), "KEY_NOT_FOUND: a\\0b\\0");
+}
+
+/// `result.rs` is rendered from core's code list ([`Code::ALL`], [`Code::doc`]): the C enum is
+/// that list, and cbindgen writes the header from it. Set `STARFLEET_REGENERATE=1` to rewrite
+/// the file after adding a code in core (then regenerate the header: scripts/test-c-go).
+#[test]
+fn the_result_enum_is_generated_from_cores_codes() {
+    let doc = |text: &str, indent: &str| -> String { text.lines().map(|l| format!("{indent}///{l}\n")).collect() };
+    let mut variants = String::new();
+    let mut arms = String::new();
+    for code in Code::ALL {
+        let variant = format!("{code:?}");
+        variants += &doc(code.doc(), "    ");
+        variants += &format!("    {variant} = {},\n", code.number());
+        arms += &format!("            Code::{variant} => Self::{variant},\n");
+    }
+    let text = format!(
+        r#"// Generated from core's error codes (core/src/error.rs) by the test
+// `the_result_enum_is_generated_from_cores_codes` (bindings-c/src/tests.rs); do not edit.
+// After adding a code in core: STARFLEET_REGENERATE=1 cargo test -p starfleet-secrets-c --lib
+// result_enum, then regenerate the header (scripts/test-c-go says how).
+
+use starfleet_secrets::error::Code;
+
+/// What a call returned. The numbers are core's stable error codes (`Code::number()`), the
+/// same numbers every language sees; 0 is success. Never renumbered, only appended to, so
+/// treat an unknown number as an error and name it with `starfleet_secrets_result_name()`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum starfleet_secrets_result {{
+    /// Success.
+    Ok = 0,
+{variants}}}
+
+impl starfleet_secrets_result {{
+    /// The result a core code is returned as.
+    pub(crate) const fn from_code(code: Code) -> Self {{
+        match code {{
+{arms}        }}
+    }}
+}}
+"#
+    );
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/result.rs");
+    if std::env::var_os("STARFLEET_REGENERATE").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        committed == text,
+        "bindings-c/src/result.rs differs from core's codes: regenerate it with\n  \
+         STARFLEET_REGENERATE=1 cargo test -p starfleet-secrets-c --lib result_enum"
+    );
 }

@@ -1,6 +1,6 @@
 package starfleetsecrets_test
 
-// The leak canary (issue 6): a secret holds a unique canary string, a worker process reads
+// The leak canary: a secret holds a unique canary string, a worker process reads
 // it and then goes through success, every reachable error path, stale-if-error and stats,
 // printing each error, the Manager and its Stats every way a careless Go program might
 // (%v, %+v, %#v, %s, %q, json.Marshal). Library logging is asked for (STARFLEET_LOG=trace).

@@ -40,36 +40,21 @@ static starfleet_secrets_result sfs_options_new(starfleet_secrets_options **out,
 	return r;
 }
 
-// Setters by field number (see setOption in manager.go).
-static starfleet_secrets_result sfs_options_set_str(starfleet_secrets_options *o, int field,
+// The option setters, by their C names: Go holds a pointer to each named setter (see
+// stringSetter) and calls it through these, which read the message on the same thread.
+typedef starfleet_secrets_result (*sfs_str_setter)(starfleet_secrets_options *, const char *);
+typedef starfleet_secrets_result (*sfs_num_setter)(starfleet_secrets_options *, double);
+
+static starfleet_secrets_result sfs_options_set_str(sfs_str_setter set, starfleet_secrets_options *o,
                                                     const char *value, char **err) {
-	starfleet_secrets_result r;
-	switch (field) {
-	case 0: r = starfleet_secrets_options_set_secret_id(o, value); break;
-	case 1: r = starfleet_secrets_options_set_region(o, value); break;
-	case 2: r = starfleet_secrets_options_set_config_path(o, value); break;
-	case 3: r = starfleet_secrets_options_set_ttl(o, value); break;
-	case 4: r = starfleet_secrets_options_set_version_stage(o, value); break;
-	case 5: r = starfleet_secrets_options_set_version_id(o, value); break;
-	case 6: r = starfleet_secrets_options_set_endpoint_url(o, value); break;
-	case 7: r = starfleet_secrets_options_set_fallback_regions(o, value); break;
-	default: r = STARFLEET_SECRETS_RESULT_INTERNAL;
-	}
+	starfleet_secrets_result r = set(o, value);
 	*err = sfs_take_message(r);
 	return r;
 }
 
-static starfleet_secrets_result sfs_options_set_seconds(starfleet_secrets_options *o, int field,
-                                                        double seconds, char **err) {
-	starfleet_secrets_result r;
-	switch (field) {
-	case 0: r = starfleet_secrets_options_set_ttl_seconds(o, seconds); break;
-	case 1: r = starfleet_secrets_options_set_timeout_seconds(o, seconds); break;
-	case 2: r = starfleet_secrets_options_set_max_stale_seconds(o, seconds); break;
-	case 3: r = starfleet_secrets_options_set_refresh_ahead(o, seconds); break;
-	case 4: r = starfleet_secrets_options_set_expiry_jitter(o, seconds); break;
-	default: r = STARFLEET_SECRETS_RESULT_INTERNAL;
-	}
+static starfleet_secrets_result sfs_options_set_num(sfs_num_setter set, starfleet_secrets_options *o,
+                                                    double value, char **err) {
+	starfleet_secrets_result r = set(o, value);
 	*err = sfs_take_message(r);
 	return r;
 }
@@ -210,46 +195,35 @@ func abiVersions() (library, header uint32) {
 	return uint32(C.starfleet_secrets_abi_version()), uint32(C.STARFLEET_SECRETS_ABI_VERSION)
 }
 
-// cResultNumbers is the C enum, for the test that the Go constants match it.
-func cResultNumbers() map[Code]uint32 {
-	return map[Code]uint32{
-		ErrConfigMissing:    uint32(C.STARFLEET_SECRETS_RESULT_CONFIG_MISSING),
-		ErrConfigInvalid:    uint32(C.STARFLEET_SECRETS_RESULT_CONFIG_INVALID),
-		ErrSecretNotFound:   uint32(C.STARFLEET_SECRETS_RESULT_SECRET_NOT_FOUND),
-		ErrAccessDenied:     uint32(C.STARFLEET_SECRETS_RESULT_ACCESS_DENIED),
-		ErrDecryptionFailed: uint32(C.STARFLEET_SECRETS_RESULT_DECRYPTION_FAILED),
-		ErrCredentials:      uint32(C.STARFLEET_SECRETS_RESULT_CREDENTIALS),
-		ErrThrottled:        uint32(C.STARFLEET_SECRETS_RESULT_THROTTLED),
-		ErrTimeout:          uint32(C.STARFLEET_SECRETS_RESULT_TIMEOUT),
-		ErrNetwork:          uint32(C.STARFLEET_SECRETS_RESULT_NETWORK),
-		ErrService:          uint32(C.STARFLEET_SECRETS_RESULT_SERVICE),
-		ErrSecretFormat:     uint32(C.STARFLEET_SECRETS_RESULT_SECRET_FORMAT),
-		ErrKeyNotFound:      uint32(C.STARFLEET_SECRETS_RESULT_KEY_NOT_FOUND),
-		ErrInvalidArgument:  uint32(C.STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT),
-		ErrInternal:         uint32(C.STARFLEET_SECRETS_RESULT_INTERNAL),
-	}
-}
-
 // ---- options
 
-const (
-	fieldSecretID = iota
-	fieldRegion
-	fieldConfig
-	fieldTTL
-	fieldVersionStage
-	fieldVersionID
-	fieldEndpointURL
-	fieldFallbackRegions
-)
+// A named C setter of starfleet_secrets_options taking text, and the Go field it sets (for
+// messages). Adding an option is one line here (and its field in Options and applyOptions).
+type stringSetter struct {
+	set   C.sfs_str_setter
+	field string
+}
 
-// Number options (seconds, or a fraction of the TTL), by field number of sfs_options_set_seconds.
-const (
-	secondsTTL = iota
-	secondsTimeout
-	secondsMaxStale
-	fractionRefreshAhead
-	fractionExpiryJitter
+// A named C setter taking a number (seconds, or a fraction of the TTL).
+type numberSetter struct {
+	set   C.sfs_num_setter
+	field string
+}
+
+var (
+	setSecretID        = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_secret_id), "Options.SecretID"}
+	setRegion          = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_region), "Options.Region"}
+	setConfigPath      = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_config_path), "Options.Config"}
+	setTTLText         = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_ttl), "Options.TTL"}
+	setVersionStage    = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_version_stage), "Options.VersionStage"}
+	setVersionID       = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_version_id), "Options.VersionID"}
+	setEndpointURL     = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_endpoint_url), "Options.EndpointURL"}
+	setFallbackRegions = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_fallback_regions), "Options.FallbackRegions"}
+	setTTLSeconds      = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_ttl_seconds), "Options.TTL"}
+	setTimeout         = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_timeout_seconds), "Options.Timeout"}
+	setMaxStale        = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_max_stale_seconds), "Options.MaxStale"}
+	setRefreshAhead    = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_refresh_ahead), "Options.RefreshAhead"}
+	setExpiryJitter    = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_expiry_jitter), "Options.ExpiryJitter"}
 )
 
 func newCOptions() (*cOptions, error) {
@@ -260,18 +234,6 @@ func newCOptions() (*cOptions, error) {
 }
 
 func freeCOptions(o *cOptions) { C.starfleet_secrets_options_free(o) }
-
-// fieldNames name the option fields in errors (Go spellings).
-var fieldNames = [...]string{
-	fieldSecretID:        "Options.SecretID",
-	fieldRegion:          "Options.Region",
-	fieldConfig:          "Options.Config",
-	fieldTTL:             "Options.TTL",
-	fieldVersionStage:    "Options.VersionStage",
-	fieldVersionID:       "Options.VersionID",
-	fieldEndpointURL:     "Options.EndpointURL",
-	fieldFallbackRegions: "Options.FallbackRegions",
-}
 
 // cString copies s for C, refusing a NUL inside: C would see the string cut short there
 // ("Starfleet\x00-staging" read as "Starfleet"), so it is ErrInvalidArgument before any C
@@ -284,20 +246,20 @@ func cString(name, s string) (*C.char, error) {
 	return C.CString(s), nil
 }
 
-func setString(o *cOptions, field int, value string) error {
-	cs, err := cString(fieldNames[field], value)
+func (s stringSetter) apply(o *cOptions, value string) error {
+	cs, err := cString(s.field, value)
 	if err != nil {
 		return err
 	}
 	defer C.free(unsafe.Pointer(cs))
 	var msg *C.char
-	r := C.sfs_options_set_str(o, C.int(field), cs, &msg)
+	r := C.sfs_options_set_str(s.set, o, cs, &msg)
 	return errorFrom(r, msg)
 }
 
-func setSeconds(o *cOptions, field int, seconds float64) error {
+func (s numberSetter) apply(o *cOptions, value float64) error {
 	var msg *C.char
-	r := C.sfs_options_set_seconds(o, C.int(field), C.double(seconds), &msg)
+	r := C.sfs_options_set_num(s.set, o, C.double(value), &msg)
 	return errorFrom(r, msg)
 }
 

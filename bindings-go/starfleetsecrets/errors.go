@@ -1,5 +1,10 @@
 package starfleetsecrets
 
+// #include <stdbool.h>
+// #include <stdint.h>
+// #include "starfleet_secrets.h"
+import "C"
+
 // Code is a stable error code shared by every language of starfleet-secrets (the numbers
 // are the C enum's, the names its string codes). Each Code is also a sentinel error, so
 //
@@ -8,39 +13,40 @@ package starfleetsecrets
 // works on any error this package returns, and errors.As gives the *Error with the message.
 type Code uint32
 
-// The codes, in number order. Never renumbered; a library newer than this package may
-// return a number not listed here (its String is then "UNKNOWN").
+// The codes, in number order: the C enum's values, so the numbers are written only in core's
+// list. Never renumbered; a library newer than this package may return a number not listed
+// here (its String is then "UNKNOWN").
 const (
 	// ErrConfigMissing: no secret location in options, environment or Starfleet configuration.
-	ErrConfigMissing Code = 1
+	ErrConfigMissing Code = C.STARFLEET_SECRETS_RESULT_CONFIG_MISSING
 	// ErrConfigInvalid: a Starfleet configuration or an option is present but wrong.
-	ErrConfigInvalid Code = 2
+	ErrConfigInvalid Code = C.STARFLEET_SECRETS_RESULT_CONFIG_INVALID
 	// ErrSecretNotFound: the secret (or the requested version or stage) does not exist.
-	ErrSecretNotFound Code = 3
+	ErrSecretNotFound Code = C.STARFLEET_SECRETS_RESULT_SECRET_NOT_FOUND
 	// ErrAccessDenied: the credentials are valid but not allowed to read the secret.
-	ErrAccessDenied Code = 4
+	ErrAccessDenied Code = C.STARFLEET_SECRETS_RESULT_ACCESS_DENIED
 	// ErrDecryptionFailed: Secrets Manager could not decrypt the secret with its KMS key.
-	ErrDecryptionFailed Code = 5
+	ErrDecryptionFailed Code = C.STARFLEET_SECRETS_RESULT_DECRYPTION_FAILED
 	// ErrCredentials: no usable AWS credentials (missing, expired or rejected).
-	ErrCredentials Code = 6
+	ErrCredentials Code = C.STARFLEET_SECRETS_RESULT_CREDENTIALS
 	// ErrThrottled: the API throttled the calls and retries ran out.
-	ErrThrottled Code = 7
+	ErrThrottled Code = C.STARFLEET_SECRETS_RESULT_THROTTLED
 	// ErrTimeout: the fetch did not finish within its deadline (Options.Timeout).
-	ErrTimeout Code = 8
+	ErrTimeout Code = C.STARFLEET_SECRETS_RESULT_TIMEOUT
 	// ErrNetwork: the endpoint could not be reached (refused, reset, DNS, TLS).
-	ErrNetwork Code = 9
+	ErrNetwork Code = C.STARFLEET_SECRETS_RESULT_NETWORK
 	// ErrService: Secrets Manager answered with a server error, or an unclassified one.
-	ErrService Code = 10
+	ErrService Code = C.STARFLEET_SECRETS_RESULT_SERVICE
 	// ErrSecretFormat: the secret is not the expected shape (not a JSON object, binary where
 	// text was asked, a non-string value where a string was asked).
-	ErrSecretFormat Code = 11
+	ErrSecretFormat Code = C.STARFLEET_SECRETS_RESULT_SECRET_FORMAT
 	// ErrKeyNotFound: a key path does not exist in the document.
-	ErrKeyNotFound Code = 12
+	ErrKeyNotFound Code = C.STARFLEET_SECRETS_RESULT_KEY_NOT_FOUND
 	// ErrInvalidArgument: an unusable argument (empty or malformed key path, bad option,
 	// a closed Manager).
-	ErrInvalidArgument Code = 13
+	ErrInvalidArgument Code = C.STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT
 	// ErrInternal: a bug in the library.
-	ErrInternal Code = 14
+	ErrInternal Code = C.STARFLEET_SECRETS_RESULT_INTERNAL
 )
 
 // String is the stable string code, e.g. "SECRET_NOT_FOUND".
@@ -50,9 +56,10 @@ func (c Code) String() string { return resultName(uint32(c)) }
 func (c Code) Error() string { return "starfleetsecrets: " + c.String() }
 
 // Transient reports whether retrying later could succeed without anyone changing anything
-// (the failures stale-if-error covers).
+// (the failures stale-if-error covers). The library's own rule
+// (starfleet_secrets_code_is_transient), so Go keeps no copy of the list.
 func (c Code) Transient() bool {
-	return c == ErrThrottled || c == ErrTimeout || c == ErrNetwork || c == ErrService
+	return bool(C.starfleet_secrets_code_is_transient(C.uint32_t(c)))
 }
 
 // Error is a failure reported by the library: a stable Code and a message naming the

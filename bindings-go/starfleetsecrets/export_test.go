@@ -4,8 +4,6 @@ import "fmt"
 
 // Test hooks: cgo cannot be used in _test files, so the C-side values are exported here.
 
-func ExportCResultNumbers() map[Code]uint32 { return cResultNumbers() }
-
 // CheckABI compares the header the package was compiled against with the loaded library.
 func CheckABI() error {
 	if lib, hdr := abiVersions(); lib != hdr {

@@ -130,66 +130,71 @@ func New(opts Options) (*Manager, error) {
 
 func applyOptions(o *cOptions, opts Options) error {
 	strs := []struct {
-		field int
-		value string
+		setter stringSetter
+		value  string
 	}{
-		{fieldSecretID, opts.SecretID},
-		{fieldRegion, opts.Region},
-		{fieldConfig, opts.Config},
-		{fieldVersionStage, opts.VersionStage},
-		{fieldVersionID, opts.VersionID},
-		{fieldEndpointURL, opts.EndpointURL},
-		{fieldFallbackRegions, strings.Join(opts.FallbackRegions, ",")},
+		{setSecretID, opts.SecretID},
+		{setRegion, opts.Region},
+		{setConfigPath, opts.Config},
+		{setVersionStage, opts.VersionStage},
+		{setVersionID, opts.VersionID},
+		{setEndpointURL, opts.EndpointURL},
+		{setFallbackRegions, strings.Join(opts.FallbackRegions, ",")},
 	}
 	for _, s := range strs {
 		if s.value != "" {
-			if err := setString(o, s.field, s.value); err != nil {
+			if err := s.setter.apply(o, s.value); err != nil {
 				return err
 			}
 		}
 	}
+	var err error
 	switch opts.TTL {
 	case 0:
 	case TTLNever:
-		if err := setString(o, fieldTTL, "never"); err != nil {
-			return err
-		}
+		err = setTTLText.apply(o, "never")
 	case TTLNoCache:
-		if err := setSeconds(o, secondsTTL, 0); err != nil {
-			return err
-		}
+		err = setTTLSeconds.apply(o, 0)
 	default:
-		if err := setSeconds(o, secondsTTL, opts.TTL.Seconds()); err != nil {
-			return err
-		}
+		err = setTTLSeconds.apply(o, opts.TTL.Seconds())
 	}
-	if opts.Timeout != 0 {
-		if err := setSeconds(o, secondsTimeout, opts.Timeout.Seconds()); err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
 	switch opts.MaxStale {
 	case 0:
 	case NoStale:
-		if err := setSeconds(o, secondsMaxStale, 0); err != nil {
-			return err
-		}
+		err = setMaxStale.apply(o, 0)
 	default:
-		if err := setSeconds(o, secondsMaxStale, opts.MaxStale.Seconds()); err != nil {
-			return err
-		}
+		err = setMaxStale.apply(o, opts.MaxStale.Seconds())
 	}
-	if opts.RefreshAhead != 0 {
-		if err := setSeconds(o, fractionRefreshAhead, opts.RefreshAhead); err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
-	if opts.ExpiryJitter != nil {
-		if err := setSeconds(o, fractionExpiryJitter, *opts.ExpiryJitter); err != nil {
-			return err
+	nums := []struct {
+		setter numberSetter
+		value  float64
+		given  bool
+	}{
+		{setTimeout, opts.Timeout.Seconds(), opts.Timeout != 0},
+		{setRefreshAhead, opts.RefreshAhead, opts.RefreshAhead != 0},
+		{setExpiryJitter, derefOr(opts.ExpiryJitter, 0), opts.ExpiryJitter != nil},
+	}
+	for _, n := range nums {
+		if n.given {
+			if err := n.setter.apply(o, n.value); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+func derefOr(p *float64, otherwise float64) float64 {
+	if p == nil {
+		return otherwise
+	}
+	return *p
 }
 
 var (

@@ -14,7 +14,7 @@ import (
 	sfs "example.invalid/starfleet-secrets/bindings-go/starfleetsecrets"
 )
 
-// Issue 13 item 6: goroutines waiting on a fetch must not each hold an OS thread. Before the
+// Goroutines waiting on a fetch must not each hold an OS thread. Before the
 // fix every waiting Get blocked a thread in cgo, and 400 of them on a hung endpoint under
 // debug.SetMaxThreads(200) ended in "fatal error: thread exhaustion", which kills the
 // process: so the scenario runs in a child process and this test checks its exit status.
@@ -89,7 +89,7 @@ func TestWaitersOnAHungFetchChild(t *testing.T) {
 	}
 }
 
-// Issue 13 item 1 as Go sees it: concurrent Refresh calls on a hung endpoint share one
+// Concurrent Refresh calls on a hung endpoint share one
 // fetch and all end within the deadline (+1 s), instead of one fetch each, in turn.
 func TestConcurrentRefreshesShareOneFetch(t *testing.T) {
 	name := uniqueName("refresh-herd")

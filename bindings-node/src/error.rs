@@ -21,15 +21,9 @@ pub fn from_napi(e: napi::Error) -> napi::Error<&'static str> {
     napi::Error::new(Code::Internal.as_str(), format!("Node-API call failed: {e}"))
 }
 
-/// A panic caught at the boundary. Its payload is reported only when it is text: core never
-/// puts values in panic messages.
+/// A panic caught at the boundary, by core's policy (INTERNAL, never the payload's text).
 pub fn from_panic(payload: Box<dyn std::any::Any + Send>) -> Error {
-    let what = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-text payload".to_owned());
-    Error::new(Code::Internal, format!("panic in starfleet-secrets: {what}"))
+    starfleet_secrets::error::from_panic("starfleet-secrets (Node addon)", payload)
 }
 
 /// Run a synchronous entry point with panics turned into INTERNAL errors instead of aborting

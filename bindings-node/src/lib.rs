@@ -373,10 +373,28 @@ pub fn path_keys(path: &KeyPath) -> Vec<String> {
     path.keys().to_vec()
 }
 
-/// Every stable error code, in number order (the code of error number `n` is at `n - 1`).
+/// One stable error code as core lists it.
+#[napi(object)]
+pub struct CodeInfo {
+    /// The string code, e.g. `SECRET_NOT_FOUND`.
+    pub code: String,
+    /// The stable number (the C enum value).
+    pub number: u32,
+    /// Whether retrying later could succeed without anyone changing anything.
+    pub transient: bool,
+}
+
+/// Every stable error code, in number order, with its number and transience (core's list).
 #[napi]
-pub fn codes() -> Vec<&'static str> {
-    Code::ALL.iter().map(|c| c.as_str()).collect()
+pub fn codes() -> Vec<CodeInfo> {
+    Code::ALL
+        .into_iter()
+        .map(|c| CodeInfo {
+            code: c.as_str().to_owned(),
+            number: c.number(),
+            transient: c.is_transient(),
+        })
+        .collect()
 }
 
 /// The version of the Rust core this addon was built from.

@@ -13,11 +13,9 @@
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use starfleet_secrets::document::{Document, Payload};
 use starfleet_secrets::settings::{Settings, Version};
 use starfleet_secrets::source::{aws_text, service_error};
 use starfleet_secrets::{Code, Error, Result, Secret};
-use zeroize::Zeroizing;
 
 /// Whether a moto mock is active now. Never imports anything unless moto is loaded; any
 /// surprise in moto's private state counts as "no mock".
@@ -80,22 +78,14 @@ fn fetch_attached(py: Python<'_>, settings: &Settings) -> Result<Secret> {
     let short = |m: Option<String>| aws_text(&m.unwrap_or_default());
     match answer {
         (kind, name, version_id, text, binary, created) if kind == "ok" => {
-            let payload = match (text, binary) {
-                (Some(text), _) => Payload::Json(Document::parse(Zeroizing::new(text)).map_err(|e| e.context(&what))?),
-                (None, Some(bytes)) => Payload::Binary(Zeroizing::new(bytes)),
-                (None, None) => {
-                    return Err(Error::new(
-                        Code::SecretFormat,
-                        format!("{what}: the version has neither SecretString nor SecretBinary"),
-                    ))
-                }
-            };
             // CreatedDate, which the cache compares to never take an older version from a
             // lagging replica; a time before 1970 or not finite is as good as none.
             let created = created
                 .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
                 .map(|d| std::time::UNIX_EPOCH + d);
-            Ok(Secret::new(name.unwrap_or_else(|| loc.secret_id.clone()), version_id, payload).with_created(created))
+            Secret::from_parts(&loc.secret_id, name, None, version_id, Vec::new(), text, binary)
+                .map(|secret| secret.with_created(created))
+                .map_err(|e| e.context(&what))
         }
         (kind, code, message, ..) if kind == "aws" => {
             let code = code.unwrap_or_else(|| "Unknown".into());

@@ -1,4 +1,4 @@
-"""Regression tests of issue 13 items 1 and 4 (and 8's panic text) as Python sees them."""
+"""Regression tests, as Python sees them, of concurrent fetches on a hung endpoint, a configuration path that never answers, and panic text."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from starfleet_secrets import SecretsConfigurationInvalidError, SecretsManager, 
 
 
 def test_concurrent_refreshes_share_one_fetch_within_the_deadline(secret: Callable[..., str]) -> None:
-    """Item 1: 8 threads, timeout=1, hung endpoint. Before: 8 fetches, the last after ~8 s."""
+    """8 threads, timeout=1, hung endpoint. Before: 8 fetches, the last after ~8 s."""
     name = secret({"v": 1})
     fault(name, "hang", times=0, hang_ms=20000)
     try:
@@ -70,7 +70,7 @@ def _outcome(call: Callable[[], object]) -> object:
 
 
 def test_a_fifo_as_starfleet_config_is_refused_at_once(fifo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Item 4: before, the first access hung forever (and stats()/repr()/invalidate() with it)."""
+    """A configuration path that never answers: before, the first access hung forever (and stats()/repr()/invalidate() with it)."""
     for var in ("STARFLEET_SECRET_ID", "STARFLEET_SECRET_REGION"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("STARFLEET_CONFIG", str(fifo))

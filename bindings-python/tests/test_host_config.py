@@ -1,4 +1,4 @@
-"""Issue 11 outside the miniature Starfleet: config as a mapping or callable, subclassing,
+"""A host application's configuration outside the miniature Starfleet: config as a mapping or callable, subclassing,
 and ``_secrets`` next to the testing overrides (against moto behind the fault proxy)."""
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ fn usage_errors_exit_2_on_stderr_and_never_echo_a_value() {
         vec!["init", "--tag", "novalue"],
         vec!["diff", "--from", "AWSPREVIOUS", "--from-version-id", "x"],
         vec!["keys", "--version-stage", "A", "--version-id", "b"],
-        // A forgotten --value: clap would quote the stray word (issue 13 item 9).
+        // A forgotten --value: clap would quote the stray word.
         vec!["set", "A.B", secret],
         vec!["set", "A.B", "--stdin", secret],
         vec!["get", "A.B", secret],
@@ -1269,7 +1269,7 @@ fn a_write_whose_outcome_cannot_be_checked_is_reported_as_unknown() {
 
 #[test]
 fn an_alias_expansion_bomb_is_refused_in_bounded_memory() {
-    // Issue 13 item 2: one 400 KB anchored scalar and many aliases, under 1 MiB of YAML,
+    // Alias expansion is budgeted: one 400 KB anchored scalar and many aliases, under 1 MiB of YAML,
     // used to expand to 600 MB (1,500 aliases) or ~60 GB (150,000). Run under an address
     // space limit so a regression fails here instead of exhausting the machine.
     let dir = temp_dir("yaml-bomb");
@@ -1301,7 +1301,7 @@ fn an_alias_expansion_bomb_is_refused_in_bounded_memory() {
 
 #[test]
 fn empty_version_selectors_are_refused_with_the_core_rule() {
-    // The CLI selects versions with the core's rule (issue 16), which refuses empty ones
+    // The CLI selects versions with the core's rule, which refuses empty ones
     // before any call; the CLI's own copy used to send them.
     for args in [
         vec!["get", "A", "--version-stage", ""],

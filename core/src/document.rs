@@ -345,6 +345,39 @@ impl Secret {
         self.created
     }
 
+    /// Build from what a `GetSecretValue` answer holds, whoever made the call (the SDK, or a
+    /// host's in-process mock): the SecretString is parsed (it wins over SecretBinary, as in
+    /// AWS), neither is SECRET_FORMAT, and a missing name is the one `requested`. The one
+    /// place a response becomes a [`Secret`].
+    pub fn from_parts(
+        requested: &str,
+        name: Option<String>,
+        arn: Option<String>,
+        version_id: Option<String>,
+        stages: Vec<String>,
+        text: Option<String>,
+        binary: Option<Vec<u8>>,
+    ) -> Result<Secret> {
+        let payload = match (text, binary) {
+            (Some(text), _) => Payload::Json(Document::parse(Zeroizing::new(text))?),
+            (None, Some(bytes)) => Payload::Binary(Zeroizing::new(bytes)),
+            (None, None) => {
+                return Err(Error::new(
+                    Code::SecretFormat,
+                    "the version has neither SecretString nor SecretBinary",
+                ))
+            }
+        };
+        Ok(Secret {
+            name: name.unwrap_or_else(|| requested.to_owned()),
+            arn,
+            version_id,
+            stages,
+            created: None,
+            payload,
+        })
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -4,6 +4,8 @@
 //!
 //! * [`config`]: Starfleet YAML → validated secret location;
 //! * [`yaml`]: YAML text → tree, bounded after alias expansion;
+//! * [`options`]: the one description of every option (name, kind, variable, default), and
+//!   `Options::from_map` for bindings that hand over a map of options;
 //! * [`settings`]: arguments → environment → configuration precedence, TTL and deadlines;
 //! * [`source`]: `GetSecretValue` and the classification of its errors;
 //! * [`transport`]: the HTTP clients: TLS provider (rustls + ring), trusted roots, pooling;
@@ -33,6 +35,7 @@ pub mod error;
 pub mod hedge;
 pub mod jitter;
 pub mod notify;
+pub mod options;
 pub mod overrides;
 pub mod runtime;
 pub mod settings;

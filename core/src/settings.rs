@@ -159,31 +159,9 @@ impl fmt::Display for Version {
     }
 }
 
-/// What the caller asked for. Every field is optional; [`resolve`] fills the rest.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Options {
-    pub secret_id: Option<String>,
-    pub region: Option<String>,
-    pub config: Option<ConfigSource>,
-    pub ttl: Option<Ttl>,
-    pub version_stage: Option<String>,
-    pub version_id: Option<String>,
-    /// How long past its TTL a value may be served while refreshes fail; zero disables
-    /// stale-if-error.
-    pub max_stale: Option<Duration>,
-    /// Deadline for one fetch, retries included.
-    pub timeout: Option<Duration>,
-    /// Endpoint override (otherwise `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL`).
-    pub endpoint_url: Option<String>,
-    /// Refresh in the background once an entry is this fraction of its TTL old (`0` = off).
-    pub refresh_ahead: Option<f64>,
-    /// Expire entries up to this fraction of the TTL early, per process ([`crate::jitter`]).
-    pub expiry_jitter: Option<f64>,
-    /// Replica regions to read from, in order, when the secret's region fails with a
-    /// regional failure (see [`crate::source::fails_over`]). `Some(vec![])` turns off the
-    /// environment's list.
-    pub fallback_regions: Option<Vec<String>>,
-}
+/// What the caller asked for: defined, with the description of every option, in
+/// [`crate::options`].
+pub use crate::options::Options;
 
 /// Everything a cache needs, validated.
 #[derive(Debug, Clone, PartialEq)]

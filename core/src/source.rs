@@ -33,9 +33,8 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_secretsmanager::error::{ConnectorError, ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_sdk_secretsmanager::Client;
-use zeroize::Zeroizing;
 
-use crate::document::{Document, Payload, Secret};
+use crate::document::Secret;
 use crate::error::{Code, Error, Result};
 use crate::hedge::Hedge;
 use crate::settings::{process_env, EnvLookup, Settings, Version};
@@ -498,24 +497,17 @@ async fn fetch_within(settings: &Settings, deadline: Duration, hedge: &Hedge) ->
 
 /// Take the payload out of the SDK output (so our copy is the only one we keep) and parse it.
 fn into_secret(mut out: GetSecretValueOutput, requested: &str) -> Result<Secret> {
-    let payload = match (out.secret_string.take(), out.secret_binary.take()) {
-        (Some(text), _) => Payload::Json(Document::parse(Zeroizing::new(text))?),
-        (None, Some(blob)) => Payload::Binary(Zeroizing::new(blob.into_inner())),
-        (None, None) => {
-            return Err(Error::new(
-                Code::SecretFormat,
-                "the version has neither SecretString nor SecretBinary",
-            ))
-        }
-    };
-    Ok(Secret {
-        name: out.name.take().unwrap_or_else(|| requested.to_owned()),
-        arn: out.arn.take(),
-        version_id: out.version_id.take(),
-        stages: out.version_stages.take().unwrap_or_default(),
-        created: out.created_date.and_then(|d| SystemTime::try_from(d).ok()),
-        payload,
-    })
+    let created = out.created_date.and_then(|d| SystemTime::try_from(d).ok());
+    Secret::from_parts(
+        requested,
+        out.name.take(),
+        out.arn.take(),
+        out.version_id.take(),
+        out.version_stages.take().unwrap_or_default(),
+        out.secret_string.take(),
+        out.secret_binary.take().map(|blob| blob.into_inner()),
+    )
+    .map(|secret| secret.with_created(created))
 }
 
 /// Map any SDK failure to a stable code with a message that helps fix it; `waited` is how

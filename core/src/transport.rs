@@ -500,7 +500,7 @@ mod tests {
     #[test]
     fn pooled_connections_are_dropped_before_a_nat_gateway_forgets_them() {
         // A documented guard: the idle timeout is what keeps a pooled connection from
-        // outliving the NAT gateway's flow (issue 14); the harness test observes it.
+        // outliving the NAT gateway's flow; the harness test observes it.
         assert!(POOL_IDLE_TIMEOUT < NAT_GATEWAY_IDLE_TIMEOUT);
         assert!(TCP_KEEPALIVE < POOL_IDLE_TIMEOUT);
         assert_eq!(pool_idle_timeout(&env(&[])).unwrap(), POOL_IDLE_TIMEOUT);

@@ -1,8 +1,9 @@
 //! Races between loads, refreshes, `invalidate()` and a host's configuration changes, against
 //! moto behind the fault proxy. Run through `scripts/with-harness cargo test`.
 //!
-//! Each test here failed on the cache as it was before the fix it names (issue 13 items 1
-//! and 7, issue 11's "a value fetched for an old location is never served").
+//! Each test here failed on the cache as it was before the fix it names
+//! (shared refreshes on a hung endpoint, `invalidate()` during a fetch, and "a value fetched
+//! for an old location is never served").
 
 mod support;
 
@@ -17,7 +18,7 @@ fn value_of(secret: &starfleet_secrets::Secret) -> String {
     secret.get_str(&Path::parse_dotted("v").unwrap()).unwrap().to_owned()
 }
 
-/// Issue 13 item 1: 8 threads refresh on a hung endpoint with a 1 s deadline. Before: each
+/// 8 threads refresh on a hung endpoint with a 1 s deadline. Before: each
 /// waiter fetched again after the previous one failed (8 fetches, the last call after ~8 s).
 #[test]
 fn concurrent_refreshes_share_one_fetch_and_keep_the_deadline() {
@@ -49,7 +50,7 @@ fn concurrent_refreshes_share_one_fetch_and_keep_the_deadline() {
     run(clear_faults(&name));
 }
 
-/// Issue 13 item 7: `invalidate()` while a fetch is in flight. Before: the older in-flight
+/// `invalidate()` while a fetch is in flight. Before: the older in-flight
 /// result was cached afterwards, for a full TTL.
 #[test]
 fn invalidate_is_not_undone_by_a_fetch_in_flight() {
@@ -74,7 +75,7 @@ fn invalidate_is_not_undone_by_a_fetch_in_flight() {
     assert_eq!(m.stats().fetches, 2, "{:?}", m.stats());
 }
 
-/// Issue 11: a host application's configuration (`use_config`) that changes location. The
+/// A host application's configuration (`use_config`) that changes location. The
 /// value cached for the old location is never served for the new one, not even from a fetch
 /// that was in flight when the location changed.
 #[test]
@@ -131,7 +132,7 @@ fn a_changed_host_configuration_is_followed() {
     assert!(e.message().contains("STARFLEET.SecretsManager.SecretRegion"), "{e}");
 }
 
-/// Issue 11: a fetch supplied by the caller (Python's moto mock) runs on the calling thread
+/// A fetch supplied by the caller (Python's moto mock) runs on the calling thread
 /// under the fetch lock, and the cache around it is the core's.
 #[test]
 fn a_caller_supplied_fetch_runs_on_the_callers_thread_under_the_cache() {

@@ -1,4 +1,4 @@
-//! Configuration paths that are not regular files (issue 13 item 4). Before the fix a FIFO as
+//! Configuration paths that are not regular files. Before the fix a FIFO as
 //! `STARFLEET_CONFIG` hung the first access forever, and because the configuration was read
 //! under the cache's state lock, `stats()` and `invalidate()` on other threads hung with it.
 //! No harness needed: nothing here reaches Secrets Manager.

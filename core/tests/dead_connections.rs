@@ -115,7 +115,7 @@ fn a_hung_endpoint_ends_at_the_deadline_and_says_how_long_it_waited() {
 /// Set in the child process of the idle-timeout test (see below).
 const IDLE_CHILD: &str = "STARFLEET_TEST_IDLE_CHILD";
 
-/// The pool's idle timeout, observed (issue 14): a read shortly after the last one reuses the
+/// The pool's idle timeout, observed: a read shortly after the last one reuses the
 /// pooled connection, a read after more than the idle timeout opens a new one. The harness
 /// answers requests on a reused connection with AccessDeniedException (not retried), so
 /// which connection a refresh used shows in its result. The production timeout is 60 s

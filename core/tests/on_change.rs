@@ -1,4 +1,4 @@
-//! `on_change` against the real harness (issue 17 item 2): a new VersionId put through the
+//! `on_change` against the real harness: a new VersionId put through the
 //! API reaches the subscribers with the old and new ids, once, on the documented thread.
 //! Run through `scripts/with-harness cargo test -p starfleet-secrets --test on_change`.
 

@@ -491,7 +491,7 @@ static void test_timeout_and_network(void) {
 
 /* The _try_ getters answer what needs no fetch and never wait: a runtime (Go) parks its
  * waiting callers and runs one starfleet_secrets_manager_load() instead of blocking a thread
- * per caller (issue 13 item 6). */
+ * per caller. */
 static void test_try_getters_never_wait(void) {
     char name[128];
     secret_name(name, "try");
