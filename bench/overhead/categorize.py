@@ -26,12 +26,12 @@ from typing import Dict, List, Tuple
 CATEGORIES: List[Tuple[str, str]] = [
     (
         "trust store (read and parse the root bundle)",
-        r"trusted_roots|bundle_file|transport::find|rustls_pki_types::pem|RootCertStore|anchor_from_trusted_cert"
-        r"|rustls_root_certs|rustls_native_certs|openssl_probe|base64",
+        r"trusted_roots|bundle_file|transport::find|rustls_pki_types::pem|rustls\S*RootCertStore|anchor_from_trusted_cert"
+        r"|rustls_root_certs|rustls_native_certs|openssl_probe",
     ),
     (
         "TLS handshake (rustls, ring)",
-        r"rustls::|ring::|ring_core|tokio_rustls|x25519|aes_gcm|sha256_block|sha512_block|ecp_nistz|bn_mul|GFp",
+        r"rustls::|ring::|ring_core|tokio_rustls|hyper_rustls",
     ),
     (
         "config and credentials resolution",
