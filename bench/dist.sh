@@ -5,6 +5,9 @@
 #
 #   dist_artifact GLOB    prints the one file of $DIST matching GLOB, or fails
 #   install_wheel VENV    creates VENV if absent and installs this machine's release wheel into it
+#   comparison_venv VENV REQUIREMENTS
+#                         creates VENV with the pinned comparison libraries (once per content of
+#                         REQUIREMENTS)
 
 DIST="${DIST:-$PWD/dist}"
 if [[ ! -d "$DIST" ]]; then
@@ -31,4 +34,15 @@ install_wheel() {
     [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
     echo "==> release wheel $wheel into $venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
+}
+
+comparison_venv() {
+    local venv="$1" requirements="$2" want stamp="$1/.requirements.sha256"
+    want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+    if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+        [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+        rm -f "$stamp"
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
+        printf '%s\n' "$want" >"$stamp"
+    fi
 }

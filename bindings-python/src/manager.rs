@@ -24,7 +24,7 @@
 //! a dict) happens under it. A cache hit is answered under the GIL without releasing it:
 //! it does no I/O and takes only short locks.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
 use pyo3::exceptions::PyTypeError;
@@ -32,6 +32,7 @@ use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyString, PyTuple};
 use pyo3::PyTraverseError;
+use starfleet_secrets::deadline::Deadline;
 use starfleet_secrets::settings::{self, Version};
 use starfleet_secrets::{
     Code, ConfigSource, Document, Options, OverrideToken, Path, Payload, Secret, SecretsManager as Core, Ttl,
@@ -47,18 +48,24 @@ struct Converted {
     secret: Arc<Secret>,
     dict: Py<PyDict>,
     /// `Core::fresh_until` when last asked: `Some(None)` = fresh for good, `Some(Some(t))` =
-    /// fresh until `t`, `None` = ask the core.
-    fresh: Option<Option<Instant>>,
+    /// fresh until `t` (a [`Deadline`]: checking it costs a few ns, not a clock read), `None`
+    /// = ask the core.
+    fresh: Option<Option<Deadline>>,
 }
 
 impl Converted {
     fn fresh_now(&self) -> bool {
-        match self.fresh {
+        match &self.fresh {
             Some(None) => true,
-            Some(Some(until)) => Instant::now() < until,
+            Some(Some(until)) => until.not_passed(),
             None => false,
         }
     }
+}
+
+/// `Core::fresh_until`'s answer, kept as a [`Deadline`].
+fn vouched(fresh: Option<Option<Instant>>) -> Option<Option<Deadline>> {
+    fresh.map(|until| until.map(Deadline::new))
 }
 
 struct Inner {
@@ -71,6 +78,52 @@ struct Inner {
     /// assigned one, see `starfleet_secrets::overrides`) is the innermost, and its current
     /// content is handed to the core again at each access that reads through the core.
     assigned: Option<(Py<PyDict>, OverrideToken)>,
+    /// The key paths `get()` was called with, parsed ([`KeptPath`]).
+    paths: Vec<KeptPath>,
+}
+
+/// A dotted key path `get()` was called with, parsed once: the core's [`Path`] and its keys
+/// as Python strings (their hashes cached), so a warm `get("STARFLEET.SlackToken")` neither
+/// parses nor allocates. Keys of a path do not depend on the value, so these outlive it.
+struct KeptPath {
+    text: Py<PyString>,
+    path: Path,
+    keys: Py<PyTuple>,
+    /// The value whose document was last found to hold this path (a value never changes, so
+    /// it need not be looked up again; a `Weak` keeps its address from being reused).
+    found_in: Weak<Secret>,
+}
+
+/// At most this many paths are kept per manager (a worker reads a handful; a caller building
+/// paths on the fly only costs the parse it would have paid anyway).
+const KEPT_PATHS: usize = 32;
+
+/// `text` parsed as a key path, kept for the next call (the same string object is found
+/// without comparing its characters); `None` when it is not a valid path.
+fn kept_path<'a>(paths: &'a mut Vec<KeptPath>, py: Python<'_>, text: &Bound<'_, PyString>) -> Option<&'a mut KeptPath> {
+    let found = paths.iter().position(|k| k.text.as_ptr() == text.as_ptr()).or_else(|| {
+        paths
+            .iter()
+            .position(|k| PyAnyMethods::eq(k.text.bind(py).as_any(), text).unwrap_or(false))
+    });
+    let index = match found {
+        Some(i) => i,
+        None => {
+            let path = Path::from_args(&[text.to_cow().ok()?]).ok()?;
+            let keys = PyTuple::new(py, path.keys().iter().map(|k| PyString::new(py, k))).ok()?;
+            if paths.len() == KEPT_PATHS {
+                paths.remove(0);
+            }
+            paths.push(KeptPath {
+                text: text.clone().unbind(),
+                path,
+                keys: keys.unbind(),
+                found_in: Weak::new(),
+            });
+            paths.len() - 1
+        }
+    };
+    paths.get_mut(index)
 }
 
 impl Inner {
@@ -85,7 +138,7 @@ impl Inner {
     /// The kept dict if it was built from this very value, with the core's word on how
     /// long it stays fresh taken again.
     fn dict_for(&mut self, secret: &Arc<Secret>) -> Option<&Py<PyDict>> {
-        let fresh = self.core.fresh_until(secret);
+        let fresh = vouched(self.core.fresh_until(secret));
         match &mut self.converted {
             Some(c) if Arc::ptr_eq(&c.secret, secret) => {
                 c.fresh = fresh;
@@ -384,7 +437,7 @@ impl SecretsManager {
             if !Arc::ptr_eq(&inner.core, &core) {
                 return Ok(dict); // configure() replaced the core meanwhile: do not keep it
             }
-            let fresh = inner.core.fresh_until(secret);
+            let fresh = vouched(inner.core.fresh_until(secret));
             inner.converted.replace(Converted {
                 secret: secret.clone(),
                 dict: dict.clone().unbind(),
@@ -444,6 +497,45 @@ impl SecretsManager {
         self.lock().core.clone()
     }
 
+    /// `get(text)` answered from the kept dict when it is fresh and `text` is a path it holds:
+    /// what [`lookup`](Self::lookup) would return (the object inside the kept dict, the path
+    /// checked against the document first), without parsing the path again. `None` sends
+    /// the call the general way (not fresh, a dict assigned to `_secrets`, a path not found,
+    /// a bad path), which decides and raises.
+    fn hit_at<'py>(&self, py: Python<'py>, text: &Bound<'py, PyAny>) -> Option<Bound<'py, PyAny>> {
+        // An exact str: comparing it with a kept one runs no Python code (under our lock).
+        if !text.is_exact_instance_of::<PyString>() {
+            return None;
+        }
+        let text = text.cast::<PyString>().ok()?;
+        let (dict, keys, core) = {
+            let mut guard = self.lock();
+            let inner = &mut *guard;
+            if inner.assigned.is_some() {
+                return None;
+            }
+            let converted = inner.converted.as_ref().filter(|c| c.fresh_now())?;
+            let kept = kept_path(&mut inner.paths, py, text)?;
+            if kept.found_in.as_ptr() != Arc::as_ptr(&converted.secret) {
+                converted.secret.get(&kept.path).ok()?; // the document decides what exists
+                kept.found_in = Arc::downgrade(&converted.secret);
+            }
+            (
+                converted.dict.clone_ref(py),
+                kept.keys.clone_ref(py),
+                inner.core.clone(),
+            )
+        };
+        // Outside our lock: a dict lookup may run a key's __eq__. A key the caller removed
+        // from the shared dict is answered the general way (from the document).
+        let mut node = dict.into_bound(py).into_any();
+        for key in keys.bind(py).iter() {
+            node = node.cast::<PyDict>().ok()?.get_item(key).ok()??;
+        }
+        core.record_hit();
+        Some(node)
+    }
+
     /// Serve `payload` in place of AWS until `_unpin(token)`.
     fn push_override(&self, payload: Payload) -> u64 {
         let (token, replaced) = {
@@ -469,6 +561,7 @@ impl SecretsManager {
                 converted: None,
                 host: None,
                 assigned: None,
+                paths: Vec::new(),
             }),
             callbacks: Mutex::default(),
         }
@@ -581,6 +674,11 @@ impl SecretsManager {
         path: &Bound<'py, PyTuple>,
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        if kwargs.is_none() && path.len() == 1 {
+            if let Some(found) = self.hit_at(py, &*path.get_borrowed_item(0)?) {
+                return Ok(found);
+            }
+        }
         let (path, default) = path_args(py, path, kwargs)?;
         let secret = self.access(py)?;
         self.lookup(py, &secret, &path, default)

@@ -114,3 +114,42 @@ def test_independent_managers_have_independent_caches(secret: Callable[..., str]
     b = SecretsManager(name, REGION, ttl="never")
     assert a.secrets == b.secrets and a.secrets is not b.secrets
     assert count(name) == 2
+
+
+def test_warm_get_answers_from_the_dict_exactly_as_the_general_path(secret: Callable[..., str]) -> None:
+    # get(path) on a warm cache is answered from the kept dict with the path parsed once
+    # (the binding's fast path): same objects, one hit per call, the document deciding
+    # what exists, and the TTL honoured to the fetch.
+    name = secret({"STARFLEET": {"SlackToken": "xoxb-1", "Other": {"k": [1]}}})
+    m = manager(name, ttl=1.0)
+    assert m.get("STARFLEET.SlackToken") == "xoxb-1"  # the first load
+    hits = m.stats()["hits"]
+    for _ in range(3):
+        assert m.get("STARFLEET.Other") is m.secrets["STARFLEET"]["Other"]
+        # A path built at run time (another str object, same text) is the same path.
+        assert m.get(".".join(["STARFLEET", "Other", "k"])) is m.secrets["STARFLEET"]["Other"]["k"]
+    assert m.stats()["hits"] == hits + 12
+    assert m.get("STARFLEET.Nope", default=None) is None
+    with pytest.raises(starfleet_secrets.SecretsKeyNotFoundError):
+        m.get("STARFLEET.SlackToken.deeper")
+
+    class Text(str):
+        pass
+
+    assert m.get(Text("STARFLEET.SlackToken")) == "xoxb-1"  # a str subclass goes the general way
+
+    # The caller changed the shared dict: a key it added that the document lacks is still
+    # not found; a key it removed is answered from the document.
+    shared = m.secrets["STARFLEET"]
+    shared["Added"] = "x"
+    with pytest.raises(starfleet_secrets.SecretsKeyNotFoundError):
+        m.get("STARFLEET.Added")
+    del shared["SlackToken"]
+    assert m.get("STARFLEET.SlackToken") == "xoxb-1"
+
+    put(name, {"STARFLEET": {"SlackToken": "xoxb-2"}})
+    time.sleep(1.1)
+    assert m.get("STARFLEET.SlackToken") == "xoxb-2", "expired: fetched again, not served from the kept dict"
+    assert count(name) == 2
+    with pytest.raises(starfleet_secrets.SecretsKeyNotFoundError):
+        m.get("STARFLEET.Other"), "a path kept from the old version is looked up in the new one"

@@ -27,8 +27,16 @@ pub fn shorten(ttl: Duration, jitter: f64) -> Duration {
 }
 
 /// `ttl × (1 − jitter × share)`: within `[ttl × (1 − jitter), ttl]` for a share in `[0, 1)`.
+/// Every cache hit computes it, so in whole nanoseconds (one float multiply and two
+/// conversions, which saturate) rather than with `Duration::mul_f64`, whose checked float →
+/// `Duration` conversion was most of what the jitter added to a hit. A TTL beyond `u64`
+/// nanoseconds (584 years) is not shortened.
 fn shorten_by(ttl: Duration, jitter: f64, share: f64) -> Duration {
-    ttl.mul_f64((1.0 - jitter * share).clamp(0.0, 1.0))
+    let Ok(nanos) = u64::try_from(ttl.as_nanos()) else {
+        return ttl;
+    };
+    let kept = (nanos as f64 * (1.0 - jitter * share).clamp(0.0, 1.0)) as u64;
+    Duration::from_nanos(kept.min(nanos))
 }
 
 /// This process's share, drawn on first use (first use after a fork in a child).

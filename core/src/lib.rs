@@ -12,6 +12,7 @@
 //! * [`hedge`]: a read left unanswered on a reused pooled connection is sent again on a new one;
 //! * [`cache`]: lazy load, single-flight, TTL, refresh-ahead, stale-if-error, stats;
 //! * [`jitter`]: the per-process share of the fleet expiry jitter;
+//! * [`deadline`]: a cheap "not yet expired" check for the bindings' hit paths;
 //! * [`notify`]: `on_change` subscribers, and the thread each call runs on;
 //! * [`overrides`]: the nesting stack of testing overrides served in place of AWS;
 //! * [`document`]: the parsed secret, key paths, redaction, zeroization;
@@ -30,6 +31,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod deadline;
 pub mod document;
 pub mod error;
 pub mod hedge;

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Start-up overhead over the bare runtime, per language, in one interleaved run.
+
+    bench.py --runs N --spec FILE [--out RESULTS.md --command "..."]
+
+FILE lists the programs, one per line: ``LANGUAGE<TAB>ROLE<TAB>LABEL<TAB>ENV<TAB>ARGV...``
+(tab-separated; ENV is ``-`` or ``VAR=VALUE`` pairs separated by spaces; ROLE is ``bare``,
+``package`` or ``sdk``). Every program runs once unmeasured (page cache, .pyc files), then
+all of them round-robin, N rounds, so load drifts alike for every row. Each run is one whole
+process: wall time from fork() to wait4(), and the child's user + system CPU from wait4().
+A program must exit 0 (the workers check the value they read).
+
+Prints, per language: the bare runtime, each package build (LABEL: several dist/ builds,
+e.g. before and after a change, interleaved in the same run), the AWS SDK, the package's
+overhead over the bare runtime (difference of the medians), and the ratio to the SDK.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections import defaultdict
+from typing import Dict, List, Tuple
+
+
+def run_once(argv: List[str], env: Dict[str, str]) -> Tuple[float, float]:
+    """Wall ms and CPU ms (user + system) of one whole process."""
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.execve(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    _, status, usage = os.wait4(pid, 0)
+    wall = (time.perf_counter() - started) * 1000
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(argv)} exited with {os.waitstatus_to_exitcode(status)}")
+    return wall, (usage.ru_utime + usage.ru_stime) * 1000
+
+
+def parse_spec(path: str) -> List[Tuple[str, str, str, Dict[str, str], List[str]]]:
+    programs = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            language, role, label, env_text, *argv = line.rstrip("\n").split("\t")
+            env = dict(os.environ)
+            if env_text != "-":
+                env.update(pair.split("=", 1) for pair in env_text.split(" "))
+            programs.append((language, role, label, env, argv))
+    return programs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--spec", required=True)
+    parser.add_argument("--out")
+    parser.add_argument("--command", default="bench/overhead/run")
+    args = parser.parse_args()
+    programs = parse_spec(args.spec)
+    for _, _, _, env, argv in programs:
+        run_once(argv, env)
+    load_before = open("/proc/loadavg").read().split()[:3]
+    wall: Dict[Tuple[str, str, str], List[float]] = defaultdict(list)
+    cpu: Dict[Tuple[str, str, str], List[float]] = defaultdict(list)
+    for _ in range(args.runs):
+        for language, role, label, env, argv in programs:
+            w, c = run_once(argv, env)
+            wall[(language, role, label)].append(w)
+            cpu[(language, role, label)].append(c)
+    load_after = open("/proc/loadavg").read().split()[:3]
+
+    med = {k: statistics.median(v) for k, v in wall.items()}
+    cmed = {k: statistics.median(v) for k, v in cpu.items()}
+    lines = [
+        f"{args.runs} runs per row, interleaved; medians (min–max). Load average (1, 5, 15 min) "
+        f"before {' '.join(load_before)}, after {' '.join(load_after)}.",
+        "",
+        "| language | row | wall ms | CPU ms | package − bare, wall | package − bare, CPU | wall / SDK |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    languages = list(dict.fromkeys(language for language, *_ in programs))
+    for language in languages:
+        rows = [(r, l) for lang, r, l, *_ in programs if lang == language]
+        bare = next(((r, l) for r, l in rows if r == "bare"), None)
+        sdk = next(((r, l) for r, l in rows if r == "sdk"), None)
+        for role, label in rows:
+            key = (language, role, label)
+            w = wall[key]
+            over_wall = over_cpu = ratio = ""
+            if role == "package" and bare:
+                over_wall = f"**{med[key] - med[(language, *bare)]:+.1f}**"
+                over_cpu = f"{cmed[key] - cmed[(language, *bare)]:+.1f}"
+            if role != "bare" and sdk:
+                ratio = f"{med[key] / med[(language, *sdk)]:.2f}×"
+            lines.append(
+                f"| {language} | {label} | {med[key]:.1f} ({min(w):.1f}–{max(w):.1f}) | {cmed[key]:.1f} "
+                f"| {over_wall} | {over_cpu} | {ratio} |"
+            )
+    text = "\n".join(lines) + "\n"
+    sys.stdout.write(text)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(f"# Start-up overhead over the bare runtime\n\nCommand: `{args.command}`\n\n{text}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
