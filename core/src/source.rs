@@ -429,12 +429,10 @@ where
             }
         }
     }
-    let error = first_transient.or(last_error).unwrap_or_else(|| {
-        Error::new(
-            Code::Timeout,
-            format!("no answer within {}s", settings.timeout.as_secs_f64()),
-        )
-    });
+    // No region was tried (the deadline was spent before the first one's turn).
+    let error = first_transient
+        .or(last_error)
+        .unwrap_or_else(|| no_answer(started.elapsed()));
     let error = match failed.len() {
         0 | 1 => error,
         _ => error.context(format_args!("tried {}", failed.join(", then "))),
