@@ -58,7 +58,7 @@ export declare function coreVersion(): string
  * A manager for the secret `options` point at. Nothing is resolved or fetched yet; a
  * malformed option (a negative ttl, an unknown TTL spelling) is INVALID_ARGUMENT.
  */
-export declare function create(options?: ManagerOptions | undefined | null): ManagerHandle
+export declare function create(options?: Record<string, unknown>): ManagerHandle
 
 /**
  * Where the secret is and how it is cached, for `util.inspect` and `JSON.stringify` (names
@@ -104,67 +104,6 @@ export declare function invalidate(manager: ManagerHandle): void
 export declare function lookupString(manager: ManagerHandle, path: KeyPathHandle): string
 
 /**
- * Where the secret is and how it is cached. Every option is optional: a missing location is
- * taken from `STARFLEET_SECRET_ID` / `STARFLEET_SECRET_REGION`, then from the Starfleet
- * configuration (`config`, else `STARFLEET_CONFIG`).
- */
-export interface ManagerOptions {
-  /** Secret name or ARN. */
-  secretId?: string
-  /** AWS region of the secret, e.g. `us-east-2`. */
-  region?: string
-  /**
-   * A Starfleet configuration: a YAML file, a directory of `*.yaml` files, or inline YAML.
-   * (The facade also takes a parsed configuration object, or a function returning any of
-   * these, and hands those over with `useConfig` before each load.)
-   */
-  config?: string | ConfigText
-  /**
-   * Seconds a fetched value is served (default 300, or `STARFLEET_SECRETS_TTL`);
-   * `0` = fetch on every access, `"never"` = keep for the life of the process.
-   */
-  ttl?: number | string
-  /** Staging label to read (default `AWSCURRENT`). */
-  versionStage?: string
-  /** One exact VersionId to read (instead of a stage). */
-  versionId?: string
-  /**
-   * Seconds past its TTL a value may still be served while refreshes fail (default 900,
-   * or `STARFLEET_SECRETS_MAX_STALE`); `0` disables stale-if-error.
-   */
-  maxStale?: number
-  /**
-   * Deadline in seconds for one fetch, retries included (default 10, or
-   * `STARFLEET_SECRETS_TIMEOUT`).
-   */
-  timeout?: number
-  /**
-   * Secrets Manager endpoint (default: `AWS_ENDPOINT_URL_SECRETS_MANAGER`,
-   * `AWS_ENDPOINT_URL`, else AWS).
-   */
-  endpointUrl?: string
-  /**
-   * Refresh in the background once a value is this fraction of its TTL old (e.g. `0.8`),
-   * so reads never wait for a fetch after the first (default off, or
-   * `STARFLEET_SECRETS_REFRESH_AHEAD`).
-   */
-  refreshAhead?: number
-  /**
-   * Expire values up to this fraction of the TTL early, by a per-process random share, so
-   * a fleet started together does not refresh in lockstep (default 0.1, or
-   * `STARFLEET_SECRETS_EXPIRY_JITTER`; `0` = off).
-   */
-  expiryJitter?: number
-  /**
-   * Replica regions read from, in order, when the secret's region fails with NETWORK,
-   * TIMEOUT, SERVICE or THROTTLED (never ACCESS_DENIED, SECRET_NOT_FOUND, ...); all regions
-   * share the one `timeout`. Default: `STARFLEET_SECRET_FALLBACK_REGIONS` (comma-separated);
-   * `[]` = none. `stats().region` says which region served.
-   */
-  fallbackRegions?: Array<string>
-}
-
-/**
  * Queue `callback(oldVersionId | null, newVersionId)` on the JS thread after each fetch that
  * stores a new VersionId; `cancelChange` stops it.
  */
@@ -194,7 +133,7 @@ export declare function pinBinary(manager: ManagerHandle, bytes: Buffer): number
  * The manager that replaces `from` on `configure()`: core's `reconfigure` decides what
  * survives (the `pin()`s in force, the `onChange` callbacks); the cache starts empty.
  */
-export declare function reconfigure(from: ManagerHandle, options?: ManagerOptions): ManagerHandle
+export declare function reconfigure(from: ManagerHandle, options?: Record<string, unknown>): ManagerHandle
 
 /**
  * Fetch now, whatever the cache holds; settles like `secrets` (or `binary`). Always a
@@ -211,12 +150,10 @@ export declare function refresh(manager: ManagerHandle, known: number): Promise<
 export declare function secrets(manager: ManagerHandle, known: number, path?: KeyPathHandle): number | [generation: number, payload: Record<string, unknown> | Buffer] | Promise<number | [generation: number, payload: Record<string, unknown> | Buffer]>
 
 /**
- * Counters and cache state: `hits`, `misses`, `fetches`, `failures`, `stale_served`, `refreshes_ahead`,
- * `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
- * `testing_overrides`, `region` (the region that served the cached value, or null),
- * `failovers`, `older_replica_answers`, `hedges`.
+ * Counters and cache state: core's `Stats::to_json`, passed through (typed as `Stats` in
+ * `index.d.ts`, which `core/tests/stats_described.rs` checks against core's list).
  */
-export declare function stats(manager: ManagerHandle): { hits: number; misses: number; fetches: number; failures: number; stale_served: number; refreshes_ahead: number; last_refresh: number | null; version_id: string | null; last_error: string | null; testing_overrides: number; region: string | null; failovers: number; older_replica_answers: number; hedges: number }
+export declare function stats(manager: ManagerHandle): Record<string, number | string | null>
 
 /**
  * Undo the override `token` names (the innermost one when `token` is omitted): what was

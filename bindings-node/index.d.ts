@@ -1,9 +1,43 @@
 // Hand-written types of the public facade (index.js). The native layer's types are generated
-// by `napi build` into binding.d.ts; the options interfaces are re-exported from there so the
-// two cannot drift apart.
-import type { ConfigText, ManagerOptions } from './binding'
+// by `napi build` into binding.d.ts (`ConfigText` is re-exported from there). The options are
+// core's (the addon passes the object through to `Options::from_map`): `ManagerOptions` below
+// is checked against core's description by core/tests/options_described.rs.
+import type { ConfigText } from './binding'
 
-export type { ConfigText, ManagerOptions }
+export type { ConfigText }
+
+/**
+ * Where the secret is and how it is cached. Every option is optional: a missing location is
+ * taken from `STARFLEET_SECRET_ID` / `STARFLEET_SECRET_REGION`, then from the Starfleet
+ * configuration (`config`, else `STARFLEET_CONFIG`). Names, types and ranges are checked by
+ * core (INVALID_ARGUMENT naming the option).
+ */
+export interface ManagerOptions {
+  /** Secret name or ARN. */
+  secretId?: string
+  /** AWS region of the secret, e.g. `us-east-2`. */
+  region?: string
+  /** A Starfleet configuration: a YAML file, a directory of `*.yaml` files, or inline YAML (see `Options` for the other forms). */
+  config?: string | ConfigText
+  /** Seconds a fetched value is served (default 300, or `STARFLEET_SECRETS_TTL`); `0` = fetch on every access, `"never"` = keep for the life of the process. */
+  ttl?: number | string
+  /** Staging label to read (default `AWSCURRENT`). */
+  versionStage?: string
+  /** One exact VersionId to read (instead of a stage). */
+  versionId?: string
+  /** Seconds past its TTL a value may still be served while refreshes fail (default 900, or `STARFLEET_SECRETS_MAX_STALE`); `0` disables stale-if-error. */
+  maxStale?: number
+  /** Deadline in seconds for one fetch, retries and fallback regions included (default 10, or `STARFLEET_SECRETS_TIMEOUT`). */
+  timeout?: number
+  /** Secrets Manager endpoint (default: `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL`, else AWS). */
+  endpointUrl?: string
+  /** Refresh in the background once a value is this fraction of its TTL old (e.g. `0.8`), so reads never wait for a fetch after the first (default off, or `STARFLEET_SECRETS_REFRESH_AHEAD`). */
+  refreshAhead?: number
+  /** Expire values up to this fraction of the TTL early, by a per-process random share, so a fleet started together does not refresh in lockstep (default 0.1, or `STARFLEET_SECRETS_EXPIRY_JITTER`; `0` = off). */
+  expiryJitter?: number
+  /** Replica regions read from, in order, when the secret's region fails with NETWORK, TIMEOUT, SERVICE or THROTTLED; all regions share the one `timeout` (default `STARFLEET_SECRET_FALLBACK_REGIONS`, comma-separated; `[]` = none). `stats().region` says which region served. */
+  fallbackRegions?: string[]
+}
 
 /** A Starfleet configuration the host application already loaded (only `STARFLEET` is read). */
 export type StarfleetConfiguration = { readonly [key: string]: unknown }

@@ -154,43 +154,21 @@ function hostForm(config) {
   throw argumentError(`${name}: expected ${CONFIG_FORMS}, got ${typeName(value)}`)
 }
 
-const OPTION_CHECKS = {
-  secretId: (v) => typeof v === 'string' || 'a string (secret name or ARN)',
-  region: (v) => typeof v === 'string' || 'a string (an AWS region)',
-  config: (v) =>
-    typeof v === 'string' || typeof v === 'function' || isPlainObject(v) ||
-    `${CONFIG_FORMS} or a function returning one`,
-  ttl: (v) => typeof v === 'number' || typeof v === 'string' || 'a number of seconds or "never"',
-  versionStage: (v) => typeof v === 'string' || 'a string (a staging label)',
-  versionId: (v) => typeof v === 'string' || 'a string (a VersionId)',
-  maxStale: (v) => typeof v === 'number' || 'a number of seconds',
-  timeout: (v) => typeof v === 'number' || 'a number of seconds',
-  endpointUrl: (v) => typeof v === 'string' || 'a URL string',
-  refreshAhead: (v) => typeof v === 'number' || 'a fraction of the TTL (a number)',
-  expiryJitter: (v) => typeof v === 'number' || 'a fraction of the TTL (a number)',
-  fallbackRegions: (v) =>
-    (Array.isArray(v) && v.every((r) => typeof r === 'string')) || 'an array of region strings',
-}
-
-/** Options as the addon takes them: known keys, right types; values are checked by core. */
+/**
+ * The options object as the addon takes it: core checks every name and value (INVALID_ARGUMENT
+ * naming the option); only `config` in a form the host keeps (a function, a parsed
+ * configuration object) is taken out here, to be consulted before each load.
+ */
 function nativeOptions(options) {
-  if (options === undefined || options === null) return undefined
+  if (options === undefined || options === null) return { opts: undefined, host: undefined }
   if (typeof options !== 'object' || Array.isArray(options)) {
     throw argumentError(`options must be an object, got ${typeName(options)}`)
   }
-  const out = {}
-  for (const [key, value] of Object.entries(options)) {
-    if (!Object.hasOwn(OPTION_CHECKS, key)) {
-      throw argumentError(
-        `unknown option ${JSON.stringify(key)}; the options are ${Object.keys(OPTION_CHECKS).join(', ')}`,
-      )
-    }
-    if (value === undefined || value === null) continue
-    const ok = OPTION_CHECKS[key](value)
-    if (ok !== true) throw argumentError(`option ${key} must be ${ok}, got ${typeName(value)}`)
-    out[key] = value
-  }
-  return out
+  const opts = { ...options }
+  if (!isHostConfig(opts.config)) return { opts, host: undefined }
+  const host = opts.config
+  delete opts.config
+  return { opts, host }
 }
 
 function checkPath(path) {
@@ -325,12 +303,7 @@ class SecretsManager {
   }
 
   #install(options) {
-    const opts = nativeOptions(options)
-    let host
-    if (opts !== undefined && isHostConfig(opts.config)) {
-      host = opts.config
-      delete opts.config
-    }
+    const { opts, host } = nativeOptions(options)
     let manager
     try {
       // configure(): core decides what the new manager keeps (pin()s, onChange callbacks).

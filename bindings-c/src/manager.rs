@@ -435,7 +435,7 @@ pub unsafe extern "C" fn starfleet_secrets_manager_invalidate(
 }
 
 /// The cache counters as JSON: `{"hits", "misses", "fetches", "failures", "stale_served",
-/// "last_refresh" (Unix seconds or null), "version_id" (or null), "last_error" (a code
+/// "refreshes_ahead" (background refreshes, also in "fetches"), "last_refresh" (Unix seconds or null), "version_id" (or null), "last_error" (a code
 /// string or null), "testing_overrides" (overrides in force), "region" (the region that
 /// served the cached value, a fallback region after a failover, or null), "failovers"
 /// (times a fetch moved on to the next region), "hedges" (reads sent again on a new

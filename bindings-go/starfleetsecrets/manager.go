@@ -453,39 +453,42 @@ func (m *Manager) Location() (secretID, region string, err error) {
 	return l.id, l.region, err
 }
 
-// Stats is a snapshot of a Manager's cache counters.
+// Stats is a snapshot of a Manager's cache counters. The JSON tags are core's stats names:
+// the counters decode straight from core's JSON (core/tests/stats_described.rs checks that
+// every stat has its field here; testing_overrides is left out, as Go has no testing
+// overrides).
 type Stats struct {
 	// Hits counts accesses answered from a fresh cached value.
-	Hits uint64
+	Hits uint64 `json:"hits"`
 	// Misses counts accesses that found no fresh value.
-	Misses uint64
+	Misses uint64 `json:"misses"`
 	// Fetches counts GetSecretValue calls (successful or not).
-	Fetches uint64
+	Fetches uint64 `json:"fetches"`
 	// Failures counts calls that failed.
-	Failures uint64
+	Failures uint64 `json:"failures"`
 	// StaleServed counts accesses answered with a stale value because refreshing failed.
-	StaleServed uint64
+	StaleServed uint64 `json:"stale_served"`
 	// RefreshesAhead counts background refreshes made by refresh-ahead (also in Fetches).
-	RefreshesAhead uint64
-	// LastRefresh is the time of the last successful fetch (zero if none).
-	LastRefresh time.Time
-	// VersionID is the VersionId of the cached value ("" if none).
-	VersionID string
-	// LastError is the code of the last failure (0 if none, or after a success).
-	LastError Code
-	// Region is the region that served the cached value: a fallback region after a
-	// failover ("" if none).
-	Region string
+	RefreshesAhead uint64 `json:"refreshes_ahead"`
 	// Failovers counts the times a fetch moved on from a failing region to the next one
 	// (Options.FallbackRegions).
-	Failovers uint64
+	Failovers uint64 `json:"failovers"`
 	// Hedges counts the reads sent again on a new connection after a reused pooled
 	// connection stayed silent (a connection a NAT or a freeze dropped; at most one per read).
-	Hedges uint64
+	Hedges uint64 `json:"hedges"`
 	// OlderReplicaAnswers counts the answers of a fallback region that held an older
 	// version than the cached one (a lagging replica): never stored, never reported as a
 	// change; the read went on as if that region had failed.
-	OlderReplicaAnswers uint64
+	OlderReplicaAnswers uint64 `json:"older_replica_answers"`
+	// LastRefresh is the time of the last successful fetch (zero if none).
+	LastRefresh time.Time `json:"last_refresh"`
+	// VersionID is the VersionId of the cached value ("" if none).
+	VersionID string `json:"version_id"`
+	// LastError is the code of the last failure (0 if none, or after a success).
+	LastError Code `json:"last_error"`
+	// Region is the region that served the cached value: a fallback region after a
+	// failover ("" if none).
+	Region string `json:"region"`
 }
 
 // Stats returns the cache counters.
@@ -497,25 +500,18 @@ func (m *Manager) Stats() (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
+	// The fields whose Go type is not core's JSON type are decoded beside the counters.
 	var s struct {
-		Hits           uint64   `json:"hits"`
-		Misses         uint64   `json:"misses"`
-		Fetches        uint64   `json:"fetches"`
-		Failures       uint64   `json:"failures"`
-		StaleServed    uint64   `json:"stale_served"`
-		RefreshesAhead uint64   `json:"refreshes_ahead"`
-		LastRefresh    *float64 `json:"last_refresh"`
-		VersionID      *string  `json:"version_id"`
-		LastError      *string  `json:"last_error"`
-		Region         *string  `json:"region"`
-		Failovers      uint64   `json:"failovers"`
-		Hedges         uint64   `json:"hedges"`
-		OlderReplicas  uint64   `json:"older_replica_answers"`
+		Stats
+		LastRefresh *float64 `json:"last_refresh"`
+		VersionID   *string  `json:"version_id"`
+		LastError   *string  `json:"last_error"`
+		Region      *string  `json:"region"`
 	}
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return Stats{}, &Error{Code: ErrInternal, Message: fmt.Sprintf("decoding stats: %v", err)}
 	}
-	out := Stats{Hits: s.Hits, Misses: s.Misses, Fetches: s.Fetches, Failures: s.Failures, StaleServed: s.StaleServed, RefreshesAhead: s.RefreshesAhead, Failovers: s.Failovers, OlderReplicaAnswers: s.OlderReplicas, Hedges: s.Hedges}
+	out := s.Stats
 	if s.LastRefresh != nil {
 		sec := *s.LastRefresh
 		out.LastRefresh = time.Unix(0, int64(sec*1e9))

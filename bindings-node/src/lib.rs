@@ -20,7 +20,7 @@ mod promise;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Buffer, External};
+use napi::bindgen_prelude::{Buffer, External, Object};
 use napi::Env;
 use napi_derive::napi;
 use serde_json::json;
@@ -29,7 +29,7 @@ use zeroize::Zeroizing;
 
 use convert::{Out, Seen};
 use error::{shield, to_js};
-pub use options::{ConfigText, HostConfig, ManagerOptions};
+pub use options::{ConfigText, HostConfig};
 use promise::{dispatch, Answer};
 
 /// Which payload an access wants.
@@ -82,8 +82,8 @@ type Handle = External<Manager>;
 
 /// A manager for the secret `options` point at. Nothing is resolved or fetched yet; a
 /// malformed option (a negative ttl, an unknown TTL spelling) is INVALID_ARGUMENT.
-#[napi(ts_return_type = "ManagerHandle")]
-pub fn create(options: Option<ManagerOptions>) -> napi::Result<Handle, &'static str> {
+#[napi(ts_return_type = "ManagerHandle", ts_args_type = "options?: Record<string, unknown>")]
+pub fn create(options: Option<Object<'_>>) -> napi::Result<Handle, &'static str> {
     shield(|| {
         starfleet_secrets::stderr_log::init_from_env();
         Ok(handle(SecretsManager::new(core_options(options)?)))
@@ -94,17 +94,14 @@ pub fn create(options: Option<ManagerOptions>) -> napi::Result<Handle, &'static 
 /// survives (the `pin()`s in force, the `onChange` callbacks); the cache starts empty.
 #[napi(
     ts_return_type = "ManagerHandle",
-    ts_args_type = "from: ManagerHandle, options?: ManagerOptions"
+    ts_args_type = "from: ManagerHandle, options?: Record<string, unknown>"
 )]
-pub fn reconfigure(from: &Handle, options: Option<ManagerOptions>) -> napi::Result<Handle, &'static str> {
+pub fn reconfigure(from: &Handle, options: Option<Object<'_>>) -> napi::Result<Handle, &'static str> {
     shield(|| Ok(handle(from.core.reconfigure(core_options(options)?))))
 }
 
-fn core_options(options: Option<ManagerOptions>) -> napi::Result<Options, &'static str> {
-    match options {
-        Some(o) => o.into_core().map_err(to_js),
-        None => Ok(Options::default()),
-    }
+fn core_options(options: Option<Object<'_>>) -> napi::Result<Options, &'static str> {
+    options::from_js(options).map_err(to_js)
 }
 
 fn handle(core: SecretsManager) -> Handle {
@@ -238,12 +235,10 @@ pub fn invalidate(manager: &Handle) {
     manager.core.invalidate();
 }
 
-/// Counters and cache state: `hits`, `misses`, `fetches`, `failures`, `stale_served`, `refreshes_ahead`,
-/// `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
-/// `testing_overrides`, `region` (the region that served the cached value, or null),
-/// `failovers`, `older_replica_answers`, `hedges`.
+/// Counters and cache state: core's `Stats::to_json`, passed through (typed as `Stats` in
+/// `index.d.ts`, which `core/tests/stats_described.rs` checks against core's list).
 #[napi(
-    ts_return_type = "{ hits: number; misses: number; fetches: number; failures: number; stale_served: number; refreshes_ahead: number; last_refresh: number | null; version_id: string | null; last_error: string | null; testing_overrides: number; region: string | null; failovers: number; older_replica_answers: number; hedges: number }",
+    ts_return_type = "Record<string, number | string | null>",
     ts_args_type = "manager: ManagerHandle"
 )]
 pub fn stats(manager: &Handle) -> Out {

@@ -1,12 +1,16 @@
-//! The options object of `new SecretsManager({...})` and `configure({...})`.
+//! The options object of `new SecretsManager({...})` and `configure({...})`, and the host's
+//! configuration the facade hands over before each load.
 //!
-//! Only a change of shape happens here: camelCase JS names to core's [`Options`], seconds to
-//! durations and TTL spellings through core's own parsers. Precedence (argument, environment,
-//! Starfleet configuration) and validation are core's.
+//! Only a change of shape happens here: JS values to core's [`OptionValue`]s by their type.
+//! Names, types, ranges, precedence (argument, environment, Starfleet configuration) and
+//! validation are core's; the typing of the options is `ManagerOptions` in `index.d.ts`,
+//! checked against core's description by `core/tests/options_described.rs`.
 
-use napi::bindgen_prelude::Either;
+use napi::bindgen_prelude::{JsObjectValue, JsValue, Object, Unknown};
+use napi::ValueType;
 use napi_derive::napi;
-use starfleet_secrets::{settings, Code, ConfigSource, Error, Options, Result, Ttl};
+use starfleet_secrets::options::{Naming, OptionValue};
+use starfleet_secrets::{Code, ConfigSource, Error, Options, Result};
 
 /// A Starfleet configuration given as YAML text instead of a path.
 #[napi(object)]
@@ -62,86 +66,58 @@ fn text_source(text: ConfigText) -> ConfigSource {
     }
 }
 
-/// Where the secret is and how it is cached. Every option is optional: a missing location is
-/// taken from `STARFLEET_SECRET_ID` / `STARFLEET_SECRET_REGION`, then from the Starfleet
-/// configuration (`config`, else `STARFLEET_CONFIG`).
-#[napi(object)]
-pub struct ManagerOptions {
-    /// Secret name or ARN.
-    pub secret_id: Option<String>,
-    /// AWS region of the secret, e.g. `us-east-2`.
-    pub region: Option<String>,
-    /// A Starfleet configuration: a YAML file, a directory of `*.yaml` files, or inline YAML.
-    /// (The facade also takes a parsed configuration object, or a function returning any of
-    /// these, and hands those over with `useConfig` before each load.)
-    pub config: Option<Either<String, ConfigText>>,
-    /// Seconds a fetched value is served (default 300, or `STARFLEET_SECRETS_TTL`);
-    /// `0` = fetch on every access, `"never"` = keep for the life of the process.
-    pub ttl: Option<Either<f64, String>>,
-    /// Staging label to read (default `AWSCURRENT`).
-    pub version_stage: Option<String>,
-    /// One exact VersionId to read (instead of a stage).
-    pub version_id: Option<String>,
-    /// Seconds past its TTL a value may still be served while refreshes fail (default 900,
-    /// or `STARFLEET_SECRETS_MAX_STALE`); `0` disables stale-if-error.
-    pub max_stale: Option<f64>,
-    /// Deadline in seconds for one fetch, retries included (default 10, or
-    /// `STARFLEET_SECRETS_TIMEOUT`).
-    pub timeout: Option<f64>,
-    /// Secrets Manager endpoint (default: `AWS_ENDPOINT_URL_SECRETS_MANAGER`,
-    /// `AWS_ENDPOINT_URL`, else AWS).
-    pub endpoint_url: Option<String>,
-    /// Refresh in the background once a value is this fraction of its TTL old (e.g. `0.8`),
-    /// so reads never wait for a fetch after the first (default off, or
-    /// `STARFLEET_SECRETS_REFRESH_AHEAD`).
-    pub refresh_ahead: Option<f64>,
-    /// Expire values up to this fraction of the TTL early, by a per-process random share, so
-    /// a fleet started together does not refresh in lockstep (default 0.1, or
-    /// `STARFLEET_SECRETS_EXPIRY_JITTER`; `0` = off).
-    pub expiry_jitter: Option<f64>,
-    /// Replica regions read from, in order, when the secret's region fails with NETWORK,
-    /// TIMEOUT, SERVICE or THROTTLED (never ACCESS_DENIED, SECRET_NOT_FOUND, ...); all regions
-    /// share the one `timeout`. Default: `STARFLEET_SECRET_FALLBACK_REGIONS` (comma-separated);
-    /// `[]` = none. `stats().region` says which region served.
-    pub fallback_regions: Option<Vec<String>>,
+/// Core's options from the facade's options object, passed through whole to
+/// [`Options::from_map`]: each value converted by its JS type alone (no option is named here),
+/// so unknown names and wrong types are core's INVALID_ARGUMENT, naming the option in camel
+/// case. `config` as a function or a parsed configuration object never gets here: the facade
+/// keeps it and hands it over with `useConfig` before each load.
+pub fn from_js(options: Option<Object<'_>>) -> Result<Options> {
+    let Some(options) = options else {
+        return Ok(Options::default());
+    };
+    let mut entries = Vec::new();
+    for name in Object::keys(&options).map_err(napi_failed)? {
+        let value: Unknown<'_> = options.get_named_property(&name).map_err(napi_failed)?;
+        entries.push((name, by_type(value).map_err(napi_failed)?));
+    }
+    Options::from_map(entries, Naming::Camel)
 }
 
-impl ManagerOptions {
-    /// Core options, or INVALID_ARGUMENT naming the option that is wrong.
-    pub fn into_core(self) -> Result<Options> {
-        let ttl = match self.ttl {
-            None => None,
-            Some(Either::A(seconds)) => Some(Ttl::from_secs_f64(seconds)?),
-            Some(Either::B(text)) => {
-                Some(Ttl::parse(&text).map_err(|why| Error::new(Code::InvalidArgument, format!("ttl: {why}")))?)
+/// One value by its JS type: `None` for `undefined` and `null` (the option is not given).
+fn by_type(value: Unknown<'_>) -> napi::Result<Option<OptionValue>> {
+    // SAFETY (every `cast`): the type was checked with `get_type` just before.
+    Ok(Some(match value.get_type()? {
+        ValueType::Undefined | ValueType::Null => return Ok(None),
+        ValueType::String => OptionValue::Text(unsafe { value.cast::<String>()? }),
+        ValueType::Number => OptionValue::Number(unsafe { value.cast::<f64>()? }),
+        ValueType::Object if value.is_array()? => {
+            let items = unsafe { value.cast::<Vec<Unknown<'_>>>()? };
+            let mut list = Vec::with_capacity(items.len());
+            for item in items {
+                if item.get_type()? != ValueType::String {
+                    return Ok(Some(OptionValue::Other("an array of non-strings".into())));
+                }
+                list.push(unsafe { item.cast::<String>()? });
             }
-        };
-        let config = self.config.map(|c| match c {
-            Either::A(path) => ConfigSource::Path(path.into()),
-            Either::B(text) => text_source(text),
-        });
-        Ok(Options {
-            secret_id: self.secret_id,
-            region: self.region,
-            config,
-            ttl,
-            version_stage: self.version_stage,
-            version_id: self.version_id,
-            max_stale: self
-                .max_stale
-                .map(|s| settings::seconds_arg("maxStale", s))
-                .transpose()?,
-            timeout: self.timeout.map(|s| settings::seconds_arg("timeout", s)).transpose()?,
-            endpoint_url: self.endpoint_url,
-            refresh_ahead: self
-                .refresh_ahead
-                .map(|f| settings::fraction_arg("refreshAhead", f))
-                .transpose()?,
-            expiry_jitter: self
-                .expiry_jitter
-                .map(|f| settings::fraction_arg("expiryJitter", f))
-                .transpose()?,
-            fallback_regions: self.fallback_regions,
-        })
-    }
+            OptionValue::List(list)
+        }
+        // `{ yaml, name? }`: inline YAML (the facade keeps every other plain object).
+        ValueType::Object => {
+            let object = unsafe { value.cast::<Object<'_>>()? };
+            match object.get::<String>("yaml") {
+                Ok(Some(yaml)) => OptionValue::Config(text_source(ConfigText {
+                    yaml,
+                    name: object.get::<String>("name").ok().flatten(),
+                })),
+                _ => OptionValue::Other("object".into()),
+            }
+        }
+        ValueType::Boolean => OptionValue::Other("boolean".into()),
+        other => OptionValue::Other(format!("{other}").to_lowercase()),
+    }))
+}
+
+/// A failed Node-API call while reading the options object.
+fn napi_failed(e: napi::Error) -> Error {
+    Error::new(Code::Internal, format!("Node-API call failed reading the options: {e}"))
 }

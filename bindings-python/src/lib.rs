@@ -4,6 +4,8 @@
 //! stale-if-error, key paths, error codes, redaction) lives in the core crate. This crate only
 //!
 //! * converts types (the parsed document becomes a `dict`, once per VersionId: [`manager`]);
+//! * passes `configure()`'s arguments (so the constructor's) through to core's
+//!   `Options::from_map` ([`options`]);
 //! * maps core errors to the exception classes of `starfleet_secrets._errors` ([`errors`]);
 //! * releases the GIL around every call that can wait ([`gil`]);
 //! * hands a host application's configuration (a mapping or a callable) to the core before
@@ -25,6 +27,7 @@ mod logbridge;
 mod manager;
 mod mock;
 mod on_change;
+mod options;
 #[cfg(unix)]
 mod pending;
 

@@ -30,17 +30,15 @@ use std::time::Instant;
 use pyo3::exceptions::PyTypeError;
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use pyo3::PyTraverseError;
 use starfleet_secrets::deadline::Deadline;
-use starfleet_secrets::settings::{self, Version};
-use starfleet_secrets::{
-    Code, ConfigSource, Document, Options, OverrideToken, Path, Payload, Secret, SecretsManager as Core, Ttl,
-};
+use starfleet_secrets::settings::Version;
+use starfleet_secrets::{Code, Document, Options, OverrideToken, Path, Payload, Secret, SecretsManager as Core};
 use zeroize::Zeroizing;
 
 use crate::errors::{self, IntoPy};
-use crate::host_config::{Config, Host};
+use crate::host_config::Host;
 use crate::{convert, gil, mock};
 
 /// The dict built from one value of the core, and whether the core vouched for it.
@@ -164,91 +162,6 @@ pub struct SecretsManager {
     /// as this object's (see `crate::on_change`): a callback that captures its manager makes
     /// a cycle through the core, which the collector can then find and break.
     callbacks: Mutex<Vec<crate::on_change::Slot>>,
-}
-
-/// Arguments shared by the constructor and `configure()`.
-struct Args<'py> {
-    secret_id: Option<String>,
-    region: Option<String>,
-    config: Option<Bound<'py, PyAny>>,
-    ttl: Option<Bound<'py, PyAny>>,
-    version_stage: Option<String>,
-    version_id: Option<String>,
-    max_stale: Option<Bound<'py, PyAny>>,
-    timeout: Option<Bound<'py, PyAny>>,
-    endpoint_url: Option<String>,
-    refresh_ahead: Option<Bound<'py, PyAny>>,
-    expiry_jitter: Option<Bound<'py, PyAny>>,
-    fallback_regions: Option<Vec<String>>,
-}
-
-impl Args<'_> {
-    /// The core's options, and the host's configuration when `config` is one.
-    fn options(self, py: Python<'_>) -> PyResult<(Options, Option<Host>)> {
-        let (config, host) = match self.config.map(|c| Config::from_arg(py, &c)).transpose()? {
-            None => (None, None),
-            Some(Config::Path(path)) => (Some(ConfigSource::Path(path)), None),
-            Some(Config::Host(host)) => (None, Some(host)),
-        };
-        let options = Options {
-            secret_id: self.secret_id,
-            region: self.region,
-            config,
-            ttl: self.ttl.map(|t| ttl(py, &t)).transpose()?,
-            version_stage: self.version_stage,
-            version_id: self.version_id,
-            max_stale: self.max_stale.map(|s| seconds(py, "max_stale", &s)).transpose()?,
-            timeout: self.timeout.map(|s| seconds(py, "timeout", &s)).transpose()?,
-            endpoint_url: self.endpoint_url,
-            refresh_ahead: self
-                .refresh_ahead
-                .map(|f| fraction(py, "refresh_ahead", &f))
-                .transpose()?,
-            expiry_jitter: self
-                .expiry_jitter
-                .map(|f| fraction(py, "expiry_jitter", &f))
-                .transpose()?,
-            fallback_regions: self.fallback_regions,
-        };
-        Ok((options, host))
-    }
-}
-
-/// A number (not a bool), checked by the core; `what` says which kind, for the message.
-fn number(py: Python<'_>, name: &str, what: &str, v: &Bound<'_, PyAny>) -> PyResult<f64> {
-    let not_a_number = || {
-        errors::new(
-            py,
-            Code::InvalidArgument,
-            format!(
-                "{name} must be {what}, got {}",
-                v.get_type().name().map(|n| n.to_string()).unwrap_or_default()
-            ),
-        )
-    };
-    if v.is_instance_of::<PyBool>() {
-        return Err(not_a_number());
-    }
-    v.extract::<f64>().map_err(|_| not_a_number())
-}
-
-fn seconds(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<std::time::Duration> {
-    settings::seconds_arg(name, number(py, name, "a number of seconds", v)?).py_err(py)
-}
-
-/// A fraction of the TTL (`refresh_ahead`, `expiry_jitter`), checked by the core.
-fn fraction(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<f64> {
-    settings::fraction_arg(name, number(py, name, "a fraction of the TTL", v)?).py_err(py)
-}
-
-/// A TTL: seconds (`0` = no cache) or the string `"never"` (or a number as a string, as in
-/// `STARFLEET_SECRETS_TTL`).
-fn ttl(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Ttl> {
-    if let Ok(text) = v.cast::<PyString>() {
-        let text = text.to_cow()?;
-        return Ttl::parse(&text).map_err(|why| errors::new(py, Code::InvalidArgument, format!("ttl: {why}")));
-    }
-    Ttl::from_secs_f64(number(py, "ttl", "a number of seconds", v)?).py_err(py)
 }
 
 /// The key path from `get(*path)` arguments, by the core's rule (one argument is dotted,
@@ -590,43 +503,9 @@ impl SecretsManager {
     /// Point this manager somewhere else (or change its TTL, stage, ...). Every option is
     /// replaced: what is not given is resolved from the environment and the Starfleet
     /// configuration again. The cache starts empty.
-    #[pyo3(signature = (
-        secret_id=None, region=None, config=None, ttl=None, version_stage=None, version_id=None,
-        *, max_stale=None, timeout=None, endpoint_url=None, refresh_ahead=None, expiry_jitter=None,
-        fallback_regions=None
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn configure<'py>(
-        &self,
-        py: Python<'py>,
-        secret_id: Option<String>,
-        region: Option<String>,
-        config: Option<Bound<'py, PyAny>>,
-        ttl: Option<Bound<'py, PyAny>>,
-        version_stage: Option<String>,
-        version_id: Option<String>,
-        max_stale: Option<Bound<'py, PyAny>>,
-        timeout: Option<Bound<'py, PyAny>>,
-        endpoint_url: Option<String>,
-        refresh_ahead: Option<Bound<'py, PyAny>>,
-        expiry_jitter: Option<Bound<'py, PyAny>>,
-        fallback_regions: Option<Vec<String>>,
-    ) -> PyResult<()> {
-        let options = Args {
-            secret_id,
-            region,
-            config,
-            ttl,
-            version_stage,
-            version_id,
-            max_stale,
-            timeout,
-            endpoint_url,
-            refresh_ahead,
-            expiry_jitter,
-            fallback_regions,
-        }
-        .options(py)?;
+    #[pyo3(signature = (*args, **kwargs))]
+    fn configure(&self, py: Python<'_>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        let options = crate::options::from_args(py, args, kwargs)?;
         let replaced = {
             let mut inner = self.lock();
             // Core decides what survives (the tests' overrides, the on_change callbacks).
@@ -791,8 +670,8 @@ impl SecretsManager {
         drop(replaced);
     }
 
-    /// Counters and state: hits, misses, fetches, failures, stale_served, refreshes_ahead, last_refresh (Unix
-    /// seconds), version_id, last_error (a code string).
+    /// Counters and state, as core gives them to every language (the README lists them):
+    /// counts, last_refresh (Unix seconds), version_id, last_error (a code string), region.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         convert::value(py, &self.core().stats().to_json())
     }

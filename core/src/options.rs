@@ -4,9 +4,8 @@
 //! A binding hands a value over by the option's name ([`Options::set`], used by every C
 //! setter) or a whole map of them ([`Options::from_map`]: each value converted to an
 //! [`OptionValue`] by its language's type alone), so a wrong name or type is reported here,
-//! naming the option as the caller spelled it. (Python's `Args` and Node's `ManagerOptions`
-//! still convert their arguments field by field; passing them through `from_map` is the next
-//! step.) The typings (`.pyi`, `index.d.ts`), the C
+//! naming the option as the caller spelled it. Python's keyword arguments and Node's options
+//! object are passed through [`Options::from_map`] whole. The typings (`.pyi`, `index.d.ts`), the C
 //! setters, Go's `Options` fields and the README's settings table are checked against
 //! [`OPTIONS`] by `core/tests/options_described.rs`, so a new option that one of them lacks
 //! fails a test.
@@ -208,6 +207,11 @@ options! {
         doc: "Replica regions read from, in order, when the secret's region fails with NETWORK, TIMEOUT, SERVICE or THROTTLED.";
 }
 
+/// The option a binding calls `name` (spelled as `naming` says), if there is one.
+pub fn find(name: &str, naming: Naming) -> Option<&'static OptionSpec> {
+    OPTIONS.iter().find(|o| naming.spell(o.name) == name)
+}
+
 impl Options {
     /// Options from a binding's map of options (Python's keyword arguments, Node's options
     /// object), names spelled as `naming` says. A missing value (`None`) leaves the option
@@ -222,7 +226,7 @@ impl Options {
                 Some(value) => options.set(&name, value, naming)?,
                 // Still a known name: a typo given `None` is an error too.
                 None => {
-                    if !OPTIONS.iter().any(|o| naming.spell(o.name) == name) {
+                    if find(&name, naming).is_none() {
                         options.set(&name, OptionValue::Other("None".into()), naming)?;
                     }
                 }

@@ -3,36 +3,21 @@
 //! its setter, Go's `Options` has its field, and the README's settings table lists it with its
 //! environment variable. A new option that one of them lacks fails here, naming what to add.
 
-use std::path::PathBuf;
+mod described;
 
+use described::{read, section};
 use starfleet_secrets::options::{Naming, OPTIONS};
-
-fn read(path: &str) -> String {
-    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
-    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
-}
-
-/// The text between `start` and the next line that is `end` (trimmed).
-fn section<'a>(text: &'a str, start: &str, end: &str, path: &str) -> &'a str {
-    let from = text.find(start).unwrap_or_else(|| panic!("{path}: no {start:?}"));
-    let rest = &text[from..];
-    let to = rest
-        .lines()
-        .skip(1)
-        .position(|l| l.trim() == end)
-        .map(|n| rest.lines().take(n + 1).map(|l| l.len() + 1).sum::<usize>());
-    &rest[..to.unwrap_or(rest.len())]
-}
 
 #[test]
 fn python_declares_every_option() {
-    let path = "bindings-python/python/starfleet_secrets/__init__.py";
+    // `SecretsManager.__init__` is `configure` (the package's __init__.py), typed in the stub.
+    let path = "bindings-python/python/starfleet_secrets/_native.pyi";
     let text = read(path);
-    let init = section(&text, "    def __init__(\n        self,", ") -> None:", path);
+    let configure = section(&text, "    def configure(\n        self,", ") -> None: ...", path);
     for o in OPTIONS {
         assert!(
-            init.contains(&format!("\n        {}: ", o.name)),
-            "{path}: SecretsManager.__init__ has no argument {}",
+            configure.contains(&format!("\n        {}: ", o.name)),
+            "{path}: SecretsManager.configure has no argument {}",
             o.name
         );
     }
@@ -40,8 +25,8 @@ fn python_declares_every_option() {
 
 #[test]
 fn node_declares_every_option() {
-    // `Options` of index.d.ts extends the addon's generated `ManagerOptions` (binding.d.ts).
-    let path = "bindings-node/binding.d.ts";
+    // `Options` of index.d.ts extends its `ManagerOptions` (the addon passes the object through).
+    let path = "bindings-node/index.d.ts";
     let text = read(path);
     let declared = section(&text, "export interface ManagerOptions {", "}", path);
     for o in OPTIONS {

@@ -80,11 +80,7 @@ __all__ = [
 # records to it only if the application imported it).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import os
-    from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Union
-
-    _ConfigPath = Union[str, "os.PathLike[str]"]
-    _Config = Union[_ConfigPath, Mapping[str, Any], Callable[[], Union[_ConfigPath, Mapping[str, Any]]]]
+    from typing import Any, Callable, Dict
 
 __version__: str = _native.__version__
 
@@ -199,36 +195,9 @@ class SecretsManager(_native.SecretsManager):
     ``super().__init__(**options)`` (Starfleet's adapter does).
     """
 
-    def __init__(
-        self,
-        secret_id: Optional[str] = None,
-        region: Optional[str] = None,
-        config: Optional[_Config] = None,
-        ttl: Optional[Union[float, str]] = None,
-        version_stage: Optional[str] = None,
-        version_id: Optional[str] = None,
-        *,
-        max_stale: Optional[float] = None,
-        timeout: Optional[float] = None,
-        endpoint_url: Optional[str] = None,
-        refresh_ahead: Optional[float] = None,
-        expiry_jitter: Optional[float] = None,
-        fallback_regions: Optional[Sequence[str]] = None,
-    ) -> None:
-        self.configure(
-            secret_id,
-            region,
-            config,
-            ttl,
-            version_stage,
-            version_id,
-            max_stale=max_stale,
-            timeout=timeout,
-            endpoint_url=endpoint_url,
-            refresh_ahead=refresh_ahead,
-            expiry_jitter=expiry_jitter,
-            fallback_regions=fallback_regions,
-        )
+    # The options are configure()'s (typed once, in _native.pyi; core checks them), so a
+    # subclass may define its own __init__ and call super().__init__(**options).
+    __init__ = _native.SecretsManager.configure
 
     async def asecrets(self) -> Dict[str, Any]:
         """:attr:`secrets` for asyncio: the event loop keeps running while it fetches."""

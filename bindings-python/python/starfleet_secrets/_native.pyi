@@ -1,7 +1,7 @@
 # Stubs of the compiled module (bindings-python/src); checked against it by mypy.stubtest
 # in scripts/test-python, so they cannot drift.
 import os
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict, Union, final
 
 from typing_extensions import disjoint_base
 
@@ -15,6 +15,24 @@ def cli_main(argv: Sequence[str]) -> int: ...
 
 _ConfigPath = Union[str, os.PathLike[str]]
 _Config = Union[_ConfigPath, Mapping[str, Any], Callable[[], Union[_ConfigPath, Mapping[str, Any]]]]
+
+class _Stats(TypedDict):
+    """What stats() returns: core's stats (one description, checked by core/tests/stats_described.rs)."""
+
+    hits: int
+    misses: int
+    fetches: int
+    failures: int
+    stale_served: int
+    refreshes_ahead: int
+    failovers: int
+    hedges: int
+    older_replica_answers: int
+    last_refresh: Optional[float]
+    version_id: Optional[str]
+    last_error: Optional[str]
+    testing_overrides: int
+    region: Optional[str]
 
 @disjoint_base
 class SecretsManager:
@@ -45,7 +63,7 @@ class SecretsManager:
     def refresh(self) -> None: ...
     def invalidate(self) -> None: ...
     def on_change(self, callback: Callable[[Optional[str], str], object]) -> ChangeSubscription: ...
-    def stats(self) -> Dict[str, Any]: ...
+    def stats(self) -> _Stats: ...
     def settings(self) -> Dict[str, Any]: ...
     def _pin_json(self, text: str) -> int: ...
     def _pin_binary(self, data: bytes) -> int: ...

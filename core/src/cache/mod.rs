@@ -63,7 +63,7 @@ mod fetch;
 mod overrides;
 mod state;
 
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -75,8 +75,8 @@ use crate::settings::{self, Options, Settings};
 
 pub use fetch::CallerFetch;
 use fetch::{Count, Fetcher};
-pub use state::Stats;
 use state::{Counters, State};
+pub use state::{StatKind, StatSpec, Stats, STATS};
 
 /// First pause after a failed fetch; doubles per consecutive failure up to [`MAX_BACKOFF`].
 pub const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
@@ -258,14 +258,7 @@ impl SecretsManager {
 
     pub fn stats(&self) -> Stats {
         let state = self.lock_state();
-        let c = &self.counters;
         Stats {
-            hits: c.hits.load(Relaxed),
-            misses: c.misses.load(Relaxed),
-            fetches: c.fetches.load(Relaxed),
-            failures: c.failures.load(Relaxed),
-            stale_served: c.stale_served.load(Relaxed),
-            refreshes_ahead: c.refreshes_ahead.load(Relaxed),
             last_refresh: state.last_refresh,
             version_id: state
                 .entry
@@ -274,9 +267,7 @@ impl SecretsManager {
             last_error: state.failure.as_ref().map(|f| f.error.code()),
             testing_overrides: state.overrides.depth(),
             region: state.entry.as_ref().map(|e| e.region.clone()),
-            failovers: c.failovers.load(Relaxed),
-            hedges: c.hedges.load(Relaxed),
-            older_replica_answers: c.older_replica_answers.load(Relaxed),
+            ..self.counters.snapshot()
         }
     }
 

@@ -1,8 +1,9 @@
 //! What the cache holds: the entry, the last failure, the counters, and the [`Stats`]
-//! snapshot taken from them. Only data and the two age rules (fresh, may serve stale); the
-//! transitions are in `fetch.rs` and `fast_path.rs`.
+//! snapshot taken from them (counters and stats defined by one list, `stats!`). Only data and
+//! the two age rules (fresh, may serve stale); the transitions are in `fetch.rs` and
+//! `fast_path.rs`.
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -13,70 +14,151 @@ use crate::notify::Notifier;
 use crate::overrides::OverrideStack;
 use crate::settings::Settings;
 
-/// A snapshot of the counters.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Accesses answered from a fresh entry without waiting.
-    pub hits: u64,
-    /// Accesses that found no fresh entry (they fetched, waited for a fetch, or were
-    /// answered from the backoff state).
-    pub misses: u64,
-    /// `GetSecretValue` calls made (successful or not).
-    pub fetches: u64,
-    /// Calls that failed.
-    pub failures: u64,
-    /// Accesses answered with a stale value because refreshing failed.
-    pub stale_served: u64,
-    /// Background refreshes made by refresh-ahead (successful or not; also in `fetches`).
-    pub refreshes_ahead: u64,
-    /// Wall-clock time of the last successful fetch.
-    pub last_refresh: Option<SystemTime>,
-    /// VersionId of the cached value.
-    pub version_id: Option<String>,
-    /// Code of the last failure, cleared by the next success.
-    pub last_error: Option<Code>,
-    /// How many testing overrides are in force (see [`crate::overrides`]).
-    pub testing_overrides: usize,
-    /// The region that served the cached value (a fallback region after a failover).
-    pub region: Option<String>,
-    /// How many times a fetch moved on from a failing region to the next one.
-    pub failovers: u64,
-    /// How many reads were sent again on a new connection after a reused one stayed silent
-    /// (see [`crate::hedge`]).
-    pub hedges: u64,
-    /// How many times a fallback region answered with an older version than the cached one
-    /// (a replica that replication had not reached): never stored, never a change; the read
-    /// went on as if that region had failed ([`source::read_with_failover`]).
-    pub older_replica_answers: u64,
+/// Defines [`Stats`], the cache's `Counters`, [`Stats::to_json`] and [`STATS`] from one list
+/// (`stats!` below): counters are `u64`s the cache counts; state fields are read from the
+/// state when `SecretsManager::stats` takes the snapshot. Every binding passes `to_json`
+/// through, and `core/tests/stats_described.rs` checks each language's typing and each
+/// README's stats list against [`STATS`].
+macro_rules! stats {
+    (
+        counters { $( $(#[doc = $cdoc:literal])+ $counter:ident; )+ }
+        state { $( $(#[doc = $sdoc:literal])+ $field:ident: $ty:ty; )+ }
+    ) => {
+        /// A snapshot of the counters and of the state they describe.
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct Stats {
+            $( $(#[doc = $cdoc])+ pub $counter: u64, )+
+            $( $(#[doc = $sdoc])+ pub $field: $ty, )+
+        }
+
+        #[derive(Default)]
+        pub(super) struct Counters {
+            $( pub(super) $counter: AtomicU64, )+
+        }
+
+        impl Counters {
+            /// The counters now, in a snapshot whose state fields are left to the caller.
+            pub(super) fn snapshot(&self) -> Stats {
+                Stats { $( $counter: self.$counter.load(Relaxed), )+ ..Stats::default() }
+            }
+        }
+
+        /// Every stat, as every language exposes it (the JSON names of [`Stats::to_json`]).
+        pub const STATS: &[StatSpec] = &[
+            $( StatSpec { name: stringify!($counter), kind: StatKind::Count, doc: concat!($($cdoc),+) }, )+
+            $( StatSpec { name: stringify!($field), kind: <$ty as StatValue>::KIND, doc: concat!($($sdoc),+) }, )+
+        ];
+
+        impl Stats {
+            /// The stats as JSON, with the names of [`STATS`] (the names every binding
+            /// exposes): counters as numbers, `last_refresh` as Unix seconds, `last_error` as
+            /// a code string, what is unknown as null.
+            pub fn to_json(&self) -> serde_json::Value {
+                let mut map = serde_json::Map::new();
+                $( map.insert(stringify!($counter).into(), self.$counter.into()); )+
+                $( map.insert(stringify!($field).into(), StatValue::json(&self.$field)); )+
+                serde_json::Value::Object(map)
+            }
+        }
+    };
 }
 
-impl Stats {
-    /// The stats as JSON, with the field names every binding exposes: `hits`, `misses`,
-    /// `fetches`, `failures`, `stale_served`, `refreshes_ahead`, `last_refresh` (Unix seconds or null),
-    /// `version_id`, `last_error` (a code string or null), `testing_overrides`, `region`
-    /// (the region that served the cached value, or null), `failovers`,
-    /// `older_replica_answers` and `hedges`.
-    pub fn to_json(&self) -> serde_json::Value {
-        let last_refresh = self
-            .last_refresh
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs_f64());
-        serde_json::json!({
-            "hits": self.hits,
-            "misses": self.misses,
-            "fetches": self.fetches,
-            "failures": self.failures,
-            "stale_served": self.stale_served,
-            "refreshes_ahead": self.refreshes_ahead,
-            "last_refresh": last_refresh,
-            "version_id": self.version_id,
-            "last_error": self.last_error.map(Code::as_str),
-            "testing_overrides": self.testing_overrides,
-            "region": self.region,
-            "failovers": self.failovers,
-            "hedges": self.hedges,
-            "older_replica_answers": self.older_replica_answers,
-        })
+stats! {
+    counters {
+        /// Accesses answered from a fresh entry without waiting.
+        hits;
+        /// Accesses that found no fresh entry (they fetched, waited for a fetch, or were
+        /// answered from the backoff state).
+        misses;
+        /// `GetSecretValue` calls made (successful or not).
+        fetches;
+        /// Calls that failed.
+        failures;
+        /// Accesses answered with a stale value because refreshing failed.
+        stale_served;
+        /// Background refreshes made by refresh-ahead (successful or not; also in `fetches`).
+        refreshes_ahead;
+        /// How many times a fetch moved on from a failing region to the next one.
+        failovers;
+        /// How many reads were sent again on a new connection after a reused one stayed silent
+        /// (see [`crate::hedge`]).
+        hedges;
+        /// How many times a fallback region answered with an older version than the cached one
+        /// (a replica that replication had not reached): never stored, never a change; the read
+        /// went on as if that region had failed (`source::read_with_failover`).
+        older_replica_answers;
+    }
+    state {
+        /// Wall-clock time of the last successful fetch.
+        last_refresh: Option<SystemTime>;
+        /// VersionId of the cached value.
+        version_id: Option<String>;
+        /// Code of the last failure, cleared by the next success.
+        last_error: Option<Code>;
+        /// How many testing overrides are in force (see [`crate::overrides`]).
+        testing_overrides: usize;
+        /// The region that served the cached value (a fallback region after a failover).
+        region: Option<String>;
+    }
+}
+
+/// One stat, as every language exposes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatSpec {
+    /// The name in snake case, as in [`Stats::to_json`] (Node's typing uses it too; Go spells
+    /// it in its own case, with this name as the JSON tag).
+    pub name: &'static str,
+    pub kind: StatKind,
+    /// What it counts or says.
+    pub doc: &'static str,
+}
+
+/// What a stat's JSON value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatKind {
+    /// A non-negative integer.
+    Count,
+    /// Unix seconds (a number), or null.
+    UnixTime,
+    /// A string, or null.
+    Text,
+    /// An error code string, or null.
+    Code,
+}
+
+/// The JSON of a state field's type, and its [`StatKind`].
+trait StatValue {
+    const KIND: StatKind;
+    fn json(&self) -> serde_json::Value;
+}
+
+impl StatValue for usize {
+    const KIND: StatKind = StatKind::Count;
+    fn json(&self) -> serde_json::Value {
+        (*self).into()
+    }
+}
+
+impl StatValue for Option<String> {
+    const KIND: StatKind = StatKind::Text;
+    fn json(&self) -> serde_json::Value {
+        self.clone().into()
+    }
+}
+
+impl StatValue for Option<SystemTime> {
+    const KIND: StatKind = StatKind::UnixTime;
+    fn json(&self) -> serde_json::Value {
+        self.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs_f64())
+            .into()
+    }
+}
+
+impl StatValue for Option<Code> {
+    const KIND: StatKind = StatKind::Code;
+    fn json(&self) -> serde_json::Value {
+        self.map(Code::as_str).into()
     }
 }
 
@@ -130,19 +212,6 @@ impl State {
         self.failure = None;
         self.generation += 1;
     }
-}
-
-#[derive(Default)]
-pub(super) struct Counters {
-    pub(super) hits: AtomicU64,
-    pub(super) misses: AtomicU64,
-    pub(super) fetches: AtomicU64,
-    pub(super) failures: AtomicU64,
-    pub(super) stale_served: AtomicU64,
-    pub(super) refreshes_ahead: AtomicU64,
-    pub(super) failovers: AtomicU64,
-    pub(super) hedges: AtomicU64,
-    pub(super) older_replica_answers: AtomicU64,
 }
 
 pub(super) fn is_fresh(e: &Entry, settings: &Settings, now: Instant) -> bool {
