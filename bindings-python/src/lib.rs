@@ -5,7 +5,7 @@
 //!
 //! * converts types (the parsed document becomes a `dict`, once per VersionId: [`manager`]);
 //! * passes `configure()`'s arguments (so the constructor's) through to core's
-//!   `Options::from_map` ([`options`]);
+//!   `Options::from_map` (`manager/options.rs`);
 //! * maps core errors to the exception classes of `starfleet_secrets._errors` ([`errors`]);
 //! * releases the GIL around every call that can wait ([`gil`]);
 //! * hands a host application's configuration (a mapping or a callable) to the core before
@@ -27,7 +27,6 @@ mod logbridge;
 mod manager;
 mod mock;
 mod on_change;
-mod options;
 #[cfg(unix)]
 mod pending;
 
