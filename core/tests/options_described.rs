@@ -5,7 +5,7 @@
 
 mod described;
 
-use described::{read, section};
+use described::{declares, read, section};
 use starfleet_secrets::options::{Naming, OPTIONS};
 
 #[test]
@@ -14,13 +14,8 @@ fn python_declares_every_option() {
     let path = "bindings-python/python/starfleet_secrets/_native.pyi";
     let text = read(path);
     let configure = section(&text, "    def configure(\n        self,", ") -> None: ...", path);
-    for o in OPTIONS {
-        assert!(
-            configure.contains(&format!("\n        {}: ", o.name)),
-            "{path}: SecretsManager.configure has no argument {}",
-            o.name
-        );
-    }
+    let wanted = OPTIONS.iter().map(|o| format!("\n        {}: ", o.name));
+    declares(path, "SecretsManager.configure", configure, wanted);
 }
 
 #[test]
@@ -29,13 +24,8 @@ fn node_declares_every_option() {
     let path = "bindings-node/index.d.ts";
     let text = read(path);
     let declared = section(&text, "export interface ManagerOptions {", "}", path);
-    for o in OPTIONS {
-        let name = Naming::Camel.spell(o.name);
-        assert!(
-            declared.contains(&format!("  {name}?: ")),
-            "{path}: ManagerOptions has no {name}"
-        );
-    }
+    let wanted = OPTIONS.iter().map(|o| format!("  {}?: ", Naming::Camel.spell(o.name)));
+    declares(path, "ManagerOptions", declared, wanted);
 }
 
 #[test]

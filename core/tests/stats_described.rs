@@ -5,7 +5,7 @@
 
 mod described;
 
-use described::{between, read};
+use described::{between, declares, read};
 use starfleet_secrets::cache::{StatKind, STATS};
 
 #[test]
@@ -28,19 +28,16 @@ fn node_types_every_stat() {
     let path = "bindings-node/index.d.ts";
     let text = read(path);
     let declared = between(&text, "export interface Stats {", "\n}", path).to_owned() + "\n";
-    for s in STATS {
+    let wanted = STATS.iter().map(|s| {
         let ty = match s.kind {
             StatKind::Count => "number",
             StatKind::UnixTime => "number | null",
             StatKind::Text => "string | null",
             StatKind::Code => "Code | null",
         };
-        assert!(
-            declared.contains(&format!("\n  {}: {ty}\n", s.name)),
-            "{path}: Stats has no `{}: {ty}`",
-            s.name
-        );
-    }
+        format!("\n  {}: {ty}\n", s.name)
+    });
+    declares(path, "Stats", &declared, wanted);
 }
 
 #[test]
@@ -48,18 +45,15 @@ fn python_types_every_stat() {
     let path = "bindings-python/python/starfleet_secrets/_native.pyi";
     let text = read(path);
     let declared = between(&text, "class _Stats(TypedDict):", "\n@", path).to_owned() + "\n";
-    for s in STATS {
+    let wanted = STATS.iter().map(|s| {
         let ty = match s.kind {
             StatKind::Count => "int",
             StatKind::UnixTime => "Optional[float]",
             StatKind::Text | StatKind::Code => "Optional[str]",
         };
-        assert!(
-            declared.contains(&format!("\n    {}: {ty}\n", s.name)),
-            "{path}: _Stats has no `{}: {ty}`",
-            s.name
-        );
-    }
+        format!("\n    {}: {ty}\n", s.name)
+    });
+    declares(path, "_Stats", &declared, wanted);
 }
 
 #[test]
@@ -67,17 +61,14 @@ fn go_has_a_field_for_every_stat() {
     let path = "bindings-go/starfleetsecrets/manager.go";
     let text = read(path);
     let declared = between(&text, "type Stats struct {", "\n}", path);
-    for s in STATS {
-        // Go has no testing overrides (neither has the C ABI it wraps): nothing to count.
-        if s.name == "testing_overrides" {
-            continue;
-        }
-        assert!(
-            declared.contains(&format!("`json:\"{}\"`", s.name)),
-            "{path}: Stats has no field tagged json:\"{}\"",
-            s.name
-        );
-    }
+    // Go has no testing overrides (neither has the C ABI it wraps): nothing to count.
+    let counted = STATS.iter().filter(|s| s.name != "testing_overrides");
+    declares(
+        path,
+        "Stats",
+        declared,
+        counted.map(|s| format!("`json:\"{}\"`", s.name)),
+    );
 }
 
 #[test]
@@ -91,12 +82,6 @@ fn every_documented_stats_list_is_complete() {
     ] {
         let text = read(path);
         let list = between(&text, start, end, path);
-        for s in STATS {
-            assert!(
-                list.contains(s.name),
-                "{path}: the stats list ({start}) has no {}",
-                s.name
-            );
-        }
+        declares(path, start, list, STATS.iter().map(|s| s.name.to_owned()));
     }
 }

@@ -31,3 +31,11 @@ pub fn between<'a>(text: &'a str, start: &str, end: &str, path: &str) -> &'a str
         .unwrap_or_else(|| panic!("{path}: no {end:?} after {start:?}"));
     &rest[..to]
 }
+
+/// Fails naming the first of `wanted` that `declared` (the part of `path` that declares
+/// `what`) lacks.
+pub fn declares(path: &str, what: &str, declared: &str, wanted: impl IntoIterator<Item = String>) {
+    for want in wanted {
+        assert!(declared.contains(&want), "{path}: {what} has no `{}`", want.trim());
+    }
+}
