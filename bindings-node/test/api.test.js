@@ -399,6 +399,15 @@ describe('options', () => {
     }
   })
 
+  test('errors name the option as the caller spelled it (core checks the object passed through)', () => {
+    assert.throws(
+      () => new SecretsManager({ secretID: 'typo' }),
+      (e) => /unknown option "secretID"; the options are secretId, region, .*fallbackRegions/.test(e.message),
+    )
+    assert.throws(() => new SecretsManager({ maxStale: '5' }), (e) => /option maxStale must be a number of seconds, got string/.test(e.message))
+    assert.throws(() => new SecretsManager({ versionStage: true }), (e) => /option versionStage must be a string, got boolean/.test(e.message))
+  })
+
   test('ttl accepts seconds, numeric strings, "never" and 0', () => {
     for (const ttl of [0, 1.5, 300, '0', '300', 'never', 'NEVER']) new SecretsManager({ ttl })
     new SecretsManager({ secretId: 'x', region: 'us-east-2', maxStale: 0, timeout: 2.5, endpointUrl: 'http://127.0.0.1:1' })

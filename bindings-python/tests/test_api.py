@@ -271,6 +271,23 @@ def test_packaging_metadata_types_and_abi3() -> None:
     assert native.name.endswith(".abi3.so"), native.name
 
 
+def test_arguments_follow_pythons_calling_convention() -> None:
+    # configure() (so SecretsManager(), whose __init__ it is) hands its arguments to core
+    # whole: the convention errors stay Python's TypeErrors, naming the argument.
+    with pytest.raises(TypeError, match="unexpected keyword argument 'secretid'.*secret_id"):
+        SecretsManager(secretid="x")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="multiple values for argument 'secret_id'"):
+        SecretsManager("x", secret_id="y")  # type: ignore[misc]
+    with pytest.raises(TypeError, match="at most 6 positional"):
+        SecretsManager("x", REGION, None, 60, "AWSCURRENT", None, 5)  # type: ignore[misc]
+    with pytest.raises(TypeError, match="argument 'region'"):
+        SecretsManager("x", 5)  # type: ignore[arg-type]
+    m = SecretsManager("x", REGION, None, 60, "AWSPREVIOUS")
+    assert (m.settings()["ttl"], m.settings()["version_stage"]) == (60, "AWSPREVIOUS")
+    m.configure(secret_id="y", region=REGION, max_stale=None)
+    assert m.settings()["secret_id"] == "y" and m.settings()["ttl"] == 300, "configure() replaces every option"
+
+
 def test_invalid_arguments_are_value_errors() -> None:
     for kwargs in (
         {"ttl": -1},
