@@ -198,7 +198,8 @@ func abiVersions() (library, header uint32) {
 // ---- options
 
 // A named C setter of starfleet_secrets_options taking text, and the Go field it sets (for
-// messages). Adding an option is one line here (and its field in Options and applyOptions).
+// messages). Adding an option is one line in applyOptions' tables below (and its field in
+// Options).
 type stringSetter struct {
 	set   C.sfs_str_setter
 	field string
@@ -210,21 +211,83 @@ type numberSetter struct {
 	field string
 }
 
+// The setters the TTL and MaxStale switches of applyOptions choose between.
 var (
-	setSecretID        = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_secret_id), "Options.SecretID"}
-	setRegion          = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_region), "Options.Region"}
-	setConfigPath      = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_config_path), "Options.Config"}
-	setTTLText         = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_ttl), "Options.TTL"}
-	setVersionStage    = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_version_stage), "Options.VersionStage"}
-	setVersionID       = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_version_id), "Options.VersionID"}
-	setEndpointURL     = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_endpoint_url), "Options.EndpointURL"}
-	setFallbackRegions = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_fallback_regions), "Options.FallbackRegions"}
-	setTTLSeconds      = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_ttl_seconds), "Options.TTL"}
-	setTimeout         = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_timeout_seconds), "Options.Timeout"}
-	setMaxStale        = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_max_stale_seconds), "Options.MaxStale"}
-	setRefreshAhead    = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_refresh_ahead), "Options.RefreshAhead"}
-	setExpiryJitter    = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_expiry_jitter), "Options.ExpiryJitter"}
+	setTTLText    = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_ttl), "Options.TTL"}
+	setTTLSeconds = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_ttl_seconds), "Options.TTL"}
+	setMaxStale   = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_max_stale_seconds), "Options.MaxStale"}
 )
+
+// applyOptions hands every option given in opts to its named C setter (each checked by core's
+// Options::set); the tables list one option a line.
+func applyOptions(o *cOptions, opts Options) error {
+	strs := []struct {
+		setter stringSetter
+		value  string
+	}{
+		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_secret_id), "Options.SecretID"}, opts.SecretID},
+		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_region), "Options.Region"}, opts.Region},
+		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_config_path), "Options.Config"}, opts.Config},
+		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_version_stage), "Options.VersionStage"}, opts.VersionStage},
+		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_version_id), "Options.VersionID"}, opts.VersionID},
+		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_endpoint_url), "Options.EndpointURL"}, opts.EndpointURL},
+		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_fallback_regions), "Options.FallbackRegions"}, strings.Join(opts.FallbackRegions, ",")},
+	}
+	for _, s := range strs {
+		if s.value != "" {
+			if err := s.setter.apply(o, s.value); err != nil {
+				return err
+			}
+		}
+	}
+	var err error
+	switch opts.TTL {
+	case 0:
+	case TTLNever:
+		err = setTTLText.apply(o, "never")
+	case TTLNoCache:
+		err = setTTLSeconds.apply(o, 0)
+	default:
+		err = setTTLSeconds.apply(o, opts.TTL.Seconds())
+	}
+	if err != nil {
+		return err
+	}
+	switch opts.MaxStale {
+	case 0:
+	case NoStale:
+		err = setMaxStale.apply(o, 0)
+	default:
+		err = setMaxStale.apply(o, opts.MaxStale.Seconds())
+	}
+	if err != nil {
+		return err
+	}
+	nums := []struct {
+		setter numberSetter
+		value  float64
+		given  bool
+	}{
+		{numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_timeout_seconds), "Options.Timeout"}, opts.Timeout.Seconds(), opts.Timeout != 0},
+		{numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_refresh_ahead), "Options.RefreshAhead"}, opts.RefreshAhead, opts.RefreshAhead != 0},
+		{numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_expiry_jitter), "Options.ExpiryJitter"}, derefOr(opts.ExpiryJitter, 0), opts.ExpiryJitter != nil},
+	}
+	for _, n := range nums {
+		if n.given {
+			if err := n.setter.apply(o, n.value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func derefOr(p *float64, otherwise float64) float64 {
+	if p == nil {
+		return otherwise
+	}
+	return *p
+}
 
 func newCOptions() (*cOptions, error) {
 	var o *cOptions

@@ -28,7 +28,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 )
@@ -126,75 +125,6 @@ func New(opts Options) (*Manager, error) {
 	m := &Manager{handle: h}
 	runtime.SetFinalizer(m, (*Manager).Close)
 	return m, nil
-}
-
-func applyOptions(o *cOptions, opts Options) error {
-	strs := []struct {
-		setter stringSetter
-		value  string
-	}{
-		{setSecretID, opts.SecretID},
-		{setRegion, opts.Region},
-		{setConfigPath, opts.Config},
-		{setVersionStage, opts.VersionStage},
-		{setVersionID, opts.VersionID},
-		{setEndpointURL, opts.EndpointURL},
-		{setFallbackRegions, strings.Join(opts.FallbackRegions, ",")},
-	}
-	for _, s := range strs {
-		if s.value != "" {
-			if err := s.setter.apply(o, s.value); err != nil {
-				return err
-			}
-		}
-	}
-	var err error
-	switch opts.TTL {
-	case 0:
-	case TTLNever:
-		err = setTTLText.apply(o, "never")
-	case TTLNoCache:
-		err = setTTLSeconds.apply(o, 0)
-	default:
-		err = setTTLSeconds.apply(o, opts.TTL.Seconds())
-	}
-	if err != nil {
-		return err
-	}
-	switch opts.MaxStale {
-	case 0:
-	case NoStale:
-		err = setMaxStale.apply(o, 0)
-	default:
-		err = setMaxStale.apply(o, opts.MaxStale.Seconds())
-	}
-	if err != nil {
-		return err
-	}
-	nums := []struct {
-		setter numberSetter
-		value  float64
-		given  bool
-	}{
-		{setTimeout, opts.Timeout.Seconds(), opts.Timeout != 0},
-		{setRefreshAhead, opts.RefreshAhead, opts.RefreshAhead != 0},
-		{setExpiryJitter, derefOr(opts.ExpiryJitter, 0), opts.ExpiryJitter != nil},
-	}
-	for _, n := range nums {
-		if n.given {
-			if err := n.setter.apply(o, n.value); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func derefOr(p *float64, otherwise float64) float64 {
-	if p == nil {
-		return otherwise
-	}
-	return *p
 }
 
 var (
