@@ -42,6 +42,13 @@ def _stats(proxy: Dict[str, Any]) -> Dict[str, Any]:
     return dict(_control("GET", f"connect-proxies/{proxy['id']}"))
 
 
+CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def _signing_keys(name: str) -> List[str]:
+    return [r["access_key"] for r in _control("GET", f"requests?secret_id={name}")["requests"]]
+
+
 def test_reads_through_https_proxy_and_the_proxy_counts_the_tunnel(secret: Callable[..., str]) -> None:
     name = secret(starfleet_doc("xoxb-proxy"))
     private = os.environ["STARFLEET_TEST_PRIVATE_ENDPOINT"]
@@ -94,17 +101,8 @@ def test_credential_process_in_the_profile(secret: Callable[..., str], tmp_path:
     config = tmp_path / "config"
     config.write_text(f"[profile worker]\ncredential_process = {script}\n")
     env = {"AWS_CONFIG_FILE": str(config), "AWS_PROFILE": "worker"}
-    remove = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
-    assert _read(name, env, remove) == str(len("xoxb-process"))
-    requests = _control("GET", f"requests?secret_id={name}")["requests"]
-    assert [r["access_key"] for r in requests] == ["AKIDPYPROCESS"]
-
-
-CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
-
-
-def _signing_keys(name: str) -> List[str]:
-    return [r["access_key"] for r in _control("GET", f"requests?secret_id={name}")["requests"]]
+    assert _read(name, env, CREDENTIAL_VARS) == str(len("xoxb-process"))
+    assert _signing_keys(name) == ["AKIDPYPROCESS"]
 
 
 def test_login_session_profile_with_the_session_aws_login_cached(
