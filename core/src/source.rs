@@ -134,7 +134,7 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
     let environment_credentials = access_keys_in_environment(&process_env);
     let https_client = || transport::https_client_with(&process_env, Some(&profile));
     let http_client = if plain_http {
-        transport::http_client(&process_env)?
+        transport::http_client_with(&process_env, Some(&profile))?
     } else {
         https_client()?
     };
@@ -146,13 +146,9 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
         http_client.clone()
     };
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(credentials_http_client)
+        .http_client(credentials_http_client.clone())
         .region(Region::new(key.region.clone()))
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(MAX_ATTEMPTS)
-                .with_initial_backoff(INITIAL_BACKOFF),
-        )
+        .retry_config(retry_config())
         .timeout_config(timeouts(key.timeout));
     if let Some(url) = &endpoint {
         loader = loader.endpoint_url(url);
@@ -163,6 +159,9 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
         // the system root store at once: milliseconds of every cold start on Lambda, where
         // the keys are always in the environment.
         loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+    } else {
+        let chain = default_credentials_chain(&key.region, key.timeout, credentials_http_client).await;
+        loader = loader.credentials_provider(chain);
     }
     let sdk_config = loader.load().await;
     let config = aws_sdk_secretsmanager::config::Builder::from(&sdk_config).http_client(http_client);
@@ -173,6 +172,49 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
     };
     drop(evicted); // outside the lock: it may close connections
     Ok(client)
+}
+
+/// The retry policy of every client: Secrets Manager's and the credential providers'.
+fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(INITIAL_BACKOFF)
+}
+
+/// aws-config's default credential chain, configured as the config loader would configure
+/// it (HTTP client, region, retries, timeouts, FIPS and dual-stack from the environment and
+/// profile), except that instance metadata (IMDS) is waited for up to the fetch `deadline`:
+/// the metadata client's own 1 s read timeout would turn a slow answer (a busy host) into
+/// a failure.
+async fn default_credentials_chain(
+    region: &str,
+    deadline: Duration,
+    http_client: aws_sdk_secretsmanager::config::SharedHttpClient,
+) -> aws_config::default_provider::credentials::DefaultCredentialsChain {
+    use aws_config::default_provider::{use_dual_stack, use_fips};
+    use aws_config::provider_config::ProviderConfig;
+    let region = Region::new(region.to_owned());
+    let conf = ProviderConfig::default()
+        .with_http_client(http_client)
+        .with_behavior_version(Some(BehaviorVersion::latest()))
+        .with_region(Some(region.clone()))
+        .with_retry_config(retry_config())
+        .with_timeout_config(timeouts(deadline));
+    let use_fips = use_fips::use_fips_provider(&conf).await;
+    let use_dual_stack = use_dual_stack::use_dual_stack_provider(&conf).await;
+    let conf = conf.with_use_fips(use_fips).with_use_dual_stack(use_dual_stack);
+    let imds = aws_config::imds::Client::builder()
+        .configure(&conf)
+        .read_timeout(deadline)
+        .operation_attempt_timeout(deadline)
+        .operation_timeout(deadline)
+        .build();
+    aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+        .configure(conf)
+        .region(region)
+        .imds_client(imds)
+        .build()
+        .await
 }
 
 /// What the selected profile of the shared AWS config files says about the transport, as

@@ -26,9 +26,11 @@
 //! SSO) go through `https_proxy`/`HTTPS_PROXY` (lower case first, as Python's urllib reads
 //! them), opening a `CONNECT` tunnel in which TLS runs end to end with the endpoint, verified
 //! against the roots below (the proxy sees only the host name). A plain `http://` Secrets
-//! Manager endpoint (an emulator) goes through `http_proxy`/`HTTP_PROXY`, which is ignored
-//! when `REQUEST_METHOD` is set (a CGI process, where `HTTP_PROXY` can be a request header:
-//! "httpoxy"). `ALL_PROXY` is not read, as botocore and aws-sdk-go-v2 do not. A proxy URL
+//! Manager endpoint (an emulator) goes through `http_proxy`/`HTTP_PROXY` (requests in absolute
+//! form), which is ignored when `REQUEST_METHOD` is set (a CGI process, where `HTTP_PROXY` can
+//! be a request header: "httpoxy"). `ALL_PROXY` is not read, as botocore and aws-sdk-go-v2 do
+//! not. An `https://` proxy URL is spoken to over TLS, verified against the same roots (for a
+//! plain-HTTP endpoint that needs the TLS client, see [`http_client_with`]). A proxy URL
 //! without a scheme is `http://`; `user:password@` in it (percent-encoded) is sent as
 //! `Proxy-Authorization: Basic`, and every message shows the proxy with its password as
 //! `***`. `no_proxy`/`NO_PROXY` is a comma-separated list of host names (each matching
@@ -38,8 +40,10 @@
 //! `*.` entries (as aws-sdk-go-v2 and curl do), an entry's port is not compared, and, on
 //! purpose, the credential providers' plain-HTTP calls (instance metadata at 169.254.169.254,
 //! container credentials at 169.254.170.2, EKS's 169.254.170.23 or a loopback address, the
-//! only plain-HTTP hosts the SDK accepts for them) never go through a proxy,
-//! which could only reach its own host's metadata; botocore sends instance-metadata calls to
+//! only plain-HTTP hosts the SDK accepts for them) never go through a proxy (only the
+//! `https://` client has one for them, and it applies to `https://` URLs): a proxy can only
+//! reach its own host's metadata, so a proxied call fails or, from a proxy on another EC2
+//! instance, returns that instance's credentials. botocore sends instance-metadata calls to
 //! `HTTP_PROXY` unless `NO_PROXY` lists the address (container credentials it never proxies).
 //! With no proxy variable set nothing is parsed and the connector has no proxy layer.
 //!
@@ -101,12 +105,18 @@ pub fn https_client(env: EnvLookup<'_>) -> Result<SharedHttpClient> {
 
 /// [`https_client`], trusting the profile's `ca_bundle` when `AWS_CA_BUNDLE` is not set.
 pub fn https_client_with(env: EnvLookup<'_>, profile: Option<&ProfileTransport>) -> Result<SharedHttpClient> {
+    tls_client(env, profile, Scheme::Https)
+}
+
+/// A client with TLS whose proxy is the one for `scheme`'s URLs: `Https` for an `https://`
+/// endpoint; `Http` for a plain-HTTP endpoint reached through an `https://` proxy.
+fn tls_client(env: EnvLookup<'_>, profile: Option<&ProfileTransport>, scheme: Scheme) -> Result<SharedHttpClient> {
     let context = TlsContext::builder()
         .with_trust_store(trust_store(env, profile)?)
         .build()
         .map_err(|e| Error::new(Code::Internal, format!("cannot set up TLS: {e}")))?;
     let idle_timeout = pool_idle_timeout(env)?;
-    let proxy = proxy_config(env, Scheme::Https)?;
+    let proxy = proxy_config(env, scheme)?;
     let pool = || {
         with_policy(ConnectionPool::builder(), idle_timeout, proxy.clone())
             .tls_provider(Provider::rustls(CryptoMode::Ring))
@@ -119,6 +129,20 @@ pub fn https_client_with(env: EnvLookup<'_>, profile: Option<&ProfileTransport>)
 /// A client without TLS, for a plain `http://` endpoint (a local emulator): no roots are
 /// read for certificates such an endpoint never shows.
 pub fn http_client(env: EnvLookup<'_>) -> Result<SharedHttpClient> {
+    http_client_with(env, None)
+}
+
+/// [`http_client`], unless the `http_proxy` is itself an `https://` URL: then the client
+/// speaks TLS to the proxy, verified against the roots (the profile's `ca_bundle` among
+/// them), as botocore does, and sends the plain-HTTP requests inside.
+pub fn http_client_with(env: EnvLookup<'_>, profile: Option<&ProfileTransport>) -> Result<SharedHttpClient> {
+    let tls_proxy = proxy_for(env, Scheme::Http).is_some_and(|(_, url)| {
+        url.get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+    });
+    if tls_proxy {
+        return tls_client(env, profile, Scheme::Http);
+    }
     let idle_timeout = pool_idle_timeout(env)?;
     let proxy = proxy_config(env, Scheme::Http)?;
     let pool = || with_policy(ConnectionPool::builder(), idle_timeout, proxy.clone()).build_http();

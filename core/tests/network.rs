@@ -338,20 +338,28 @@ fn credential_process_in_the_profile() {
     assert!(!ok && stderr.contains("CREDENTIALS"), "{stderr}");
 }
 
-/// A local plain-HTTP endpoint (a credentials service) answering `requests` requests with
-/// `body` (JSON) after `delay`; returns its base URL and a handle giving the request heads it
-/// saw (header names in lower case).
-fn fake_endpoint(delay: Duration, body: Value, requests: usize) -> (String, std::thread::JoinHandle<Vec<String>>) {
+/// What a fake service answers: status, extra header lines (each ending in `\r\n`) and body,
+/// given the request head (header names in lower case) and body.
+type Answer = (u16, String, String);
+
+/// A local plain-HTTP service (a credentials endpoint, instance metadata, a sign-in or SSO
+/// portal) answering every request with `handler`'s answer after `delay`, one request per
+/// connection; returns its base URL and the requests it saw (head, then body), which a test
+/// reads once its worker has exited.
+fn fake_service(
+    delay: Duration,
+    handler: impl Fn(&str, &str) -> Answer + Send + 'static,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let body = body.to_string();
-    let server = std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        for _ in 0..requests {
-            let (mut stream, _) = listener.accept().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
             let mut head = Vec::new();
             let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
                 head.push(byte[0]);
             }
             let head = String::from_utf8_lossy(&head)
@@ -362,17 +370,30 @@ fn fake_endpoint(delay: Duration, body: Value, requests: usize) -> (String, std:
                 })
                 .collect::<Vec<_>>()
                 .join("\n");
-            seen.push(head);
+            let length = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0u8; length];
+            let _ = stream.read_exact(&mut body);
+            let body = String::from_utf8_lossy(&body).into_owned();
+            let (status, headers, answer) = handler(&head, &body);
+            log.lock().unwrap().push(format!("{head}\n\n{body}"));
             std::thread::sleep(delay);
             let response = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
             );
             let _ = stream.write_all(response.as_bytes());
         }
-        seen
     });
-    (url, server)
+    (url, seen)
+}
+
+/// The requests `seen` by a [`fake_service`] so far.
+fn requests(seen: &std::sync::Mutex<Vec<String>>) -> Vec<String> {
+    seen.lock().unwrap().clone()
 }
 
 #[test]
@@ -384,7 +405,10 @@ fn slow_container_credentials_with_a_token_file_and_never_through_a_proxy() {
         "Token": "container-token",
         "Expiration": "2099-01-01T00:00:00Z",
     });
-    let (base, server) = fake_endpoint(Duration::from_millis(1_500), credentials, 1);
+    let body = credentials.to_string();
+    let (base, seen) = fake_service(Duration::from_millis(1_500), move |_, _| {
+        (200, String::new(), body.clone())
+    });
     let url = format!("{base}/v2/credentials/task");
     // No trailing newline: a header value cannot hold one (botocore refuses it too).
     let token = TempFile::new("container-token", "token-from-file");
@@ -409,7 +433,7 @@ fn slow_container_credentials_with_a_token_file_and_never_through_a_proxy() {
     );
     assert!(ok, "a slow (1.5 s) credentials endpoint is not a failure: {stderr}");
     assert!(started.elapsed() >= Duration::from_millis(1_500));
-    let heads = server.join().unwrap();
+    let heads = requests(&seen);
     assert_eq!(heads.len(), 1);
     assert!(heads[0].starts_with("GET /v2/credentials/task"), "{heads:?}");
     assert!(heads[0].contains("\nauthorization: token-from-file"), "{heads:?}");
@@ -442,7 +466,8 @@ fn sso_profile_with_a_cached_token_and_a_local_sso_portal() {
         "accessKeyId": "AKIDFROMSSO", "secretAccessKey": "sso-secret", "sessionToken": "sso-token",
         "expiration": 4_070_908_800_000_u64,
     }});
-    let (portal, server) = fake_endpoint(Duration::ZERO, role_credentials, 1);
+    let body = role_credentials.to_string();
+    let (portal, seen) = fake_service(Duration::ZERO, move |_, _| (200, String::new(), body.clone()));
     let (ok, stderr) = read(
         &name,
         &[
@@ -454,7 +479,7 @@ fn sso_profile_with_a_cached_token_and_a_local_sso_portal() {
     );
     let _ = std::fs::remove_dir_all(&home);
     assert!(ok, "{stderr}");
-    let heads = server.join().unwrap();
+    let heads = requests(&seen);
     assert!(
         heads[0].starts_with("GET /federation/credentials?") && heads[0].contains("role_name=Reader"),
         "{heads:?}"
@@ -644,4 +669,278 @@ fn fips_and_dual_stack_endpoints_in_every_region_read() {
             "secretsmanager-fips.us-east-2.amazonaws.com:443"
         ]
     );
+}
+
+/// The credential variables removed, and instance metadata turned back on.
+fn without_other_credentials() -> Vec<&'static str> {
+    let mut remove = OTHER_CREDENTIALS.to_vec();
+    remove.push("AWS_EC2_METADATA_DISABLED");
+    remove
+}
+
+/// Instance metadata as EC2 serves it with IMDSv2 required: a session token from
+/// `PUT /latest/api/token`, refused (401) on any other request without it; then the
+/// instance's role name and that role's credentials.
+fn fake_imds(delay: Duration) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    const TOKEN: &str = "imds-session-token";
+    let credentials = json!({
+        "Code": "Success", "Type": "AWS-HMAC", "LastUpdated": "2026-01-01T00:00:00Z",
+        "AccessKeyId": "AKIDFROMIMDS", "SecretAccessKey": "imds-secret", "Token": "imds-token",
+        "Expiration": "2099-01-01T00:00:00Z",
+    })
+    .to_string();
+    fake_service(delay, move |head, _| {
+        let request: Vec<&str> = head.lines().next().unwrap_or("").split(' ').take(2).collect();
+        let with_token = head.contains(&format!("\nx-aws-ec2-metadata-token: {TOKEN}"));
+        match request[..] {
+            ["PUT", "/latest/api/token"] if head.contains("\nx-aws-ec2-metadata-token-ttl-seconds:") => {
+                let ttl = "x-aws-ec2-metadata-token-ttl-seconds: 21600\r\n".to_owned();
+                (200, ttl, TOKEN.to_owned())
+            }
+            _ if !with_token => (401, String::new(), String::new()),
+            ["GET", "/latest/meta-data/iam/security-credentials/"] => {
+                (200, String::new(), "starfleet-worker".to_owned())
+            }
+            ["GET", "/latest/meta-data/iam/security-credentials/starfleet-worker"] => {
+                (200, String::new(), credentials.clone())
+            }
+            _ => (404, String::new(), String::new()),
+        }
+    })
+}
+
+#[test]
+fn imdsv2_credentials_slow_or_not_and_never_through_a_proxy() {
+    let name = seeded("imds");
+    let (_, refusing) = connect_proxy(json!({"refuse": 403}));
+    // An HTTP proxy that refuses everything: instance metadata is reached directly all the
+    // same (the README says why core never proxies it).
+    let (base, seen) = fake_imds(Duration::ZERO);
+    let (ok, stderr) = read(
+        &name,
+        &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &base), ("HTTP_PROXY", &refusing)],
+        &without_other_credentials(),
+    );
+    assert!(ok, "{stderr}");
+    let seen = requests(&seen);
+    assert!(seen[0].starts_with("PUT /latest/api/token "), "{seen:?}");
+    assert!(
+        seen[1..]
+            .iter()
+            .all(|r| r.contains("\nx-aws-ec2-metadata-token: imds-session-token")),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|r| r.starts_with("GET /latest/meta-data/iam/security-credentials/starfleet-worker ")),
+        "{seen:?}"
+    );
+    assert_eq!(signing_keys(&name), ["AKIDFROMIMDS"]);
+
+    // Every answer 1.5 s late (token, role, credentials: 4.5 s, within the 10 s deadline):
+    // waited for, not cut by the metadata client's own 1 s read timeout.
+    let (slow, seen) = fake_imds(Duration::from_millis(1_500));
+    let started = Instant::now();
+    let (ok, stderr) = read(
+        &name,
+        &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &slow)],
+        &without_other_credentials(),
+    );
+    assert!(
+        ok,
+        "a slow (1.5 s) instance metadata service is not a failure: {stderr}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(4_500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(requests(&seen).len(), 3, "no request was sent twice");
+    assert_eq!(signing_keys(&name), ["AKIDFROMIMDS", "AKIDFROMIMDS"]);
+}
+
+/// The ARN of the console session `aws login` signed in to, as the profile names it.
+const LOGIN_SESSION: &str = "arn:aws:iam::123456789012:user/Admin";
+
+/// A home directory with a `login_session` profile and, when `expires_at` is given, the token
+/// `aws login` caches for it (`~/.aws/login/cache/<sha256 of the session ARN>.json`, with a
+/// fresh P-256 key for the DPoP proofs of a refresh); returns the home and the cache file.
+fn login_home(expires_at: Option<&str>) -> (std::path::PathBuf, std::path::PathBuf) {
+    let home = std::env::temp_dir().join(unique("login-home"));
+    let cache = home.join(".aws/login/cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::write(
+        home.join("config"),
+        format!("[default]\nlogin_session = {LOGIN_SESSION}\n"),
+    )
+    .unwrap();
+    let sha256 = std::process::Command::new("sh")
+        .args(["-c", &format!("printf %s '{LOGIN_SESSION}' | sha256sum")])
+        .output()
+        .unwrap();
+    let file = cache.join(format!("{}.json", &String::from_utf8(sha256.stdout).unwrap()[..64]));
+    if let Some(expires_at) = expires_at {
+        let key = std::process::Command::new("openssl")
+            .args(["ecparam", "-name", "prime256v1", "-genkey", "-noout"])
+            .output()
+            .unwrap();
+        assert!(key.status.success());
+        let token = json!({
+            "accessToken": {
+                "accessKeyId": "AKIDFROMLOGIN", "secretAccessKey": "login-secret",
+                "sessionToken": "login-session-token", "accountId": "123456789012",
+                "expiresAt": expires_at,
+            },
+            "tokenType": "aws_sigv4",
+            "refreshToken": "refresh-token-1",
+            "clientId": "arn:aws:signin:::devtools/same-device",
+            "dpopKey": String::from_utf8(key.stdout).unwrap(),
+        });
+        std::fs::write(&file, token.to_string()).unwrap();
+    }
+    (home, file)
+}
+
+/// The worker reading `name` with the login profile of `home`, AWS Sign-In at `signin`.
+fn read_with_login(name: &str, home: &std::path::Path, signin: &str) -> (bool, String) {
+    let config = home.join("config");
+    read(
+        name,
+        &[
+            ("HOME", home.to_str().unwrap()),
+            ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+            ("AWS_ENDPOINT_URL_SIGNIN", signin),
+        ],
+        OTHER_CREDENTIALS,
+    )
+}
+
+#[test]
+fn login_session_profile_with_a_cached_and_a_refreshed_console_session() {
+    let name = seeded("login");
+    let refreshed = json!({
+        "accessToken": {
+            "accessKeyId": "AKIDREFRESHED", "secretAccessKey": "refreshed-secret",
+            "sessionToken": "refreshed-session-token",
+        },
+        "tokenType": "aws_sigv4",
+        "expiresIn": 900,
+        "refreshToken": "refresh-token-2",
+    })
+    .to_string();
+    let (signin, seen) = fake_service(Duration::ZERO, move |_, _| (200, String::new(), refreshed.clone()));
+
+    // A session `aws login` cached and still valid: its credentials, no call to Sign-In.
+    let (home, _) = login_home(Some("2099-01-01T00:00:00Z"));
+    let (ok, stderr) = read_with_login(&name, &home, &signin);
+    let _ = std::fs::remove_dir_all(&home);
+    assert!(ok, "{stderr}");
+    assert_eq!(signing_keys(&name), ["AKIDFROMLOGIN"]);
+    assert!(requests(&seen).is_empty());
+
+    // An expired one: refreshed through AWS Sign-In (its refresh token, a DPoP proof signed
+    // with the cached key), and the new token written back to the cache as the CLI does.
+    let (home, cache_file) = login_home(Some("2020-01-01T00:00:00Z"));
+    let (ok, stderr) = read_with_login(&name, &home, &signin);
+    let cached = std::fs::read_to_string(&cache_file).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&home);
+    assert!(ok, "{stderr}");
+    assert_eq!(signing_keys(&name), ["AKIDFROMLOGIN", "AKIDREFRESHED"]);
+    let seen = requests(&seen);
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].starts_with("POST /v1/token "), "{seen:?}");
+    assert!(seen[0].contains("\ndpop: "), "a DPoP proof: {seen:?}");
+    assert!(seen[0].contains("refresh-token-1"), "{seen:?}");
+    assert!(
+        cached.contains("refresh-token-2") && cached.contains("AKIDREFRESHED"),
+        "{cached}"
+    );
+}
+
+#[test]
+fn login_session_without_a_cached_session_is_a_credentials_error() {
+    let name = seeded("login-missing");
+    let (signin, seen) = fake_service(Duration::ZERO, |_, _| (500, String::new(), String::new()));
+    let (home, _) = login_home(None);
+    let started = Instant::now();
+    let (ok, stderr) = read_with_login(&name, &home, &signin);
+    let _ = std::fs::remove_dir_all(&home);
+    assert!(!ok && stderr.contains("CREDENTIALS"), "{stderr}");
+    assert!(stderr.contains("login"), "says which source failed: {stderr}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(requests(&seen).is_empty());
+    assert_eq!(block(get_count(&name)), 0);
+}
+
+#[test]
+fn http_proxy_forwards_requests_to_a_plain_http_endpoint() {
+    let name = seeded("http-proxy");
+    // The plain-HTTP listener under a name only the proxy resolves.
+    let port = var("STARFLEET_TEST_PROXY").rsplit(':').next().unwrap().to_owned();
+    let private = format!("http://secretsmanager.harness.test:{port}");
+    let endpoint = ("AWS_ENDPOINT_URL_SECRETS_MANAGER", private.as_str());
+    let (ok, stderr) = read(&name, &[endpoint], &[]);
+    assert!(
+        !ok && stderr.contains("NETWORK"),
+        "unreachable without the proxy: {stderr}"
+    );
+
+    let (id, url) = connect_proxy(json!({"auth": "dave:pw-forward"}));
+    let with_auth = url.replace("http://", "http://dave:pw-forward@");
+    for proxy_var in ["HTTP_PROXY", "http_proxy"] {
+        let (ok, stderr) = read(&name, &[endpoint, (proxy_var, &with_auth)], &[]);
+        assert!(ok, "{proxy_var}: {stderr}");
+    }
+    let stats = proxy_stats(id);
+    assert_eq!(
+        stats["forward_targets"][format!("secretsmanager.harness.test:{port}")],
+        2,
+        "{stats}"
+    );
+    assert_eq!(stats["tunnels"], 0, "{stats}");
+    assert_eq!(block(get_count(&name)), 2);
+    // HTTPS_PROXY is for https:// endpoints only, as in botocore.
+    let (ok, stderr) = read(&name, &[endpoint, ("HTTPS_PROXY", &with_auth)], &[]);
+    assert!(!ok && stderr.contains("NETWORK"), "{stderr}");
+}
+
+#[test]
+fn an_https_proxy_url_is_verified_and_tunnels_tls_inside_tls() {
+    let name = seeded("tls-proxy");
+    let private = var("STARFLEET_TEST_PRIVATE_ENDPOINT");
+    let (id, url) = connect_proxy(json!({"tls": true}));
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let (ok, stderr) = read(
+        &name,
+        &[("AWS_ENDPOINT_URL_SECRETS_MANAGER", &private), ("HTTPS_PROXY", &url)],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    let host = private.trim_start_matches("https://");
+    assert_eq!(proxy_stats(id)["targets"][host], 1);
+
+    // The proxy's own certificate is checked against the same roots.
+    let (ok, stderr) = read(
+        &name,
+        &[
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &private),
+            ("HTTPS_PROXY", &url),
+            ("AWS_CA_BUNDLE", &var("STARFLEET_TEST_WRONG_CA")),
+        ],
+        &[],
+    );
+    assert!(!ok && stderr.contains("NETWORK"), "{stderr}");
+    assert_eq!(proxy_stats(id)["tunnels"], 1, "no tunnel through an unverified proxy");
+
+    // An https:// HTTP_PROXY for a plain-HTTP endpoint: TLS to the proxy, HTTP inside.
+    let port = var("STARFLEET_TEST_PROXY").rsplit(':').next().unwrap().to_owned();
+    let plain = format!("http://secretsmanager.harness.test:{port}");
+    let (ok, stderr) = read(
+        &name,
+        &[("AWS_ENDPOINT_URL_SECRETS_MANAGER", &plain), ("HTTP_PROXY", &url)],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(proxy_stats(id)["forwarded"], 1);
+    assert_eq!(block(get_count(&name)), 2);
 }

@@ -9,17 +9,26 @@ listener on 127.0.0.1, so tests running in parallel each count their own tunnels
 * resolves names under ``.harness.test`` to 127.0.0.1 itself: an endpoint under that domain
   (``https://secretsmanager.harness.test:S``, which the harness certificate covers) is
   reachable only through a proxy, as a host outside the worker's own DNS is.
+* forwards a plain-HTTP request in absolute form (``GET http://host:port/path``), as an
+  ``http_proxy`` receives a client's requests to an ``http://`` endpoint: it sends it on to
+  the target in origin form, with ``Connection: close``, and relays the answer. It counts
+  those per target too.
 * optionally requires ``Proxy-Authorization: Basic`` for ``user:password`` (else ``407``),
-  or refuses every ``CONNECT`` with a given status (``403`` by default).
-* answers anything but ``CONNECT`` with ``405``: it is not a forwarding proxy.
+  or refuses every request with a given status (``403`` by default).
+* optionally speaks TLS itself (an ``https://`` proxy URL), with the harness's server
+  certificate: the client verifies the proxy, then, inside, the endpoint.
+* answers anything else (a request in origin form) with ``405``.
 """
 
 from __future__ import annotations
 
 import base64
+import select
 import socket
+import ssl
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 #: Names the proxy resolves itself; the client cannot.
 PRIVATE_DOMAIN = ".harness.test"
@@ -31,20 +40,29 @@ MAX_HEAD = 16 * 1024
 class ConnectProxy:
     """One CONNECT proxy listening on 127.0.0.1 (a free port), served by a daemon thread."""
 
-    def __init__(self, proxy_id: int, auth: str | None = None, refuse: int | None = None):
+    def __init__(
+        self,
+        proxy_id: int,
+        auth: str | None = None,
+        refuse: int | None = None,
+        tls: ssl.SSLContext | None = None,
+    ):
         self.id = proxy_id
         self.auth = auth
         self.refuse = refuse
+        self.tls = tls
         self._lock = threading.Lock()
         self._tunnels: dict[str, int] = {}
         # Every CONNECT target asked for, tunnel opened or not: which host a client chose.
         self._requested: dict[str, int] = {}
+        # Plain-HTTP requests forwarded, per target.
+        self._forwarded: dict[str, int] = {}
         self._refused = 0
         self._open: set[socket.socket] = set()
         self._closed = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         threading.Thread(target=self._accept, name=f"connect-proxy-{proxy_id}", daemon=True).start()
 
     # ---- state
@@ -57,6 +75,8 @@ class ConnectProxy:
                 "tunnels": sum(self._tunnels.values()),
                 "targets": dict(self._tunnels),
                 "requested": dict(self._requested),
+                "forwarded": sum(self._forwarded.values()),
+                "forward_targets": dict(self._forwarded),
                 "refused": self._refused,
             }
 
@@ -93,15 +113,28 @@ class ConnectProxy:
         upstream: socket.socket | None = None
         try:
             client.settimeout(CONNECT_TIMEOUT_S)
+            if self.tls is not None:
+                wrapped = self.tls.wrap_socket(client, server_side=True)
+                with self._lock:
+                    self._open.discard(client)
+                client = wrapped
+                if not self._track(client):
+                    return
             head = _read_head(client)
             if head is None:
                 return
-            request_line, headers, early = head
+            request_line, headers, early, header_lines = head
             parts = request_line.split()
-            if len(parts) != 3 or parts[0].upper() != "CONNECT":
+            connect = len(parts) == 3 and parts[0].upper() == "CONNECT"
+            forward = len(parts) == 3 and parts[1].lower().startswith("http://")
+            if not (connect or forward):
                 _reply(client, 405, "Method Not Allowed")
                 return
-            target = parts[1]
+            if forward:
+                url = urlsplit(parts[1])
+                target = f"{url.hostname}:{url.port or 80}"
+            else:
+                target = parts[1]
             with self._lock:
                 self._requested[target] = self._requested.get(target, 0) + 1
             if self.refuse is not None:
@@ -122,13 +155,33 @@ class ConnectProxy:
                 return
             if not self._track(upstream):
                 return
-            with self._lock:
-                self._tunnels[target] = self._tunnels.get(target, 0) + 1
-            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            if early:
-                upstream.sendall(early)
+            if forward:
+                with self._lock:
+                    self._forwarded[target] = self._forwarded.get(target, 0) + 1
+                # Origin form, without the proxy's own headers; one request per connection,
+                # so a client's next request comes to the proxy again.
+                path = url.path or "/"
+                if url.query:
+                    path += "?" + url.query
+                kept = [
+                    line
+                    for line in header_lines
+                    if line.partition(":")[0].strip().lower()
+                    not in ("proxy-authorization", "proxy-connection", "connection", "keep-alive")
+                ]
+                request = "\r\n".join([f"{parts[0]} {path} {parts[2]}", *kept, "Connection: close", "", ""])
+                upstream.sendall(request.encode("latin-1") + early)
+            else:
+                with self._lock:
+                    self._tunnels[target] = self._tunnels.get(target, 0) + 1
+                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                if early:
+                    upstream.sendall(early)
             client.settimeout(None)
             upstream.settimeout(None)
+            if self.tls is not None:
+                _relay_tls(client, upstream)
+                return
             relay = threading.Thread(target=_pipe, args=(upstream, client), name="connect-proxy-relay", daemon=True)
             relay.start()
             _pipe(client, upstream)
@@ -151,9 +204,9 @@ def _basic(credentials: str) -> str:
     return "Basic " + base64.b64encode(credentials.encode()).decode()
 
 
-def _read_head(sock: socket.socket) -> tuple[str, dict[str, str], bytes] | None:
-    """The request line, headers (names in lower case) and any bytes the client sent after
-    them, or None if the client left."""
+def _read_head(sock: socket.socket) -> tuple[str, dict[str, str], bytes, list[str]] | None:
+    """The request line, headers (names in lower case), any bytes the client sent after
+    them and the header lines as sent, or None if the client left."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(4096)
@@ -166,7 +219,7 @@ def _read_head(sock: socket.socket) -> tuple[str, dict[str, str], bytes] | None:
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    return lines[0], headers, early
+    return lines[0], headers, early, lines[1:]
 
 
 def _reply(sock: socket.socket, status: int, reason: str, extra: str = "") -> None:
@@ -187,6 +240,40 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
         sink.shutdown(socket.SHUT_WR)
     except OSError:
         pass
+
+
+def _relay_tls(client: ssl.SSLSocket, upstream: socket.socket) -> None:
+    """Copy both ways in this one thread until both sides end: an SSL socket must not be
+    read and written from two threads at once. Bytes TLS already decrypted are not seen by
+    select, so they are drained first."""
+    open_sides = {client: upstream, upstream: client}
+    while open_sides:
+        ready = [sock for sock in open_sides if isinstance(sock, ssl.SSLSocket) and sock.pending()]
+        if not ready:
+            ready, _, _ = select.select(list(open_sides), [], [])
+        for source in ready:
+            sink = open_sides[source]
+            try:
+                chunk = source.recv(65536)
+            except ssl.SSLWantReadError:
+                continue
+            except OSError:
+                chunk = b""
+            if chunk:
+                try:
+                    sink.sendall(chunk)
+                    continue
+                except OSError:
+                    pass
+            del open_sides[source]
+            if sink is upstream:
+                try:
+                    upstream.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+            elif sink in open_sides:
+                # The client's TLS cannot be half-closed: the target is done, so is the relay.
+                return
 
 
 def _close(sock: socket.socket) -> None:

@@ -239,18 +239,27 @@ class HarnessState:
         # CONNECT proxies started through the control API, by id.
         self._connect_proxies: dict[int, ConnectProxy] = {}
         self._next_proxy_id = 1
+        # The server certificate's context, for CONNECT proxies that speak TLS themselves.
+        self.proxy_tls: ssl.SSLContext | None = None
 
     def add_connect_proxy(self, spec: Any) -> ConnectProxy:
-        """Start a CONNECT proxy: ``{"auth": "user:password", "refuse": 403}``, both optional."""
-        if not isinstance(spec, dict) or set(spec) - {"auth", "refuse"}:
-            raise ControlError(400, 'connect-proxies takes {"auth": "user:password", "refuse": status}')
-        auth, refuse = spec.get("auth"), spec.get("refuse")
+        """Start a CONNECT proxy: ``{"auth": "user:password", "refuse": 403, "tls": true}``, all
+        optional."""
+        if not isinstance(spec, dict) or set(spec) - {"auth", "refuse", "tls"}:
+            raise ControlError(
+                400, 'connect-proxies takes {"auth": "user:password", "refuse": status, "tls": true}'
+            )
+        auth, refuse, tls = spec.get("auth"), spec.get("refuse"), spec.get("tls", False)
+        if not isinstance(tls, bool):
+            raise ControlError(400, "tls must be true or false")
+        if tls and self.proxy_tls is None:
+            raise ControlError(400, "this harness has no certificate for a TLS proxy")
         if auth is not None and (not isinstance(auth, str) or ":" not in auth):
             raise ControlError(400, "auth must be a string user:password")
         if refuse is not None and (not _is_int(refuse) or not 400 <= refuse <= 599):
             raise ControlError(400, "refuse must be an HTTP error status (400-599)")
         with self._lock:
-            proxy = ConnectProxy(self._next_proxy_id, auth, refuse)
+            proxy = ConnectProxy(self._next_proxy_id, auth, refuse, self.proxy_tls if tls else None)
             self._connect_proxies[proxy.id] = proxy
             self._next_proxy_id += 1
             return proxy
@@ -882,6 +891,7 @@ def main(argv: list[str] | None = None) -> int:
         moto_host, moto_port = moto.get_host_and_port()
         proxy = start_proxy((moto_host, moto_port), args.verbose)
         proxy_https = start_proxy((moto_host, moto_port), args.verbose, files.server_context(), proxy)
+        proxy.state.proxy_tls = files.server_context()
         urls = {
             "moto": f"http://{moto_host}:{moto_port}",
             "proxy": "http://{}:{}".format(*proxy.server_address[:2]),

@@ -738,7 +738,7 @@ def test_connect_proxy_auth_refusal_and_requested_targets(harness: Harness):
     sock, line = _connect(address, f"CONNECT {target} HTTP/1.1\r\n{good}\r\n")
     assert line.startswith("HTTP/1.1 200"), line
     sock.close()
-    _, line = _connect(address, "GET http://example.com/ HTTP/1.1\r\n\r\n")
+    _, line = _connect(address, "GET / HTTP/1.1\r\n\r\n")
     assert line.startswith("HTTP/1.1 405"), line
     status, refusing = harness.control("POST", "/__harness/connect-proxies", {"refuse": 403})
     refusing_address = ("127.0.0.1", int(refusing["url"].rsplit(":", 1)[1]))
@@ -748,9 +748,54 @@ def test_connect_proxy_auth_refusal_and_requested_targets(harness: Harness):
     assert (stats["tunnels"], stats["refused"], stats["requested"]) == (1, 1, {target: 2}), stats
     refused = harness.control("GET", f"/__harness/connect-proxies/{refusing['id']}")[1]
     assert (refused["tunnels"], refused["refused"], refused["requested"]) == (0, 1, {"unreachable.invalid:443": 1})
-    for bad in ({"auth": "no-colon"}, {"refuse": 200}, {"other": 1}):
+    for bad in ({"auth": "no-colon"}, {"refuse": 200}, {"other": 1}, {"tls": "yes"}):
         assert harness.control("POST", "/__harness/connect-proxies", bad)[0] == 400, bad
     assert harness.control("GET", "/__harness/connect-proxies/999")[0] == 404
+
+
+def test_connect_proxy_forwards_plain_http_and_can_speak_tls(harness: Harness):
+    name = f"harness-test-{uuid.uuid4().hex[:12]}"
+    status, proxy = harness.control("POST", "/__harness/connect-proxies", {})
+    assert status == 200
+    # The plain-HTTP listener under the private name: reachable only through the proxy.
+    port = harness.proxy_address[1]
+    forwarding = boto3.client(
+        "secretsmanager",
+        endpoint_url=f"http://secretsmanager.harness.test:{port}",
+        region_name=REGION,
+        aws_access_key_id="AKIDFORWARDED",
+        aws_secret_access_key="testing",
+        config=Config(proxies={"http": proxy["url"]}, retries={"total_max_attempts": 1}),
+    )
+    forwarding.create_secret(Name=name, SecretString="{}")
+    assert forwarding.get_secret_value(SecretId=name)["SecretString"] == "{}"
+    stats = harness.control("GET", f"/__harness/connect-proxies/{proxy['id']}")[1]
+    target = f"secretsmanager.harness.test:{port}"
+    assert (stats["forwarded"], stats["forward_targets"], stats["tunnels"]) == (2, {target: 2}, 0), stats
+
+    status, tls_proxy = harness.control("POST", "/__harness/connect-proxies", {"tls": True})
+    assert status == 200 and tls_proxy["url"].startswith("https://127.0.0.1:"), tls_proxy
+    through_tls = boto3.client(
+        "secretsmanager",
+        endpoint_url=harness.urls["private_endpoint"],
+        verify=harness.urls["ca"],
+        region_name=REGION,
+        aws_access_key_id="AKIDTLSPROXY",
+        aws_secret_access_key="testing",
+        config=Config(
+            proxies={"https": tls_proxy["url"]},
+            proxies_config={"proxy_ca_bundle": harness.urls["ca"]},
+            retries={"total_max_attempts": 1},
+        ),
+    )
+    assert through_tls.get_secret_value(SecretId=name)["SecretString"] == "{}"
+    stats = harness.control("GET", f"/__harness/connect-proxies/{tls_proxy['id']}")[1]
+    assert stats["tunnels"] == 1, stats
+    # The proxy's certificate is the harness's: a client trusting other roots refuses it.
+    address = ("127.0.0.1", int(tls_proxy["url"].rsplit(":", 1)[1]))
+    wrong = ssl.create_default_context(cafile=harness.urls["wrong_ca"])
+    with socket.create_connection(address, timeout=10) as raw, pytest.raises(ssl.SSLCertVerificationError):
+        wrong.wrap_socket(raw, server_hostname="127.0.0.1")
 
 
 # --------------------------------------------------------------------------- scripts
