@@ -162,6 +162,13 @@ export interface ManagerOptions {
    * `[]` = none. `stats().region` says which region served.
    */
   fallbackRegions?: Array<string>
+  /**
+   * Where the secret is read from: `"secretsmanager"` (default), `"file:<path>"` (a mounted
+   * file, e.g. Kubernetes' Secrets Store CSI driver), `"env:<NAME>"` (an environment
+   * variable, e.g. ECS `secrets`) or `"flyte:<group>/<key>"` (Flyte's injected secret).
+   * Default: `STARFLEET_SECRET_SOURCE`, else the configuration's `Source`.
+   */
+  source?: string
 }
 
 /**

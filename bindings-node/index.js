@@ -170,6 +170,7 @@ const OPTION_CHECKS = {
   expiryJitter: (v) => typeof v === 'number' || 'a fraction of the TTL (a number)',
   fallbackRegions: (v) =>
     (Array.isArray(v) && v.every((r) => typeof r === 'string')) || 'an array of region strings',
+  source: (v) => typeof v === 'string' || 'a string ("secretsmanager", "file:<path>", "env:<NAME>" or "flyte:<group>/<key>")',
 }
 
 /** Options as the addon takes them: known keys, right types; values are checked by core. */

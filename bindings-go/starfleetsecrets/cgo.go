@@ -219,6 +219,7 @@ var (
 	setVersionID       = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_version_id), "Options.VersionID"}
 	setEndpointURL     = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_endpoint_url), "Options.EndpointURL"}
 	setFallbackRegions = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_fallback_regions), "Options.FallbackRegions"}
+	setSource          = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_source), "Options.Source"}
 	setTTLSeconds      = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_ttl_seconds), "Options.TTL"}
 	setTimeout         = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_timeout_seconds), "Options.Timeout"}
 	setMaxStale        = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_max_stale_seconds), "Options.MaxStale"}

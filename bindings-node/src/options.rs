@@ -104,6 +104,11 @@ pub struct ManagerOptions {
     /// share the one `timeout`. Default: `STARFLEET_SECRET_FALLBACK_REGIONS` (comma-separated);
     /// `[]` = none. `stats().region` says which region served.
     pub fallback_regions: Option<Vec<String>>,
+    /// Where the secret is read from: `"secretsmanager"` (default), `"file:<path>"` (a mounted
+    /// file, e.g. Kubernetes' Secrets Store CSI driver), `"env:<NAME>"` (an environment
+    /// variable, e.g. ECS `secrets`) or `"flyte:<group>/<key>"` (Flyte's injected secret).
+    /// Default: `STARFLEET_SECRET_SOURCE`, else the configuration's `Source`.
+    pub source: Option<String>,
 }
 
 impl ManagerOptions {
@@ -142,6 +147,7 @@ impl ManagerOptions {
                 .map(|f| settings::fraction_arg("expiryJitter", f))
                 .transpose()?,
             fallback_regions: self.fallback_regions,
+            source: self.source,
         })
     }
 }

@@ -180,6 +180,7 @@ struct Args<'py> {
     refresh_ahead: Option<Bound<'py, PyAny>>,
     expiry_jitter: Option<Bound<'py, PyAny>>,
     fallback_regions: Option<Vec<String>>,
+    source: Option<String>,
 }
 
 impl Args<'_> {
@@ -209,6 +210,7 @@ impl Args<'_> {
                 .map(|f| fraction(py, "expiry_jitter", &f))
                 .transpose()?,
             fallback_regions: self.fallback_regions,
+            source: self.source,
         };
         Ok((options, host))
     }
@@ -593,7 +595,7 @@ impl SecretsManager {
     #[pyo3(signature = (
         secret_id=None, region=None, config=None, ttl=None, version_stage=None, version_id=None,
         *, max_stale=None, timeout=None, endpoint_url=None, refresh_ahead=None, expiry_jitter=None,
-        fallback_regions=None
+        fallback_regions=None, source=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn configure<'py>(
@@ -611,6 +613,7 @@ impl SecretsManager {
         refresh_ahead: Option<Bound<'py, PyAny>>,
         expiry_jitter: Option<Bound<'py, PyAny>>,
         fallback_regions: Option<Vec<String>>,
+        source: Option<String>,
     ) -> PyResult<()> {
         let options = Args {
             secret_id,
@@ -625,6 +628,7 @@ impl SecretsManager {
             refresh_ahead,
             expiry_jitter,
             fallback_regions,
+            source,
         }
         .options(py)?;
         let replaced = {
@@ -822,6 +826,7 @@ impl SecretsManager {
         d.set_item("refresh_ahead", s.refresh_ahead.unwrap_or(0.0))?;
         d.set_item("expiry_jitter", s.expiry_jitter)?;
         d.set_item("fallback_regions", &s.fallback_regions)?;
+        d.set_item("source", s.source.to_string())?;
         Ok(d)
     }
 
