@@ -59,6 +59,16 @@ pub struct Written {
 
 impl Target {
     pub async fn connect(settings: Settings) -> Result<Target, Error> {
+        if settings.source.is_mounted() {
+            // Nothing in AWS to call: the platform delivers the secret.
+            return Err(Error::new(
+                Code::InvalidArgument,
+                format!(
+                    "the source is {} (delivered by the platform, not read from Secrets Manager): this command works on Secrets Manager only; `describe` shows the delivered secret",
+                    settings.source
+                ),
+            ));
+        }
         let client = source::sdk_client(&settings).await?;
         Ok(Target { settings, client })
     }

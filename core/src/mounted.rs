@@ -60,7 +60,10 @@ impl Source {
         if text.contains('\0') {
             return wrong("contains a NUL character");
         }
-        if text.trim().eq_ignore_ascii_case("secretsmanager") {
+        if text
+            .trim()
+            .eq_ignore_ascii_case(crate::settings::SOURCE_SECRETS_MANAGER)
+        {
             return Ok(Source::SecretsManager);
         }
         if let Some(path) = text.strip_prefix("file:") {
@@ -98,7 +101,7 @@ impl Source {
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Source::SecretsManager => f.write_str("secretsmanager"),
+            Source::SecretsManager => f.write_str(crate::settings::SOURCE_SECRETS_MANAGER),
             Source::File(path) => write!(f, "file:{}", path.display()),
             Source::Env(name) => write!(f, "env:{name}"),
             Source::Flyte { group, key } => write!(f, "flyte:{group}/{key}"),

@@ -25,6 +25,8 @@ pub const ENV_FALLBACK_REGIONS: &str = "STARFLEET_SECRET_FALLBACK_REGIONS";
 /// Where the secret is read from (`crate::mounted::Source`): `secretsmanager`, `file:<path>`,
 /// `env:<NAME>` or `flyte:<group>/<key>`.
 pub const ENV_SOURCE: &str = "STARFLEET_SECRET_SOURCE";
+/// The default source's spelling.
+pub const SOURCE_SECRETS_MANAGER: &str = "secretsmanager";
 
 /// Default time a fetched value is served before it is refreshed.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
