@@ -156,6 +156,7 @@ impl Stamp {
 }
 
 /// What a read of a mounted source found.
+#[allow(clippy::large_enum_variant)] // returned once per read and taken apart at once
 pub enum Read {
     /// The file's [`Stamp`] is the one of the cached read: nothing was read.
     Unchanged,

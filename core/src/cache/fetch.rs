@@ -39,6 +39,7 @@ pub(super) enum Count {
 }
 
 /// What [`SecretsManager::read_mounted`] found.
+#[allow(clippy::large_enum_variant)] // returned once per read and taken apart at once
 enum Mounted {
     /// The cached entry is still the file's content: renewed, served.
     Unchanged(Arc<Secret>),
