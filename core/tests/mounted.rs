@@ -6,30 +6,15 @@
 //! any SDK call would fail the test. Run with `cargo test -p starfleet-secrets --test mounted`
 //! (no harness needed).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 use starfleet_secrets::{Code, Options, Path as KeyPath, SecretsManager, Ttl};
-
-/// Log records, to check the permissions warning (and that no value is in any record).
-static RECORDS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-struct Capture;
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        RECORDS
-            .lock()
-            .unwrap()
-            .push(format!("{} {}", record.level(), record.args()));
-    }
-    fn flush(&self) {}
-}
+use support::{capture_logs, record, Seen, LOGS};
 
 /// A process where any call to AWS fails: no credentials, no profile, an endpoint nothing
 /// listens on, no instance metadata.
@@ -57,9 +42,7 @@ fn no_aws() {
         std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials");
         std::env::set_var("AWS_ENDPOINT_URL", "https://127.0.0.1:9");
         std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-        static CAPTURE: Capture = Capture;
-        log::set_logger(&CAPTURE).unwrap();
-        log::set_max_level(log::LevelFilter::Debug);
+        capture_logs();
     });
 }
 
@@ -81,15 +64,6 @@ fn manager(source: String, ttl: Ttl) -> SecretsManager {
 
 fn key(text: &str) -> KeyPath {
     KeyPath::parse_dotted(text).unwrap()
-}
-
-type Seen = Arc<Mutex<Vec<(Option<String>, String)>>>;
-
-fn record(m: &SecretsManager) -> (starfleet_secrets::Subscription, Seen) {
-    let seen: Seen = Arc::default();
-    let s = seen.clone();
-    let sub = m.on_change(move |old, new| s.lock().unwrap().push((old.map(str::to_owned), new.to_owned())));
-    (sub, seen)
 }
 
 /// Wait (a few seconds at most) until `seen` has `n` entries, then a little longer for any
@@ -172,7 +146,7 @@ fn an_atomic_writer_swap_read_by_8_threads_is_one_change_and_never_a_mix() {
     let stats = m.stats();
     assert_eq!((stats.failures, stats.region.as_deref()), (0, None), "{stats:?}");
     assert!(
-        !RECORDS
+        !LOGS
             .lock()
             .unwrap()
             .iter()
@@ -225,7 +199,7 @@ fn a_file_readable_by_others_is_warned_about_once_without_its_value() {
     manager(format!("file:{}", tight.display()), Ttl::NoCache)
         .secret_blocking()
         .unwrap();
-    let records = RECORDS.lock().unwrap();
+    let records = LOGS.lock().unwrap();
     let warnings: Vec<&String> = records.iter().filter(|r| r.contains("looser than 0600")).collect();
     let loose: Vec<&&String> = warnings.iter().filter(|r| r.contains("loose.json")).collect();
     assert_eq!(loose.len(), 1, "{warnings:?}");
