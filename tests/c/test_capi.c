@@ -629,6 +629,51 @@ static void test_configuration_errors(void) {
     rmdir(dir);
 }
 
+static void test_mounted_source(void) {
+    /* A secret the platform mounts as a file: the setter, the value, a rewrite seen at the
+     * next refresh, and a missing file typed and named. No AWS call is made. */
+    char dir[] = "/tmp/starfleet-c-mounted-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char file[256], source[300];
+    snprintf(file, sizeof file, "%s/app.json", dir);
+    snprintf(source, sizeof source, "file:%s", file);
+    FILE *f = fopen(file, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("{\"STARFLEET\": {\"SlackToken\": \"xoxb-c-mounted-1\"}}", f);
+        fclose(f);
+    }
+    starfleet_secrets_options *opts = NULL;
+    starfleet_secrets_manager *m = NULL;
+    CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_source(opts, NULL), STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(starfleet_secrets_options_set_source(opts, source), OK);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    starfleet_secrets_result r;
+    char *s = get_string(m, "STARFLEET.SlackToken", &r);
+    CHECK_RESULT(r, OK);
+    CHECK(s && strcmp(s, "xoxb-c-mounted-1") == 0);
+    starfleet_secrets_string_free(s);
+    f = fopen(file, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("{\"STARFLEET\": {\"SlackToken\": \"xoxb-c-mounted-2\"}}", f);
+        fclose(f);
+    }
+    CHECK_RESULT(starfleet_secrets_manager_refresh(m), OK);
+    s = get_string(m, "STARFLEET.SlackToken", &r);
+    CHECK_RESULT(r, OK);
+    CHECK(s && strcmp(s, "xoxb-c-mounted-2") == 0);
+    starfleet_secrets_string_free(s);
+    starfleet_secrets_manager_free(m);
+    unlink(file);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    starfleet_secrets_options_free(opts);
+    expect_failure(m, "STARFLEET.SlackToken", STARFLEET_SECRETS_RESULT_SECRET_NOT_FOUND, "app.json");
+    starfleet_secrets_manager_free(m);
+    rmdir(dir);
+}
+
 static void test_invalid_arguments(void) {
     const starfleet_secrets_result INVALID = STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT;
     starfleet_secrets_options *opts = (starfleet_secrets_options *)SENTINEL;
@@ -1267,6 +1312,7 @@ int main(int argc, char **argv) {
         {"timeout and network", test_timeout_and_network},
         {"try getters never wait; load fills the cache", test_try_getters_never_wait},
         {"configuration errors", test_configuration_errors},
+        {"a mounted source: file value, rewrite, missing file", test_mounted_source},
         {"NULL and invalid arguments", test_invalid_arguments},
         {"stale if error", test_stale_if_error},
         {"refresh-ahead: background refresh, option checks", test_refresh_ahead_and_jitter},
