@@ -23,6 +23,7 @@ pub fn settings_for(global: &Global) -> Result<Settings, Error> {
         secret_id: global.secret_id.clone(),
         region: global.region.clone(),
         config: global.config.clone().map(ConfigSource::Path),
+        source: global.source.clone(),
         ..Options::default()
     };
     settings::resolve(&options, &settings::process_env)

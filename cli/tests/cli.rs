@@ -657,6 +657,13 @@ fn check_config_and_describe_show_a_delivered_source_without_its_value() {
         .run();
     let v = js.clean_of(&[&token]).json();
     assert_eq!((v["source"].clone(), v["keys"].clone()), (json!(source), json!(2)));
+    let flag = cli(&["--source", &source, "describe"]).run();
+    assert!(
+        flag.clean_of(&[&token])
+            .ok()
+            .contains(&format!("Source         {source}")),
+        "{flag:?}"
+    );
     let keys = cli(&["keys"]).env("STARFLEET_SECRET_SOURCE", &source).run();
     assert_eq!(keys.status, 1, "{keys:?}");
     assert!(keys.stderr.contains("Secrets Manager only"), "{keys:?}");
