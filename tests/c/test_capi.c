@@ -123,6 +123,16 @@ static starfleet_secrets_manager *manager_for(const char *name, const char *ttl)
     return m;
 }
 
+/* Write `text` to the file at `path` (replacing it), checked. */
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
 /* get_string into a fresh string (NULL on failure; the result is in *result). */
 static char *get_string(const starfleet_secrets_manager *m, const char *path,
                         starfleet_secrets_result *result) {
@@ -613,12 +623,7 @@ static void test_configuration_errors(void) {
     CHECK(mkdtemp(dir) != NULL);
     char file[256];
     snprintf(file, sizeof file, "%s/broken.yaml", dir);
-    FILE *f = fopen(file, "w");
-    CHECK(f != NULL);
-    if (f) {
-        fputs("STARFLEET:\n  SecretsManager: [unclosed\n", f);
-        fclose(f);
-    }
+    write_text(file, "STARFLEET:\n  SecretsManager: [unclosed\n");
     CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
     CHECK_RESULT(starfleet_secrets_options_set_config_path(opts, file), OK);
     CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
@@ -637,12 +642,7 @@ static void test_mounted_source(void) {
     char file[256], source[300];
     snprintf(file, sizeof file, "%s/app.json", dir);
     snprintf(source, sizeof source, "file:%s", file);
-    FILE *f = fopen(file, "w");
-    CHECK(f != NULL);
-    if (f) {
-        fputs("{\"STARFLEET\": {\"SlackToken\": \"xoxb-c-mounted-1\"}}", f);
-        fclose(f);
-    }
+    write_text(file, "{\"STARFLEET\": {\"SlackToken\": \"xoxb-c-mounted-1\"}}");
     starfleet_secrets_options *opts = NULL;
     starfleet_secrets_manager *m = NULL;
     CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
@@ -654,12 +654,7 @@ static void test_mounted_source(void) {
     CHECK_RESULT(r, OK);
     CHECK(s && strcmp(s, "xoxb-c-mounted-1") == 0);
     starfleet_secrets_string_free(s);
-    f = fopen(file, "w");
-    CHECK(f != NULL);
-    if (f) {
-        fputs("{\"STARFLEET\": {\"SlackToken\": \"xoxb-c-mounted-2\"}}", f);
-        fclose(f);
-    }
+    write_text(file, "{\"STARFLEET\": {\"SlackToken\": \"xoxb-c-mounted-2\"}}");
     CHECK_RESULT(starfleet_secrets_manager_refresh(m), OK);
     s = get_string(m, "STARFLEET.SlackToken", &r);
     CHECK_RESULT(r, OK);
