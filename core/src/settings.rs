@@ -1,9 +1,11 @@
 //! Options from the caller, resolved against the environment and the Starfleet configuration.
 //!
 //! Precedence, per setting and the same in every language: explicit argument, then
-//! environment variable, then the Starfleet configuration (for the location), then default.
-//! The configuration file is only read when arguments and environment leave the location
-//! incomplete, so a worker that passes everything never touches the filesystem.
+//! environment variable, then the Starfleet configuration (for the location and the source),
+//! then default. The configuration file is only read when arguments and environment leave the
+//! location incomplete, so a worker that passes everything never touches the filesystem. A
+//! platform-delivered source (`file:`, `env:`, `flyte:`, see [`crate::mounted`]) needs no
+//! location at all.
 
 use std::fmt;
 use std::time::Duration;
@@ -398,6 +400,11 @@ fn locate(opts: &Options, env: EnvLookup<'_>, source_given: bool) -> Result<(Sou
     }
 
     let Some(id) = id else {
+        if !source_given {
+            looked.push(format!(
+                "a platform-delivered source (argument source, environment {ENV_SOURCE}: neither set)"
+            ));
+        }
         return Err(Error::new(
             Code::ConfigMissing,
             format!("no Starfleet secret configured; looked at: {}", looked.join("; ")),
@@ -512,9 +519,9 @@ mod tests {
 
     #[test]
     fn missing_everywhere_names_every_place() {
-        let e = resolve_location(&Options::default(), &env_of(&[])).unwrap_err();
+        let e = resolve(&Options::default(), &env_of(&[])).unwrap_err();
         assert_eq!(e.code(), Code::ConfigMissing);
-        for place in ["argument secret_id", ENV_SECRET_ID, ENV_CONFIG] {
+        for place in ["argument secret_id", ENV_SECRET_ID, ENV_CONFIG, ENV_SOURCE] {
             assert!(e.message().contains(place), "{e}");
         }
     }
@@ -648,6 +655,51 @@ mod tests {
             e.message().contains("argument fallback_regions") && e.message().contains("Oregon"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_source_from_argument_then_environment_then_configuration() {
+        let file = |p: &str| Source::File(p.into());
+        let mounted_config = ConfigSource::Text {
+            name: "cfg.yaml".into(),
+            yaml: "STARFLEET:\n  SecretsManager:\n    Source: file:/from/config\n".into(),
+        };
+        let o = Options {
+            config: Some(mounted_config.clone()),
+            ..Default::default()
+        };
+        let s = resolve(&o, &env_of(&[])).unwrap();
+        assert_eq!(
+            (s.source, s.location.secret_id.as_str()),
+            (file("/from/config"), "file:/from/config")
+        );
+        assert!(s.location.region.is_empty() && s.fallback_regions.is_empty());
+        let env = env_of(&[(ENV_SOURCE, "env:FROM_ENV"), (ENV_FALLBACK_REGIONS, "us-west-2")]);
+        assert_eq!(resolve(&o, &env).unwrap().source, Source::Env("FROM_ENV".into()));
+        let arg = Options {
+            source: Some("flyte:g/k".into()),
+            ..o.clone()
+        };
+        assert_eq!(
+            resolve(&arg, &env).unwrap().source,
+            Source::Flyte {
+                group: "g".into(),
+                key: "k".into()
+            }
+        );
+        // An explicit secretsmanager wins over the configuration's source, and needs a location.
+        let e = resolve(&o, &env_of(&[(ENV_SOURCE, "secretsmanager")])).unwrap_err();
+        assert_eq!(e.code(), Code::ConfigMissing, "{e}");
+        // The configuration is not read when arguments give the whole location.
+        let located = Options {
+            secret_id: Some("S".into()),
+            region: Some("us-east-2".into()),
+            ..o
+        };
+        assert_eq!(resolve(&located, &env_of(&[])).unwrap().source, Source::SecretsManager);
+        let e = resolve(&Options::default(), &env_of(&[(ENV_SOURCE, "file:")])).unwrap_err();
+        assert_eq!(e.code(), Code::ConfigInvalid);
+        assert!(e.message().contains(ENV_SOURCE), "{e}");
     }
 
     #[test]
