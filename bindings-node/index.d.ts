@@ -37,6 +37,8 @@ export interface ManagerOptions {
   expiryJitter?: number
   /** Replica regions read from, in order, when the secret's region fails with NETWORK, TIMEOUT, SERVICE or THROTTLED; all regions share the one `timeout` (default `STARFLEET_SECRET_FALLBACK_REGIONS`, comma-separated; `[]` = none). `stats().region` says which region served. */
   fallbackRegions?: string[]
+  /** Where the secret is read from: `"secretsmanager"` (default), `"file:<path>"` (a mounted file, e.g. Kubernetes' Secrets Store CSI driver), `"env:<NAME>"` (an environment variable, e.g. ECS `secrets`) or `"flyte:<group>/<key>"` (Flyte's injected secret); default `STARFLEET_SECRET_SOURCE`, else the configuration's `Source`. */
+  source?: string
 }
 
 /** A Starfleet configuration the host application already loaded (only `STARFLEET` is read). */

@@ -93,9 +93,10 @@
  * library of at least this version). 2 added the `_try_` getters and
  * `starfleet_secrets_manager_load()`; 3 added `starfleet_secrets_manager_on_change()` and
  * `starfleet_secrets_options_set_fallback_regions()` (and this release's other functions);
- * 4 added `starfleet_secrets_code_is_transient()`. Adding result codes does not bump it.
+ * 4 added `starfleet_secrets_code_is_transient()`; 5 added
+ * `starfleet_secrets_options_set_source()`. Adding result codes does not bump it.
  */
-#define STARFLEET_SECRETS_ABI_VERSION 4
+#define STARFLEET_SECRETS_ABI_VERSION 5
 
 /**
  * What a call returned. The numbers are core's stable error codes (`Code::number()`), the
@@ -374,6 +375,16 @@ starfleet_secrets_result starfleet_secrets_options_set_expiry_jitter(struct star
  */
 starfleet_secrets_result starfleet_secrets_options_set_fallback_regions(struct starfleet_secrets_options *opts,
                                                                         const char *comma_separated);
+
+/**
+ * Where the secret is read from: `"secretsmanager"` (the default), `"file:<path>"` (a
+ * mounted file, e.g. Kubernetes' Secrets Store CSI driver), `"env:<NAME>"` (an environment
+ * variable, e.g. ECS `secrets`) or `"flyte:<group>/<key>"` (Flyte's injected secret). Else
+ * `STARFLEET_SECRET_SOURCE`, else the configuration's `Source`. Checked on first use
+ * (CONFIG_INVALID). A platform-delivered secret makes no AWS call. Added in ABI version 5.
+ */
+starfleet_secrets_result starfleet_secrets_options_set_source(struct starfleet_secrets_options *opts,
+                                                              const char *source);
 
 /**
  * Make a manager from `opts` (which may be freed right after). Nothing is resolved or

@@ -73,8 +73,9 @@ pub const STARFLEET_SECRETS_VERSION_PATCH: u32 = 0;
 /// library of at least this version). 2 added the `_try_` getters and
 /// `starfleet_secrets_manager_load()`; 3 added `starfleet_secrets_manager_on_change()` and
 /// `starfleet_secrets_options_set_fallback_regions()` (and this release's other functions);
-/// 4 added `starfleet_secrets_code_is_transient()`. Adding result codes does not bump it.
-pub const STARFLEET_SECRETS_ABI_VERSION: u32 = 4;
+/// 4 added `starfleet_secrets_code_is_transient()`; 5 added
+/// `starfleet_secrets_options_set_source()`. Adding result codes does not bump it.
+pub const STARFLEET_SECRETS_ABI_VERSION: u32 = 5;
 
 /// `"12"` → 12 at compile time (for the version checks below).
 const fn parse_u32(s: &str) -> u32 {

@@ -257,3 +257,18 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_fallback_regions(
         o.set("fallback_regions", OptionValue::List(list), Snake)
     })
 }
+
+/// Where the secret is read from: `"secretsmanager"` (the default), `"file:<path>"` (a
+/// mounted file, e.g. Kubernetes' Secrets Store CSI driver), `"env:<NAME>"` (an environment
+/// variable, e.g. ECS `secrets`) or `"flyte:<group>/<key>"` (Flyte's injected secret). Else
+/// `STARFLEET_SECRET_SOURCE`, else the configuration's `Source`. Checked on first use
+/// (CONFIG_INVALID). A platform-delivered secret makes no AWS call. Added in ABI version 5.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_source(
+    opts: *mut starfleet_secrets_options,
+    source: *const c_char,
+) -> starfleet_secrets_result {
+    set("starfleet_secrets_options_set_source", opts, |o| {
+        o.set("source", text(source, "source")?, Snake)
+    })
+}

@@ -232,6 +232,7 @@ func applyOptions(o *cOptions, opts Options) error {
 		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_version_id), "Options.VersionID"}, opts.VersionID},
 		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_endpoint_url), "Options.EndpointURL"}, opts.EndpointURL},
 		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_fallback_regions), "Options.FallbackRegions"}, strings.Join(opts.FallbackRegions, ",")},
+		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_source), "Options.Source"}, opts.Source},
 	}
 	for _, s := range strs {
 		if s.value != "" {

@@ -30,7 +30,7 @@ import (
 )
 
 var (
-	vectorReadGroups = []string{"config", "precedence", "documents", "paths", "stages"}
+	vectorReadGroups = []string{"config", "precedence", "documents", "paths", "stages", "mounted"}
 	vectorFaultGroup = "faults"
 	vectorVersionRef = regexp.MustCompile(`\$version:(\d+)`)
 )
@@ -304,7 +304,7 @@ func vectorCheckChanges(c *changes, want any, versions []string) error {
 	}
 }
 
-// vectorSubstitute replaces $secret, $arn, $closed_endpoint and $version:N in every string of v
+// vectorSubstitute replaces $secret, $arn, $closed_endpoint, $mounted and $version:N in every string of v
 // (README step 2).
 func vectorSubstitute(t *testing.T, v any, vars map[string]string, versions []string) any {
 	t.Helper()
@@ -336,6 +336,27 @@ func vectorSubstitute(t *testing.T, v any, vars map[string]string, versions []st
 		return out
 	default:
 		return v
+	}
+}
+
+// vectorWriteMounted writes the vector's mounted files (names may hold "/") into dir ($mounted).
+func vectorWriteMounted(t *testing.T, files map[string]any, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range sortedKeys(files) {
+		text, ok := files[name].(string)
+		if !ok {
+			t.Fatalf("mounted.%s = %s: want a string", name, vectorShow(files[name]))
+		}
+		file := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -409,6 +430,7 @@ func vectorOptions(t *testing.T, args map[string]any, config string) sfs.Options
 		"version_stage": &opts.VersionStage,
 		"version_id":    &opts.VersionID,
 		"endpoint_url":  &opts.EndpointURL,
+		"source":        &opts.Source,
 	}
 	for _, k := range sortedKeys(args) {
 		v := args[k]
@@ -501,8 +523,12 @@ func vectorPrepare(t *testing.T, path, group string) vectorCase {
 	if spec, ok := vector["secret"].(map[string]any); ok {
 		versions, arn = vectorCreateSecret(t, spec, name)
 	}
-	vars := map[string]string{"$secret": name, "$arn": arn, "$closed_endpoint": closedPortURL(t)}
+	mounted := filepath.Join(t.TempDir(), "mounted")
+	vars := map[string]string{"$secret": name, "$arn": arn, "$closed_endpoint": closedPortURL(t), "$mounted": mounted}
 	vector = vectorSubstitute(t, vector, vars, versions).(map[string]any)
+	if files, ok := vector["mounted"].(map[string]any); ok {
+		vectorWriteMounted(t, files, mounted)
+	}
 
 	env := map[string]any{}
 	if e, ok := vector["env"].(map[string]any); ok {

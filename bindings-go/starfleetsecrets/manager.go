@@ -86,6 +86,12 @@ type Options struct {
 	// ErrSecretNotFound, ErrDecryptionFailed, ...). An ARN SecretID is rewritten for each
 	// region; all regions share the one Timeout. Stats.Region says which region served.
 	FallbackRegions []string
+	// Source says where the secret is read from: "secretsmanager" (the default),
+	// "file:<path>" (a mounted file, e.g. Kubernetes' Secrets Store CSI driver),
+	// "env:<NAME>" (an environment variable, e.g. ECS secrets) or "flyte:<group>/<key>"
+	// (Flyte's injected secret). "" = not set (STARFLEET_SECRET_SOURCE, else the
+	// configuration's Source). A platform-delivered secret makes no AWS call.
+	Source string
 }
 
 // Jitter returns a pointer to f, for Options.ExpiryJitter.

@@ -261,6 +261,7 @@ pub fn describe(manager: &Handle) -> Out {
             "region": s.location.region,
             "version": s.version.to_string(),
             "ttl": s.ttl.to_string(),
+            "source": s.source.to_string(),
         }),
         None => {
             // Not resolved yet: what was asked for (resolving here could read files).

@@ -15,7 +15,7 @@ const { SecretsManager, StarfleetSecretsError } = require('..')
 const h = require('./helpers')
 
 const VECTORS = path.resolve(__dirname, '../../tests/vectors')
-const READ_GROUPS = ['config', 'precedence', 'documents', 'paths', 'stages']
+const READ_GROUPS = ['config', 'precedence', 'documents', 'paths', 'stages', 'mounted']
 /** The managed variables, unset before every vector (tests/vectors/README.md, step 4). */
 const MANAGED = JSON.parse(fs.readFileSync(path.join(VECTORS, 'managed-env.json'), 'utf8')).variables
 /** No step may hang: every whole vector is bounded. */
@@ -87,7 +87,7 @@ function closedEndpoint() {
   })
 }
 
-/** Replace `$secret`, `$arn`, `$version:N` and `$closed_endpoint` in every string of `v`. */
+/** Replace `$secret`, `$arn`, `$version:N`, `$closed_endpoint` and `$mounted` in every string of `v`. */
 function substitute(v, vars) {
   if (typeof v === 'string') {
     return v
@@ -96,6 +96,7 @@ function substitute(v, vars) {
       .replaceAll('$secret', vars.$secret)
       .replaceAll('$arn', vars.$arn)
       .replaceAll('$closed_endpoint', vars.$closed_endpoint)
+      .replaceAll('$mounted', vars.$mounted)
   }
   if (Array.isArray(v)) return v.map((x) => substitute(x, vars))
   if (v !== null && typeof v === 'object') {
@@ -120,6 +121,16 @@ function writeConfig(config, scratch) {
   return path.join(scratch, 'does-not-exist.yaml')
 }
 
+/** Write the vector's `mounted` files (names may hold `/`) into `dir` (`$mounted`). */
+function writeMounted(files, dir) {
+  fs.mkdirSync(dir, { recursive: true })
+  for (const [name, text] of Object.entries(files)) {
+    const file = path.join(dir, name)
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fs.writeFileSync(file, text)
+  }
+}
+
 /** `secret_id` -> `secretId`, and so on: the Node spelling of a vector argument. */
 const camel = (key) => key.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
 
@@ -134,8 +145,10 @@ async function prepare({ id, file }) {
   const { ids: versions, arn } = raw.secret ? await createSecret(raw.secret, name) : { ids: [], arn: '' }
   vars.$arn = arn
   for (const [i, versionId] of versions.entries()) vars[`$version:${i}`] = versionId
-  const vector = substitute(raw, vars)
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'starfleet-vector-'))
+  vars.$mounted = path.join(scratch, 'mounted')
+  const vector = substitute(raw, vars)
+  if (vector.mounted) writeMounted(vector.mounted, vars.$mounted)
   const savedEnv = { ...process.env }
   const cleanup = () => {
     for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k]

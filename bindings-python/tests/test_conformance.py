@@ -21,7 +21,7 @@ from starfleet_secrets import SecretsManager, StarfleetSecretsError
 from conftest import REPO, _control, clear_faults, unique
 
 VECTORS = REPO / "tests" / "vectors"
-READ_GROUPS = ["config", "precedence", "documents", "paths", "stages"]
+READ_GROUPS = ["config", "precedence", "documents", "paths", "stages", "mounted"]
 REGION = "us-east-2"
 MANAGED = json.loads((VECTORS / "managed-env.json").read_text())["variables"]
 
@@ -85,7 +85,7 @@ def substitute(v: Any, variables: Dict[str, str]) -> Any:
     if isinstance(v, str):
         # A version a later put_secret_value step makes is resolved when its step runs.
         v = re.sub(r"\$version:(\d+)", lambda m: variables.get(f"$version:{m.group(1)}", m.group(0)), v)
-        for k in ("$secret", "$arn", "$closed_endpoint"):
+        for k in ("$secret", "$arn", "$closed_endpoint", "$mounted"):
             v = v.replace(k, variables[k])
         return v
     if isinstance(v, list):
@@ -110,6 +110,14 @@ def write_config(config: Dict[str, Any], scratch: Path) -> Path:
     return scratch / "does-not-exist.yaml"
 
 
+def write_mounted(files: Dict[str, str], directory: Path) -> None:
+    """The vector's ``mounted`` files (names may hold ``/``) in ``directory`` (``$mounted``)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_text(text)
+
+
 def prepare(
     path: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Tuple[str, Dict[str, Any], SecretsManager, List[str]]:
@@ -126,7 +134,10 @@ def prepare(
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         variables["$closed_endpoint"] = f"http://127.0.0.1:{s.getsockname()[1]}"
+    variables["$mounted"] = str(scratch / "mounted")
     vector: Dict[str, Any] = substitute(raw, variables)
+    if "mounted" in vector:
+        write_mounted(vector["mounted"], scratch / "mounted")
     for var in MANAGED:
         monkeypatch.delenv(var, raising=False)
     env = dict(vector.get("env", {}))

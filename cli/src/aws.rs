@@ -23,6 +23,7 @@ pub fn settings_for(global: &Global) -> Result<Settings, Error> {
         secret_id: global.secret_id.clone(),
         region: global.region.clone(),
         config: global.config.clone().map(ConfigSource::Path),
+        source: global.source.clone(),
         ..Options::default()
     };
     settings::resolve(&options, &settings::process_env)
@@ -59,6 +60,16 @@ pub struct Written {
 
 impl Target {
     pub async fn connect(settings: Settings) -> Result<Target, Error> {
+        if settings.source.is_mounted() {
+            // Nothing in AWS to call: the platform delivers the secret.
+            return Err(Error::new(
+                Code::InvalidArgument,
+                format!(
+                    "the source is {} (delivered by the platform, not read from Secrets Manager): this command works on Secrets Manager only; `describe` shows the delivered secret",
+                    settings.source
+                ),
+            ));
+        }
         let client = source::sdk_client(&settings).await?;
         Ok(Target { settings, client })
     }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 use starfleet_secrets::config::{self, ConfigSource};
-use starfleet_secrets::settings::{process_env, ENV_CONFIG};
+use starfleet_secrets::settings::{process_env, ENV_CONFIG, SOURCE_SECRETS_MANAGER};
 
 use crate::output::Ui;
 use crate::{Failure, Global, EXIT_ERROR, EXIT_USAGE};
@@ -68,16 +68,24 @@ pub fn check_config(g: &Global, path: Option<PathBuf>, ui: &mut Ui) -> Result<()
             "problems": [],
             "secret_id": stanza.and_then(|s| s.secret_id.clone()),
             "region": stanza.and_then(|s| s.region.clone()),
+            "source": source_of(stanza),
             "slack_enabled": cfg.slack_enabled,
             "origin": cfg.origin,
         }));
         return Ok(());
     }
     match stanza {
+        Some(sm) if sm.source.as_ref().is_some_and(|s| s.is_mounted()) => ui.line(format!(
+            "ok: {shown}: source {} (STARFLEET.SecretsManager in {}), SlackEnabled: {}",
+            source_of(stanza),
+            cfg.origin,
+            cfg.slack_enabled
+        )),
         Some(sm) => ui.line(format!(
-            "ok: {shown}: secret {} in {} (STARFLEET.SecretsManager in {}), SlackEnabled: {}",
+            "ok: {shown}: secret {} in {}, source {} (STARFLEET.SecretsManager in {}), SlackEnabled: {}",
             sm.secret_id.as_deref().unwrap_or("?"),
             sm.region.as_deref().unwrap_or("?"),
+            source_of(stanza),
             cfg.origin,
             cfg.slack_enabled
         )),
@@ -86,4 +94,11 @@ pub fn check_config(g: &Global, path: Option<PathBuf>, ui: &mut Ui) -> Result<()
         )),
     }
     Ok(())
+}
+
+/// The source the stanza configures (`Source`, else the default), as spelled.
+fn source_of(stanza: Option<&config::SecretsManagerStanza>) -> String {
+    stanza
+        .and_then(|s| s.source.as_ref())
+        .map_or_else(|| SOURCE_SECRETS_MANAGER.to_owned(), ToString::to_string)
 }

@@ -104,6 +104,10 @@ pub struct Global {
     /// Starfleet configuration file or directory [else STARFLEET_CONFIG]
     #[arg(long, global = true, value_name = "PATH", help_heading = "Global options")]
     pub config: Option<PathBuf>,
+    /// Where the secret is read from: secretsmanager, file:PATH, env:NAME or flyte:GROUP/KEY
+    /// [else STARFLEET_SECRET_SOURCE, else the configuration's Source]
+    #[arg(long, global = true, value_name = "SOURCE", help_heading = "Global options")]
+    pub source: Option<String>,
     /// Machine-readable output: JSON on stdout, errors as JSON on stderr
     #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,

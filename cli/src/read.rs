@@ -125,6 +125,9 @@ pub fn get(g: &Global, path: &str, version: &VersionArgs, ui: &mut Ui) -> Result
 /// `describe`: metadata only (DescribeSecret, ListSecretVersionIds), never the value.
 pub fn describe(g: &Global, ui: &mut Ui) -> Result<(), Failure> {
     let settings = aws::settings_for(g)?;
+    if settings.source.is_mounted() {
+        return describe_mounted(&settings.source, ui);
+    }
     let region = settings.location.region.clone();
     let (d, versions, list_error) = block_on(async {
         let target = Target::connect(settings).await?;
@@ -174,6 +177,7 @@ pub fn describe(g: &Global, ui: &mut Ui) -> Result<(), Failure> {
         .collect();
     if ui.json {
         ui.json_out(&json!({
+            "source": settings::SOURCE_SECRETS_MANAGER,
             "name": d.name(),
             "arn": d.arn(),
             "region": region,
@@ -205,6 +209,7 @@ pub fn describe(g: &Global, ui: &mut Ui) -> Result<(), Failure> {
     let field =
         |ui: &mut Ui, name: &str, value: String| ui.line(format!("{}  {value}", s.bold(&format!("{name:<13}"))));
     let none = || "-".to_owned();
+    field(ui, "Source", settings::SOURCE_SECRETS_MANAGER.to_owned());
     field(ui, "Name", d.name().unwrap_or("?").to_owned());
     field(ui, "ARN", d.arn().unwrap_or("?").to_owned());
     if let Some(desc) = d.description().filter(|x| !x.is_empty()) {
@@ -405,4 +410,31 @@ pub fn print_changes(ui: &mut Ui, changes: &[edit::Change]) {
         count(Kind::Removed),
         count(Kind::Changed)
     ));
+}
+
+/// `describe` of a secret the platform delivers (`source` = `file:`, `env:`, `flyte:`): the
+/// source, the VersionId (content hash) and the number of top-level keys of what it holds now,
+/// read by the core's rules; never a value, and no AWS call.
+fn describe_mounted(source: &starfleet_secrets::mounted::Source, ui: &mut Ui) -> Result<(), Failure> {
+    use starfleet_secrets::mounted;
+    let secret = match mounted::read(source, None)? {
+        mounted::Read::Value(secret, _) => secret,
+        mounted::Read::Unchanged => unreachable!("a read without a stamp always reads"),
+    };
+    let keys = secret.document()?.len();
+    if ui.json {
+        ui.json_out(&json!({
+            "source": source.to_string(),
+            "version_id": secret.version_id(),
+            "keys": keys,
+        }));
+        return Ok(());
+    }
+    let s = ui.out;
+    let field =
+        |ui: &mut Ui, name: &str, value: String| ui.line(format!("{}  {value}", s.bold(&format!("{name:<13}"))));
+    field(ui, "Source", source.to_string());
+    field(ui, "VersionId", secret.version_id().unwrap_or("?").to_owned());
+    field(ui, "Keys", format!("{keys} at the top level"));
+    Ok(())
 }

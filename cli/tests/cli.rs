@@ -626,6 +626,50 @@ fn describe_shows_metadata_only() {
 }
 
 #[test]
+fn check_config_and_describe_show_a_delivered_source_without_its_value() {
+    let dir = temp_dir("mounted-source");
+    let file = dir.join("app.json");
+    let token = canary("mounted");
+    std::fs::write(&file, json!({"STARFLEET": {"SlackToken": token}, "b": 1}).to_string()).unwrap();
+    let source = format!("file:{}", file.display());
+    let config = dir.join("starfleet.yaml");
+    std::fs::write(
+        &config,
+        format!("STARFLEET:\n  SecretsManager:\n    Source: {source}\n"),
+    )
+    .unwrap();
+    let run = cli(&["check-config", config.to_str().unwrap()]).run();
+    assert_eq!(run.status, 0, "{run:?}");
+    assert!(run.stdout.contains(&format!("source {source}")), "{run:?}");
+    let js = cli(&["--json", "check-config", config.to_str().unwrap()]).run().json();
+    assert_eq!(js["source"], json!(source));
+
+    // No AWS: the variable names the file, and the CLI reads it by the core's rules.
+    let run = cli(&["describe"]).env("STARFLEET_SECRET_SOURCE", &source).run();
+    let out = run.clean_of(&[&token]).ok();
+    assert!(out.contains(&format!("Source         {source}")), "{out}");
+    assert!(
+        out.contains("VersionId      content-") && out.contains("2 at the top level"),
+        "{out}"
+    );
+    let js = cli(&["describe", "--json"])
+        .env("STARFLEET_SECRET_SOURCE", &source)
+        .run();
+    let v = js.clean_of(&[&token]).json();
+    assert_eq!((v["source"].clone(), v["keys"].clone()), (json!(source), json!(2)));
+    let flag = cli(&["--source", &source, "describe"]).run();
+    assert!(
+        flag.clean_of(&[&token])
+            .ok()
+            .contains(&format!("Source         {source}")),
+        "{flag:?}"
+    );
+    let keys = cli(&["keys"]).env("STARFLEET_SECRET_SOURCE", &source).run();
+    assert_eq!(keys.status, 1, "{keys:?}");
+    assert!(keys.stderr.contains("Secrets Manager only"), "{keys:?}");
+}
+
+#[test]
 fn diff_after_rotation_style_updates() {
     let name = unique("diff");
     let (c1, c2, c3) = (canary("one"), canary("two"), canary("three"));

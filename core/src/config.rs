@@ -83,6 +83,8 @@ pub struct SecretLocation {
 pub struct SecretsManagerStanza {
     pub secret_id: Option<String>,
     pub region: Option<String>,
+    /// `Source`: where the secret is read from (`crate::mounted::Source`), when given.
+    pub source: Option<crate::mounted::Source>,
 }
 
 /// What this library needs from a validated Starfleet configuration.
@@ -352,6 +354,28 @@ fn read_bounded(path: &FsPath) -> std::result::Result<String, Problem> {
 }
 
 fn open_regular(path: &FsPath) -> std::result::Result<std::fs::File, Problem> {
+    open_regular_file(path).map_err(|e| match e {
+        Unopened::Io(e) => io_error(path, &e),
+        Unopened::Kind(kind) => Problem {
+            file: path.display().to_string(),
+            key_path: String::new(),
+            line: None,
+            message: format!("is {kind}, not a regular file"),
+        },
+    })
+}
+
+/// Why [`open_regular_file`] gave no file.
+pub(crate) enum Unopened {
+    Io(std::io::Error),
+    /// Not a regular file: what it is ("a FIFO", "a directory", ...).
+    Kind(&'static str),
+}
+
+/// `path` opened for reading if it is a regular file. Opened without blocking (a FIFO's open
+/// would wait for a writer forever) and checked with `fstat` before anything is read. Also
+/// how a `file:` secret source is opened (`mounted.rs`).
+pub(crate) fn open_regular_file(path: &FsPath) -> std::result::Result<std::fs::File, Unopened> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -359,15 +383,10 @@ fn open_regular(path: &FsPath) -> std::result::Result<std::fs::File, Problem> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let file = options.open(path).map_err(|e| io_error(path, &e))?;
-    let kind = file.metadata().map_err(|e| io_error(path, &e))?.file_type();
+    let file = options.open(path).map_err(Unopened::Io)?;
+    let kind = file.metadata().map_err(Unopened::Io)?.file_type();
     if !kind.is_file() {
-        return Err(Problem {
-            file: path.display().to_string(),
-            key_path: String::new(),
-            line: None,
-            message: format!("is {}, not a regular file", file_kind(kind)),
-        });
+        return Err(Unopened::Kind(file_kind(kind)));
     }
     Ok(file)
 }
@@ -489,9 +508,26 @@ fn validate(root: &Mapping, from_host: bool, findings: &mut Findings<'_>) -> Sta
 }
 
 fn validate_stanza(sm: &Mapping, findings: &mut Findings<'_>) -> SecretsManagerStanza {
+    // `Source` (where the secret is read from, see mounted.rs): a platform-delivered source
+    // needs neither SecretId nor SecretRegion.
+    let source = match sm.get("Source") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => crate::mounted::Source::parse(text)
+            .map_err(|why| findings.add("STARFLEET.SecretsManager.Source", why))
+            .ok(),
+        Some(other) => {
+            findings.add(
+                "STARFLEET.SecretsManager.Source",
+                format!("must be a string, found {}", yaml_kind(other)),
+            );
+            None
+        }
+    };
+    let required = !source.as_ref().is_some_and(crate::mounted::Source::is_mounted);
     let mut string_at = |key: &str| -> Option<String> {
         let path = format!("STARFLEET.SecretsManager.{key}");
         match sm.get(key) {
+            None if !required => {}
             None => findings.add(&path, "is missing".into()),
             Some(Value::String(s)) if s.trim().is_empty() => findings.add(&path, "is empty".into()),
             Some(Value::String(s)) => return Some(s.clone()),
@@ -522,7 +558,11 @@ fn validate_stanza(sm: &Mapping, findings: &mut Findings<'_>) -> SecretsManagerS
             findings.add("STARFLEET.SecretsManager.SecretId", why);
         }
     }
-    SecretsManagerStanza { secret_id, region }
+    SecretsManagerStanza {
+        secret_id,
+        region,
+        source,
+    }
 }
 
 /// The 1-based line of the key at dotted `key_path` in block-style YAML `text`, or of the
@@ -783,6 +823,32 @@ mod tests {
             .unwrap_err()
             .message()
             .contains(": cannot read: "));
+    }
+
+    #[test]
+    fn a_source_beside_the_secret_id() {
+        let c = text("STARFLEET:\n  SecretsManager:\n    Source: file:/mnt/secrets/app.json\n").unwrap();
+        let sm = c.secrets_manager.unwrap();
+        assert_eq!(
+            sm.source,
+            Some(crate::mounted::Source::File("/mnt/secrets/app.json".into()))
+        );
+        assert_eq!(
+            (sm.secret_id, sm.region),
+            (None, None),
+            "a mounted source needs neither"
+        );
+        assert!(invalid("STARFLEET:\n  SecretsManager:\n    Source: secretsmanager\n")
+            .contains("STARFLEET.SecretsManager.SecretId: is missing"));
+        let found =
+            all("STARFLEET:\n  SecretsManager:\n    SecretId: S\n    SecretRegion: us-east-2\n    Source: s3:x\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].key_path.as_str(), found[0].line),
+            ("STARFLEET.SecretsManager.Source", Some(5))
+        );
+        assert!(found[0].message.contains("is not a secret source"), "{found:?}");
+        assert!(invalid("STARFLEET:\n  SecretsManager:\n    Source: 3\n").contains("Source: must be a string"));
     }
 
     #[test]

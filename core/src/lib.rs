@@ -8,6 +8,8 @@
 //!   `Options::from_map` for bindings that hand over a map of options;
 //! * [`settings`]: arguments → environment → configuration precedence, TTL and deadlines;
 //! * [`source`]: `GetSecretValue` and the classification of its errors;
+//! * [`mounted`]: the `source` option, and secrets the platform mounts as files or sets as
+//!   environment variables (Kubernetes, ECS, Flyte);
 //! * [`transport`]: the HTTP clients: TLS provider (rustls + ring), trusted roots, pooling;
 //! * [`hedge`]: a read left unanswered on a reused pooled connection is sent again on a new one;
 //! * [`cache`]: lazy load, single-flight, TTL, refresh-ahead, stale-if-error, stats;
@@ -36,6 +38,7 @@ pub mod document;
 pub mod error;
 pub mod hedge;
 pub mod jitter;
+pub mod mounted;
 pub mod notify;
 pub mod options;
 pub mod overrides;

@@ -205,6 +205,8 @@ options! {
         doc: "Expire values up to this fraction of the TTL early, by a per-process random share, so a fleet does not refresh in lockstep.";
     fallback_regions: Regions, env: Some(settings::ENV_FALLBACK_REGIONS), default: "none",
         doc: "Replica regions read from, in order, when the secret's region fails with NETWORK, TIMEOUT, SERVICE or THROTTLED.";
+    source: Text, env: Some(settings::ENV_SOURCE), default: "secretsmanager",
+        doc: "Where the secret is read from: \"secretsmanager\", \"file:<path>\" (a mounted file), \"env:<NAME>\" (an environment variable) or \"flyte:<group>/<key>\" (Flyte's injected secret).";
 }
 
 /// The option a binding calls `name` (spelled as `naming` says), if there is one.

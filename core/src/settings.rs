@@ -1,15 +1,18 @@
 //! Options from the caller, resolved against the environment and the Starfleet configuration.
 //!
 //! Precedence, per setting and the same in every language: explicit argument, then
-//! environment variable, then the Starfleet configuration (for the location), then default.
-//! The configuration file is only read when arguments and environment leave the location
-//! incomplete, so a worker that passes everything never touches the filesystem.
+//! environment variable, then the Starfleet configuration (for the location and the source),
+//! then default. The configuration file is only read when arguments and environment leave the
+//! location incomplete, so a worker that passes everything never touches the filesystem. A
+//! platform-delivered source (`file:`, `env:`, `flyte:`, see [`crate::mounted`]) needs no
+//! location at all.
 
 use std::fmt;
 use std::time::Duration;
 
 use crate::config::{self, ConfigSource, SecretLocation};
 use crate::error::{Code, Error, Result};
+use crate::mounted::Source;
 
 pub const ENV_SECRET_ID: &str = "STARFLEET_SECRET_ID";
 pub const ENV_SECRET_REGION: &str = "STARFLEET_SECRET_REGION";
@@ -21,6 +24,11 @@ pub const ENV_REFRESH_AHEAD: &str = "STARFLEET_SECRETS_REFRESH_AHEAD";
 pub const ENV_EXPIRY_JITTER: &str = "STARFLEET_SECRETS_EXPIRY_JITTER";
 /// Comma-separated replica regions read from when the secret's own region is failing.
 pub const ENV_FALLBACK_REGIONS: &str = "STARFLEET_SECRET_FALLBACK_REGIONS";
+/// Where the secret is read from (`crate::mounted::Source`): `secretsmanager`, `file:<path>`,
+/// `env:<NAME>` or `flyte:<group>/<key>`.
+pub const ENV_SOURCE: &str = "STARFLEET_SECRET_SOURCE";
+/// The default source's spelling.
+pub const SOURCE_SECRETS_MANAGER: &str = "secretsmanager";
 
 /// Default time a fetched value is served before it is refreshed.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
@@ -178,6 +186,10 @@ pub struct Settings {
     /// Regions tried after `location.region`, in order: validated, without duplicates and
     /// without the primary region.
     pub fallback_regions: Vec<String>,
+    /// Where the value is read from. For a mounted source (`file:`, `env:`, `flyte:`) the
+    /// location's secret id is the source as spelled (`file:/mnt/secrets/app.json`) and its
+    /// region is empty: nothing is located in AWS.
+    pub source: Source,
 }
 
 impl Settings {
@@ -224,7 +236,18 @@ pub fn select_version(stage: Option<&str>, id: Option<&str>) -> Result<Version> 
 
 /// Resolve options against `env` (see the module doc for precedence).
 pub fn resolve(opts: &Options, env: EnvLookup<'_>) -> Result<Settings> {
-    let location = resolve_location(opts, env)?;
+    let (source, location) = match given_source(opts, env)? {
+        Some(source) if source.is_mounted() => (source.clone(), mounted_location(&source)),
+        given => locate(opts, env, given.is_some())?,
+    };
+    if source.is_mounted() && (opts.version_stage.is_some() || opts.version_id.is_some()) {
+        return Err(Error::new(
+            Code::InvalidArgument,
+            format!(
+                "version_stage and version_id select a Secrets Manager version; the source {source} has one version"
+            ),
+        ));
+    }
     let version = select_version(opts.version_stage.as_deref(), opts.version_id.as_deref())?;
     let ttl = match opts.ttl {
         Some(t) => t,
@@ -249,7 +272,11 @@ pub fn resolve(opts: &Options, env: EnvLookup<'_>) -> Result<Settings> {
         Some(f) => fraction_arg("expiry_jitter", f)?,
         None => from_env(env, ENV_EXPIRY_JITTER, parse_fraction)?.unwrap_or(DEFAULT_EXPIRY_JITTER),
     };
-    let fallback_regions = resolve_fallback_regions(opts.fallback_regions.as_deref(), env, &location.region)?;
+    // A mounted source has no region to fall back from.
+    let fallback_regions = match source.is_mounted() {
+        true => Vec::new(),
+        false => resolve_fallback_regions(opts.fallback_regions.as_deref(), env, &location.region)?,
+    };
     Ok(Settings {
         location,
         version,
@@ -260,7 +287,29 @@ pub fn resolve(opts: &Options, env: EnvLookup<'_>) -> Result<Settings> {
         refresh_ahead: (refresh_ahead > 0.0 && matches!(ttl, Ttl::For(_))).then_some(refresh_ahead),
         expiry_jitter,
         fallback_regions,
+        source,
     })
+}
+
+/// The source the argument or the environment gives ([`ENV_SOURCE`]), checked
+/// (CONFIG_INVALID naming where it came from); `None` when neither does.
+fn given_source(opts: &Options, env: EnvLookup<'_>) -> Result<Option<Source>> {
+    let (text, from) = match (&opts.source, env(ENV_SOURCE)) {
+        (Some(text), _) => (text.clone(), "argument source".to_owned()),
+        (None, Some(text)) => (text, format!("environment {ENV_SOURCE}")),
+        (None, None) => return Ok(None),
+    };
+    Source::parse(&text)
+        .map(Some)
+        .map_err(|why| Error::new(Code::ConfigInvalid, format!("{from}: {why}")))
+}
+
+/// The location of a mounted source: its spelling as the secret id, no region.
+fn mounted_location(source: &Source) -> SecretLocation {
+    SecretLocation {
+        secret_id: source.to_string(),
+        region: String::new(),
+    }
 }
 
 /// A comma-separated list of regions (`STARFLEET_SECRET_FALLBACK_REGIONS`, C's setter), each
@@ -310,6 +359,13 @@ struct Found {
 
 /// The location, each field taken from the first place that has it.
 pub fn resolve_location(opts: &Options, env: EnvLookup<'_>) -> Result<SecretLocation> {
+    locate(opts, env, true).map(|(_, location)| location)
+}
+
+/// The source and the location. The Starfleet configuration's `Source` is taken when the
+/// configuration is read (only when arguments and environment leave the location
+/// incomplete) and `source_given` is false; a mounted one needs no location.
+fn locate(opts: &Options, env: EnvLookup<'_>, source_given: bool) -> Result<(Source, SecretLocation)> {
     let mut looked = Vec::new();
     let mut id = pick(&opts.secret_id, "argument secret_id", ENV_SECRET_ID, env, &mut looked)?;
     let mut region = pick(&opts.region, "argument region", ENV_SECRET_REGION, env, &mut looked)?;
@@ -326,6 +382,10 @@ pub fn resolve_location(opts: &Options, env: EnvLookup<'_>) -> Result<SecretLoca
             Some((source, how)) => {
                 let cfg = config::load(&source)?;
                 let stanza = cfg.secrets_manager.unwrap_or_default();
+                if let Some(mounted) = stanza.source.filter(|s| s.is_mounted() && !source_given) {
+                    let location = mounted_location(&mounted);
+                    return Ok((mounted, location));
+                }
                 let from = format!("STARFLEET.SecretsManager in {} ({how})", cfg.origin);
                 if stanza.secret_id.is_none() {
                     looked.push(format!("{from}: not configured"));
@@ -340,6 +400,11 @@ pub fn resolve_location(opts: &Options, env: EnvLookup<'_>) -> Result<SecretLoca
     }
 
     let Some(id) = id else {
+        if !source_given {
+            looked.push(format!(
+                "a platform-delivered source (argument source, environment {ENV_SOURCE}: neither set)"
+            ));
+        }
         return Err(Error::new(
             Code::ConfigMissing,
             format!("no Starfleet secret configured; looked at: {}", looked.join("; ")),
@@ -369,10 +434,11 @@ pub fn resolve_location(opts: &Options, env: EnvLookup<'_>) -> Result<SecretLoca
             format!("secret id {} ({}) {why}", id.value, id.from),
         )
     })?;
-    Ok(SecretLocation {
+    let location = SecretLocation {
         secret_id: id.value,
         region: region.value,
-    })
+    };
+    Ok((Source::SecretsManager, location))
 }
 
 /// An argument if given (an empty one is an error), else the environment variable.
@@ -453,9 +519,9 @@ mod tests {
 
     #[test]
     fn missing_everywhere_names_every_place() {
-        let e = resolve_location(&Options::default(), &env_of(&[])).unwrap_err();
+        let e = resolve(&Options::default(), &env_of(&[])).unwrap_err();
         assert_eq!(e.code(), Code::ConfigMissing);
-        for place in ["argument secret_id", ENV_SECRET_ID, ENV_CONFIG] {
+        for place in ["argument secret_id", ENV_SECRET_ID, ENV_CONFIG, ENV_SOURCE] {
             assert!(e.message().contains(place), "{e}");
         }
     }
@@ -589,6 +655,51 @@ mod tests {
             e.message().contains("argument fallback_regions") && e.message().contains("Oregon"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_source_from_argument_then_environment_then_configuration() {
+        let file = |p: &str| Source::File(p.into());
+        let mounted_config = ConfigSource::Text {
+            name: "cfg.yaml".into(),
+            yaml: "STARFLEET:\n  SecretsManager:\n    Source: file:/from/config\n".into(),
+        };
+        let o = Options {
+            config: Some(mounted_config.clone()),
+            ..Default::default()
+        };
+        let s = resolve(&o, &env_of(&[])).unwrap();
+        assert_eq!(
+            (s.source, s.location.secret_id.as_str()),
+            (file("/from/config"), "file:/from/config")
+        );
+        assert!(s.location.region.is_empty() && s.fallback_regions.is_empty());
+        let env = env_of(&[(ENV_SOURCE, "env:FROM_ENV"), (ENV_FALLBACK_REGIONS, "us-west-2")]);
+        assert_eq!(resolve(&o, &env).unwrap().source, Source::Env("FROM_ENV".into()));
+        let arg = Options {
+            source: Some("flyte:g/k".into()),
+            ..o.clone()
+        };
+        assert_eq!(
+            resolve(&arg, &env).unwrap().source,
+            Source::Flyte {
+                group: "g".into(),
+                key: "k".into()
+            }
+        );
+        // An explicit secretsmanager wins over the configuration's source, and needs a location.
+        let e = resolve(&o, &env_of(&[(ENV_SOURCE, "secretsmanager")])).unwrap_err();
+        assert_eq!(e.code(), Code::ConfigMissing, "{e}");
+        // The configuration is not read when arguments give the whole location.
+        let located = Options {
+            secret_id: Some("S".into()),
+            region: Some("us-east-2".into()),
+            ..o
+        };
+        assert_eq!(resolve(&located, &env_of(&[])).unwrap().source, Source::SecretsManager);
+        let e = resolve(&Options::default(), &env_of(&[(ENV_SOURCE, "file:")])).unwrap_err();
+        assert_eq!(e.code(), Code::ConfigInvalid);
+        assert!(e.message().contains(ENV_SOURCE), "{e}");
     }
 
     #[test]

@@ -123,7 +123,7 @@ fn create_secret(spec: &Value, name: &str) -> (Vec<String>, String) {
     (ids, created["ARN"].as_str().unwrap().to_owned())
 }
 
-/// Replace `$secret`, `$arn`, `$version:N`, `$closed_endpoint` in every string of `v`.
+/// Replace `$secret`, `$arn`, `$version:N`, `$closed_endpoint`, `$mounted` in every string of `v`.
 fn substitute(v: &Value, vars: &HashMap<String, String>) -> Value {
     match v {
         Value::String(s) => {
@@ -195,6 +195,16 @@ fn write_config(config: &Value, dir: &FsPath) -> PathBuf {
     dir.join("does-not-exist.yaml")
 }
 
+/// Write the vector's `mounted` files (names may hold `/`) into `dir`, which `$mounted` names.
+fn write_mounted(files: &Map<String, Value>, dir: &FsPath) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, text) in files {
+        let file = dir.join(name);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text.as_str().unwrap()).unwrap();
+    }
+}
+
 fn seconds(v: &Value) -> Duration {
     Duration::from_secs_f64(v.as_f64().unwrap())
 }
@@ -221,6 +231,7 @@ fn options(args: Option<&Value>, config: Option<PathBuf>) -> Options {
             let regions = regions.as_array().unwrap().iter();
             regions.map(|r| r.as_str().unwrap().to_owned()).collect()
         }),
+        source: text("source"),
     }
 }
 
@@ -314,7 +325,12 @@ fn prepare(id: &str, raw: &Value, scratch: &FsPath) -> Prepared {
         format!("http://{}", closed.local_addr().unwrap()),
     );
     drop(closed);
+    let mounted = scratch.join(id).join("mounted");
+    vars.insert("$mounted".into(), mounted.to_string_lossy().into_owned());
     let vector = substitute(raw, &vars);
+    if let Some(Value::Object(files)) = vector.get("mounted") {
+        write_mounted(files, &mounted);
+    }
     let config = vector.get("config").map(|c| write_config(c, &scratch.join(id)));
     let via_env = vector.get("config_via").and_then(Value::as_str) == Some("env");
     let mut env = vector.get("env").cloned().unwrap_or(json!({}));
@@ -343,7 +359,7 @@ fn scratch() -> PathBuf {
 #[test]
 fn read_vectors() {
     let _lock = ENV_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    let vectors = load(&["config", "precedence", "documents", "paths", "stages"]);
+    let vectors = load(&["config", "precedence", "documents", "paths", "stages", "mounted"]);
     assert!(vectors.len() >= 60, "only {} read vectors", vectors.len());
     let scratch = scratch();
     let mut failures = Vec::new();
@@ -518,6 +534,7 @@ fn the_managed_variables_include_every_one_the_core_reads() {
         ENV_TTL,
         ENV_MAX_STALE,
         ENV_TIMEOUT,
+        ENV_SOURCE,
     ] {
         assert!(
             managed.iter().any(|m| m == var),

@@ -12,15 +12,6 @@ use serde_json::json;
 use starfleet_secrets::{notify, Options, Payload, SecretsManager, Ttl};
 use support::*;
 
-type Seen = Arc<Mutex<Vec<(Option<String>, String)>>>;
-
-fn record(m: &SecretsManager) -> (starfleet_secrets::Subscription, Seen) {
-    let seen: Seen = Arc::default();
-    let s = seen.clone();
-    let sub = m.on_change(move |old, new| s.lock().unwrap().push((old.map(str::to_owned), new.to_owned())));
-    (sub, seen)
-}
-
 fn forever(name: &str) -> Options {
     Options {
         ttl: Some(Ttl::Forever),

@@ -123,6 +123,16 @@ static starfleet_secrets_manager *manager_for(const char *name, const char *ttl)
     return m;
 }
 
+/* Write `text` to the file at `path` (replacing it), checked. */
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
 /* get_string into a fresh string (NULL on failure; the result is in *result). */
 static char *get_string(const starfleet_secrets_manager *m, const char *path,
                         starfleet_secrets_result *result) {
@@ -613,12 +623,7 @@ static void test_configuration_errors(void) {
     CHECK(mkdtemp(dir) != NULL);
     char file[256];
     snprintf(file, sizeof file, "%s/broken.yaml", dir);
-    FILE *f = fopen(file, "w");
-    CHECK(f != NULL);
-    if (f) {
-        fputs("STARFLEET:\n  SecretsManager: [unclosed\n", f);
-        fclose(f);
-    }
+    write_text(file, "STARFLEET:\n  SecretsManager: [unclosed\n");
     CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
     CHECK_RESULT(starfleet_secrets_options_set_config_path(opts, file), OK);
     CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
@@ -626,6 +631,41 @@ static void test_configuration_errors(void) {
     expect_failure(m, "x", STARFLEET_SECRETS_RESULT_CONFIG_INVALID, "broken.yaml");
     starfleet_secrets_manager_free(m);
     unlink(file);
+    rmdir(dir);
+}
+
+static void test_mounted_source(void) {
+    /* A secret the platform mounts as a file: the setter, the value, a rewrite seen at the
+     * next refresh, and a missing file typed and named. No AWS call is made. */
+    char dir[] = "/tmp/starfleet-c-mounted-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char file[256], source[300];
+    snprintf(file, sizeof file, "%s/app.json", dir);
+    snprintf(source, sizeof source, "file:%s", file);
+    write_text(file, "{\"STARFLEET\": {\"SlackToken\": \"xoxb-c-mounted-1\"}}");
+    starfleet_secrets_options *opts = NULL;
+    starfleet_secrets_manager *m = NULL;
+    CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_source(opts, NULL), STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(starfleet_secrets_options_set_source(opts, source), OK);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    starfleet_secrets_result r;
+    char *s = get_string(m, "STARFLEET.SlackToken", &r);
+    CHECK_RESULT(r, OK);
+    CHECK(s && strcmp(s, "xoxb-c-mounted-1") == 0);
+    starfleet_secrets_string_free(s);
+    write_text(file, "{\"STARFLEET\": {\"SlackToken\": \"xoxb-c-mounted-2\"}}");
+    CHECK_RESULT(starfleet_secrets_manager_refresh(m), OK);
+    s = get_string(m, "STARFLEET.SlackToken", &r);
+    CHECK_RESULT(r, OK);
+    CHECK(s && strcmp(s, "xoxb-c-mounted-2") == 0);
+    starfleet_secrets_string_free(s);
+    starfleet_secrets_manager_free(m);
+    unlink(file);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    starfleet_secrets_options_free(opts);
+    expect_failure(m, "STARFLEET.SlackToken", STARFLEET_SECRETS_RESULT_SECRET_NOT_FOUND, "app.json");
+    starfleet_secrets_manager_free(m);
     rmdir(dir);
 }
 
@@ -1267,6 +1307,7 @@ int main(int argc, char **argv) {
         {"timeout and network", test_timeout_and_network},
         {"try getters never wait; load fills the cache", test_try_getters_never_wait},
         {"configuration errors", test_configuration_errors},
+        {"a mounted source: file value, rewrite, missing file", test_mounted_source},
         {"NULL and invalid arguments", test_invalid_arguments},
         {"stale if error", test_stale_if_error},
         {"refresh-ahead: background refresh, option checks", test_refresh_ahead_and_jitter},

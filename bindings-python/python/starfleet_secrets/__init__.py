@@ -190,6 +190,12 @@ class SecretsManager(_native.SecretsManager):
     like), all within one ``timeout``;
     else ``STARFLEET_SECRET_FALLBACK_REGIONS`` (comma-separated). ``stats()["region"]`` says
     which region served.
+    ``source`` says where the secret is read from: ``"secretsmanager"`` (the default), or a
+    secret the platform delivers: ``"file:<path>"`` (a mounted file, e.g. Kubernetes' Secrets
+    Store CSI driver), ``"env:<NAME>"`` (an environment variable, e.g. ECS ``secrets``) or
+    ``"flyte:<group>/<key>"`` (Flyte's injected secret); else ``STARFLEET_SECRET_SOURCE``, else
+    the configuration's ``Source``. The value, errors, ``on_change`` and ``stats()`` behave the
+    same; no AWS call is made for a platform-delivered secret.
 
     Options are taken here, so a subclass may define its own ``__init__`` and call
     ``super().__init__(**options)`` (Starfleet's adapter does).

@@ -52,6 +52,7 @@ class SecretsManager:
         refresh_ahead: Optional[float] = None,
         expiry_jitter: Optional[float] = None,
         fallback_regions: Optional[Sequence[str]] = None,
+        source: Optional[str] = None,
     ) -> None: ...
     @property
     def secrets(self) -> Dict[str, Any]: ...

@@ -248,6 +248,7 @@ impl SecretsManager {
         d.set_item("refresh_ahead", s.refresh_ahead.unwrap_or(0.0))?;
         d.set_item("expiry_jitter", s.expiry_jitter)?;
         d.set_item("fallback_regions", &s.fallback_regions)?;
+        d.set_item("source", s.source.to_string())?;
         Ok(d)
     }
 

@@ -11,7 +11,7 @@ use super::{SecretsManager, INITIAL_BACKOFF, MAX_BACKOFF};
 use crate::document::Secret;
 use crate::error::{Code, Error, Result};
 use crate::settings::Settings;
-use crate::{runtime, source};
+use crate::{mounted, runtime, source};
 
 /// Slack on top of the SDK's own deadline, so a stuck credential provider cannot hang us.
 const DEADLINE_SLACK: Duration = Duration::from_secs(1);
@@ -36,6 +36,15 @@ pub(super) enum Count {
     /// [`SecretsManager::load_blocking`]: its callers' accesses are counted by
     /// [`SecretsManager::try_secret`].
     Nothing,
+}
+
+/// What [`SecretsManager::read_mounted`] found.
+#[allow(clippy::large_enum_variant)] // returned once per read and taken apart at once
+enum Mounted {
+    /// The cached entry is still the file's content: renewed, served.
+    Unchanged(Arc<Secret>),
+    /// A value read (and the file's stamp, for a file).
+    Read(Secret, Option<mounted::Stamp>),
 }
 
 /// How many times a load starts over because the settings changed during its fetch.
@@ -157,18 +166,29 @@ impl SecretsManager {
     /// One call, with the outcome recorded unless something made it unwanted meanwhile.
     /// Caller holds the fetch lock.
     async fn fetch(&self, settings: &Arc<Settings>, fetcher: &mut Fetcher<'_>) -> Fetched {
-        let (generation, cached) = {
+        let (generation, cached, stamp) = {
             let mut state = self.lock_state();
-            state.caller_fetches = matches!(fetcher, Fetcher::Caller(_));
+            state.caller_fetches = matches!(fetcher, Fetcher::Caller(_)) && !settings.source.is_mounted();
             // What a replica's answer must not be older than (see read_with_failover).
             let cached = state.entry.as_ref().and_then(|e| {
                 let version = e.secret.version_id()?.to_owned();
                 Some((version, e.secret.created()?))
             });
-            (state.generation, cached)
+            let stamp = state.entry.as_ref().and_then(|e| e.stamp.clone());
+            (state.generation, cached, stamp)
         };
         self.counters.fetches.fetch_add(1, Relaxed);
+        let mut new_stamp = None;
         let outcome = match fetcher {
+            // A mounted source is read here, whoever would have called AWS.
+            _ if settings.source.is_mounted() => match self.read_mounted(settings, generation, stamp.as_ref()) {
+                Ok(Mounted::Unchanged(secret)) => return Fetched::Done(Ok(secret)),
+                Ok(Mounted::Read(secret, stamp)) => {
+                    new_stamp = stamp;
+                    source::Outcome::served(secret, String::new())
+                }
+                Err(error) => source::Outcome::failed(error),
+            },
             Fetcher::Sdk => fetch_on_runtime((**settings).clone(), cached).await,
             Fetcher::Caller(fetch) => {
                 let cached = cached.as_ref().map(|(v, t)| (v.as_str(), *t));
@@ -220,6 +240,7 @@ impl SecretsManager {
                     secret: secret.clone(),
                     fetched_at: now,
                     region,
+                    stamp: new_stamp,
                 });
                 state.failure = None;
                 state.last_refresh = Some(SystemTime::now());
@@ -240,6 +261,36 @@ impl SecretsManager {
                 });
                 Fetched::Done(Err(error))
             }
+        }
+    }
+
+    /// Read a mounted source ([`mounted::read`]). A file whose stamp is the cached entry's is
+    /// not read again: the entry is renewed as a fetch would (fetched now, no failure), unless
+    /// an `invalidate()` or a change of settings ran since `generation`, which reads it again.
+    fn read_mounted(&self, settings: &Settings, generation: u64, stamp: Option<&mounted::Stamp>) -> Result<Mounted> {
+        let read = match mounted::read(&settings.source, stamp)? {
+            mounted::Read::Unchanged => {
+                let mut state = self.lock_state();
+                if state.generation == generation {
+                    if let Some(entry) = state.entry.as_mut() {
+                        entry.fetched_at = Instant::now();
+                        let secret = entry.secret.clone();
+                        state.failure = None;
+                        state.last_refresh = Some(SystemTime::now());
+                        return Ok(Mounted::Unchanged(secret));
+                    }
+                }
+                drop(state);
+                mounted::read(&settings.source, None)?
+            }
+            read => read,
+        };
+        match read {
+            mounted::Read::Value(secret, stamp) => Ok(Mounted::Read(secret, stamp)),
+            mounted::Read::Unchanged => Err(Error::new(
+                Code::Internal,
+                "a mounted source read without a stamp answered unchanged (a bug in starfleet-secrets)",
+            )),
         }
     }
 

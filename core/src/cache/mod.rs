@@ -266,7 +266,7 @@ impl SecretsManager {
                 .and_then(|e| e.secret.version_id().map(str::to_owned)),
             last_error: state.failure.as_ref().map(|f| f.error.code()),
             testing_overrides: state.overrides.depth(),
-            region: state.entry.as_ref().map(|e| e.region.clone()),
+            region: state.entry.as_ref().map(|e| e.region.clone()).filter(|r| !r.is_empty()),
             ..self.counters.snapshot()
         }
     }

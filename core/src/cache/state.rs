@@ -165,8 +165,10 @@ impl StatValue for Option<Code> {
 pub(super) struct Entry {
     pub(super) secret: Arc<Secret>,
     pub(super) fetched_at: Instant,
-    /// The region that served it.
+    /// The region that served it (empty for a mounted source).
     pub(super) region: String,
+    /// A mounted file's stamp when it was read: a refresh rereads it only if it changed.
+    pub(super) stamp: Option<crate::mounted::Stamp>,
 }
 
 pub(super) struct Failure {

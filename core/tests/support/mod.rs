@@ -81,6 +81,17 @@ pub fn capture_logs() {
     });
 }
 
+/// The `on_change` calls a manager made, as `(old, new)` VersionIds.
+pub type Seen = std::sync::Arc<Mutex<Vec<(Option<String>, String)>>>;
+
+/// Subscribe to `m`'s changes, recording each call (keep the subscription alive).
+pub fn record(m: &starfleet_secrets::SecretsManager) -> (starfleet_secrets::Subscription, Seen) {
+    let seen: Seen = Seen::default();
+    let s = seen.clone();
+    let sub = m.on_change(move |old, new| s.lock().unwrap().push((old.map(str::to_owned), new.to_owned())));
+    (sub, seen)
+}
+
 /// A client straight to moto, for setting secrets up (not counted by the proxy).
 pub async fn admin() -> Client {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
