@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use starfleet_secrets::config;
+use starfleet_secrets::arn;
 
 use crate::aws::{self, block_on, Target};
 use crate::output::Ui;
@@ -82,7 +82,7 @@ fn build(f: &Facts) -> (PolicyDocument, String, Vec<String>) {
     let account = f
         .arn
         .as_deref()
-        .and_then(|a| config::arn_field(a, 4))
+        .and_then(|a| arn::arn_field(a, 4))
         .map(str::to_owned)
         .or_else(|| f.account_id.clone());
     let resource = match &f.arn {
@@ -118,8 +118,8 @@ fn build(f: &Facts) -> (PolicyDocument, String, Vec<String>) {
                 .split_once(":alias/")
                 .map(|(_, a)| format!("alias/{a}"))
                 .unwrap_or_default();
-            let key_account = config::arn_field(key, 4).unwrap_or(account);
-            let key_region = config::arn_field(key, 3).unwrap_or(&f.region);
+            let key_account = arn::arn_field(key, 4).unwrap_or(account);
+            let key_region = arn::arn_field(key, 3).unwrap_or(&f.region);
             (
                 format!("arn:{partition}:kms:{key_region}:{key_account}:key/*"),
                 json!({"StringEquals": via, "ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}}),
@@ -160,7 +160,7 @@ pub fn policy(g: &Global, account_id: Option<String>, no_lookup: bool, ui: &mut 
     let secret_id = settings.location.secret_id.clone();
     let region = settings.location.region.clone();
     let fallback_regions = settings.fallback_regions.clone();
-    let id_is_arn = config::arn_region(&secret_id).is_some();
+    let id_is_arn = arn::arn_region(&secret_id).is_some();
     let mut facts = Facts {
         arn: id_is_arn.then(|| secret_id.clone()),
         secret_id,
@@ -196,7 +196,7 @@ pub fn policy(g: &Global, account_id: Option<String>, no_lookup: bool, ui: &mut 
         // Failover reads the replicas too: the same ARN with each region.
         let replicas: Vec<String> = fallback_regions
             .iter()
-            .map(|r| config::arn_in_region(&resource, r))
+            .map(|r| arn::arn_in_region(&resource, r))
             .collect();
         notes.push(format!(
             "fallback regions are set: workers also need secretsmanager:GetSecretValue on the replicas ({}), and kms:Decrypt on each replica's key if it is customer managed; this policy covers the secret's own region",

@@ -6,7 +6,7 @@ use aws_sdk_secretsmanager::types::Tag;
 use serde_json::{json, Value};
 use starfleet_secrets::document::json_error_summary;
 use starfleet_secrets::settings::DEFAULT_STAGE;
-use starfleet_secrets::{config, Code, Error, Path, Secret};
+use starfleet_secrets::{arn, Code, Error, Path, Secret};
 use zeroize::Zeroizing;
 
 use crate::aws::{self, block_on, Target, Written};
@@ -121,7 +121,7 @@ async fn existing(
 }
 
 async fn create(target: &Target, kms_key_id: Option<&str>, tags: &[(String, String)]) -> Result<InitOutcome, Failure> {
-    if config::arn_region(target.id()).is_some() {
+    if arn::arn_region(target.id()).is_some() {
         return Err(Failure::new(
             "SECRET_NOT_FOUND",
             format!(

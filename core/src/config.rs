@@ -25,6 +25,10 @@ use crate::yaml::{self, Mapping, Value};
 
 use crate::error::{Code, Error, Result};
 
+// The name rules live in `arn`; `config::check_region` & co. stay valid paths for callers
+// that validate a configuration's names next to its other rules.
+pub use crate::arn::{arn_field, arn_in_region, arn_region, check_arn_region, check_region, check_secret_id};
+
 /// Largest configuration file read (Starfleet configs are a few KiB).
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// Most YAML files read from one configuration directory.
@@ -146,15 +150,15 @@ pub fn load(source: &ConfigSource) -> Result<StarfleetConfig> {
 ///
 /// They come in the order [`load`] meets them, so the first one is the error `load` returns.
 /// A rule problem also carries the line of its key in the file that supplied `STARFLEET`
-/// (for a missing key, the line of the mapping it is missing from), found in block-style
-/// YAML; flow-style mappings (`{...}`) leave the line unknown.
+/// (for a missing key, the line of the mapping it is missing from), from the YAML parser's
+/// spans ([`yaml::key_line`]), in block or flow style.
 pub fn problems(source: &ConfigSource) -> Vec<Problem> {
     let mut found = Vec::new();
     let (_, files) = examine(source, &mut found);
     for p in &mut found {
         if p.line.is_none() && !p.key_path.is_empty() {
             if let Some((_, text)) = files.iter().find(|(name, _)| *name == p.file) {
-                p.line = key_line(text, &p.key_path);
+                p.line = yaml::key_line(text, &p.key_path.split('.').collect::<Vec<_>>());
             }
         }
     }
@@ -565,132 +569,6 @@ fn validate_stanza(sm: &Mapping, findings: &mut Findings<'_>) -> SecretsManagerS
     }
 }
 
-/// The 1-based line of the key at dotted `key_path` in block-style YAML `text`, or of the
-/// deepest enclosing key found (a missing key points at the mapping it is missing from).
-/// A best effort for messages: only block mappings are followed, keys plain or quoted.
-fn key_line(text: &str, key_path: &str) -> Option<usize> {
-    let lines: Vec<&str> = text.lines().collect();
-    let content = |i: usize| -> Option<(usize, &str)> {
-        let body = lines[i].trim_start_matches(' ');
-        (!body.is_empty() && !body.starts_with('#') && body != "---").then(|| (lines[i].len() - body.len(), body))
-    };
-    let mut found = None;
-    // Indent of the enclosing key (None at the top) and where its block starts.
-    let mut parent: Option<usize> = None;
-    let mut start = 0;
-    for key in key_path.split('.') {
-        // The children's indent is that of the first content line of the block.
-        let Some(child_indent) = (start..lines.len()).find_map(content).map(|(indent, _)| indent) else {
-            break;
-        };
-        if parent.is_some_and(|p| child_indent <= p) {
-            break;
-        }
-        let mut hit = None;
-        for i in start..lines.len() {
-            let Some((indent, body)) = content(i) else { continue };
-            if indent < child_indent {
-                break;
-            }
-            if indent == child_indent && is_key_of(body, key) {
-                hit = Some(i);
-                break;
-            }
-        }
-        let Some(i) = hit else { break };
-        found = Some(i + 1);
-        parent = Some(child_indent);
-        start = i + 1;
-    }
-    found
-}
-
-/// Whether a YAML line (indentation removed) is `key:`, `"key":` or `'key':`.
-fn is_key_of(body: &str, key: &str) -> bool {
-    [key.to_owned(), format!("\"{key}\""), format!("'{key}'")]
-        .iter()
-        .filter_map(|k| body.strip_prefix(k.as_str()))
-        .any(|rest| {
-            let rest = rest.trim_start_matches(' ');
-            rest.starts_with(':') && (rest.len() == 1 || rest[1..].starts_with([' ', '\t']))
-        })
-}
-
-/// A region is lowercase words joined by `-`, starting with a two-letter prefix and ending in
-/// a number: `us-east-2`, `us-gov-west-1`, `ap-southeast-3`, `us-isob-east-1`.
-pub fn check_region(region: &str) -> std::result::Result<(), String> {
-    let parts: Vec<&str> = region.split('-').collect();
-    let shaped = parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
-        && !parts[parts.len() - 1].is_empty();
-    if shaped {
-        Ok(())
-    } else {
-        Err(format!(
-            "{region:?} is not an AWS region name (expected something like \"us-east-2\")"
-        ))
-    }
-}
-
-/// A secret name or ARN as Secrets Manager accepts it: at most 2048 characters, none of them
-/// a control character. A NUL or newline in a configured id (a YAML `"\0"` escape, a pasted
-/// line break) is a mistake to show where it was made, not a request to send; C would also
-/// see such an id cut short at the NUL.
-pub fn check_secret_id(secret_id: &str) -> std::result::Result<(), String> {
-    let length = secret_id.chars().count();
-    if secret_id.chars().any(char::is_control) {
-        Err(format!("{secret_id:?} contains a control character"))
-    } else if length > 2048 {
-        Err(format!("is {length} characters long (at most 2048)"))
-    } else {
-        Ok(())
-    }
-}
-
-/// Field `n` of an ARN `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` (1 = partition,
-/// 2 = service, 3 = region, 4 = account), if present and not empty.
-pub fn arn_field(arn: &str, n: usize) -> Option<&str> {
-    arn.strip_prefix("arn:")?
-        .split(':')
-        .nth(n.checked_sub(1)?)
-        .filter(|f| !f.is_empty())
-}
-
-/// The region inside a Secrets Manager ARN (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME`).
-pub fn arn_region(secret_id: &str) -> Option<&str> {
-    match arn_field(secret_id, 2) {
-        Some("secretsmanager") => arn_field(secret_id, 3),
-        _ => None,
-    }
-}
-
-/// `secret_id` as it is named in `region`: an ARN with its region field replaced (a replica
-/// keeps its primary's name, account and suffix), a name unchanged.
-pub fn arn_in_region(secret_id: &str, region: &str) -> String {
-    match arn_region(secret_id) {
-        Some(_) => {
-            let mut fields: Vec<&str> = secret_id.splitn(5, ':').collect();
-            fields[3] = region;
-            fields.join(":")
-        }
-        None => secret_id.to_owned(),
-    }
-}
-
-/// An ARN's own region must agree with the configured one: the call goes to one region.
-pub fn check_arn_region(secret_id: &str, region: &str) -> std::result::Result<(), String> {
-    match arn_region(secret_id) {
-        Some(in_arn) if in_arn != region => Err(format!(
-            "is an ARN in region {in_arn}, but the secret region is {region}"
-        )),
-        _ => Ok(()),
-    }
-}
-
 fn key_label(key: &Value) -> String {
     yaml::label(key)
 }
@@ -786,13 +664,36 @@ mod tests {
         );
         assert!(all("STARFLEET:\n  SecretsManager:\n    SecretId: S\n    SecretRegion: us-east-2\n").is_empty());
         assert!(all("").is_empty());
-        // Flow style: the key is not found line by line, the enclosing one is.
+        // Flow style: the missing key's enclosing mapping.
         let flow = all("STARFLEET: {SecretsManager: {SecretId: S}}\n");
         assert_eq!(flow.len(), 1);
         assert_eq!(flow[0].line, Some(1));
         // A nested key of the same name deeper down is not taken for the direct child.
         let nested = all("STARFLEET:\n  Other:\n    SecretsManager: x\n  SecretsManager: []\n");
         assert_eq!(nested[0].line, Some(4), "{nested:?}");
+    }
+
+    #[test]
+    fn problem_lines_come_from_the_parsers_spans_in_any_style() {
+        let lines = |yaml: &str| -> Vec<(String, Option<usize>)> {
+            all(yaml).into_iter().map(|p| (p.key_path, p.line)).collect()
+        };
+        let key = |path: &str, line: usize| (path.to_owned(), Some(line));
+        // A flow mapping continued on the next line: the key is on line 2.
+        assert_eq!(
+            lines("STARFLEET: {SecretsManager: {SecretRegion: us-east-2,\n  SecretId: 12}}\n"),
+            [key("STARFLEET.SecretsManager.SecretId", 2)]
+        );
+        // Quoted keys, a document marker, comments and a block scalar that looks like a key.
+        assert_eq!(
+            lines("---\nNOTE: |\n  STARFLEET:\n    SecretsManager: x\n# STARFLEET:\n\"STARFLEET\":\n  'SecretsManager':\n    SecretId: S\n    \"SecretRegion\": Ohio\n"),
+            [key("STARFLEET.SecretsManager.SecretRegion", 9)]
+        );
+        // A key under a list is not the path's key; the enclosing one is reported.
+        assert_eq!(
+            lines("STARFLEET:\n  - SecretsManager: x\n  -\nOTHER: 1\n"),
+            [key("STARFLEET", 1)]
+        );
     }
 
     #[test]
@@ -858,32 +759,6 @@ mod tests {
     }
 
     #[test]
-    fn region_shapes() {
-        for ok in [
-            "us-east-2",
-            "us-gov-west-1",
-            "ap-southeast-3",
-            "cn-north-1",
-            "us-isob-east-1",
-            "il-central-1",
-        ] {
-            assert!(check_region(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "Ohio",
-            "us-east-2 ",
-            "US-EAST-2",
-            "us-east",
-            "useast2",
-            "",
-            "u-east-1",
-            "us--1",
-        ] {
-            assert!(check_region(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
     fn alias_bomb_fails_fast() {
         let mut yaml =
             String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
@@ -909,16 +784,5 @@ mod tests {
         assert!(invalid(&deep).contains("nested deeper than"));
         let huge = "a".repeat(MAX_FILE_BYTES as usize + 1);
         assert!(invalid(&huge).contains("byte limit"));
-    }
-
-    #[test]
-    fn an_arn_is_renamed_per_region_and_a_name_is_kept() {
-        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:Starfleet-AbCdEf";
-        assert_eq!(
-            arn_in_region(arn, "us-west-2"),
-            "arn:aws:secretsmanager:us-west-2:123456789012:secret:Starfleet-AbCdEf"
-        );
-        assert_eq!(arn_in_region("Starfleet", "us-west-2"), "Starfleet");
-        assert_eq!(arn_in_region("arn:aws:s3:::bucket", "us-west-2"), "arn:aws:s3:::bucket");
     }
 }

@@ -3,6 +3,7 @@
 //! One implementation behind the Python, Node, C and Go front doors. The pieces:
 //!
 //! * [`config`]: Starfleet YAML → validated secret location;
+//! * [`arn`]: the region and secret id rules, and the fields of a Secrets Manager ARN;
 //! * [`yaml`]: YAML text → tree, bounded after alias expansion;
 //! * [`options`]: the one description of every option (name, kind, variable, default), and
 //!   `Options::from_map` for bindings that hand over a map of options;
@@ -31,6 +32,7 @@
 //! # Ok::<(), starfleet_secrets::Error>(())
 //! ```
 
+pub mod arn;
 pub mod cache;
 pub mod config;
 pub mod deadline;

@@ -338,7 +338,7 @@ pub fn regional_settings(settings: &Settings) -> Vec<Settings> {
         .chain(settings.fallback_regions.iter().cloned())
         .map(|region| {
             let mut regional = settings.clone();
-            regional.location.secret_id = crate::config::arn_in_region(&settings.location.secret_id, &region);
+            regional.location.secret_id = crate::arn::arn_in_region(&settings.location.secret_id, &region);
             regional.location.region = region;
             regional.fallback_regions.clear();
             regional

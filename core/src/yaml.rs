@@ -148,6 +148,78 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
     Ok(builder.root.unwrap_or(Value::Null))
 }
 
+/// The 1-based line of the mapping key at `path` (keys from the root mapping down) in
+/// `text`, or, when the path is not all there, of the deepest key of it that is: a missing
+/// key points at the mapping it is missing from. `None` when not even the first key is found.
+///
+/// Read from the parser's spans, so block and flow style, quoted keys, comments and block
+/// scalars are told apart exactly as [`parse`] tells them; a key matches as
+/// [`Mapping::get`] looks it up (a string scalar). Keys under a list are not on any path.
+/// For messages only: an unparsable text answers what was found before the error.
+pub fn key_line(text: &str, path: &[&str]) -> Option<usize> {
+    /// A collection open at the current point of the walk.
+    struct Open {
+        mapping: bool,
+        /// Nodes completed inside it (in a mapping: even = next is a key).
+        children: usize,
+        /// Reached through the path's keys (`path[..depth]`).
+        on_path: bool,
+        /// The last key completed here was the path's next key.
+        key_on_path: bool,
+    }
+    let mut stack: Vec<Open> = Vec::new();
+    let mut found = None;
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else { break };
+        let completes = match event {
+            Event::StreamEnd => break,
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                let on_path = match stack.last_mut() {
+                    None => true,
+                    Some(parent) if parent.mapping && parent.children % 2 == 0 => {
+                        // A collection used as a key is not one of the path's keys.
+                        parent.key_on_path = false;
+                        false
+                    }
+                    Some(parent) => parent.mapping && parent.on_path && parent.key_on_path,
+                };
+                stack.push(Open {
+                    mapping: matches!(event, Event::MappingStart(..)),
+                    children: 0,
+                    on_path,
+                    key_on_path: false,
+                });
+                false
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                true
+            }
+            Event::Scalar(value, style, _, tag) => {
+                let depth = stack.len().saturating_sub(1);
+                if let Some(open) = stack.last_mut().filter(|o| o.mapping && o.children % 2 == 0) {
+                    open.key_on_path = open.on_path
+                        && path.get(depth).is_some_and(|key| {
+                            scalar(&value, style, tag.as_deref()) == Value::String((*key).to_owned())
+                        });
+                    if open.key_on_path {
+                        found = Some(span.start.line());
+                    }
+                }
+                true
+            }
+            Event::Alias(_) => true,
+            Event::Nothing | Event::StreamStart | Event::DocumentStart(_) | Event::DocumentEnd => false,
+        };
+        if completes {
+            if let Some(parent) = stack.last_mut() {
+                parent.children += 1;
+            }
+        }
+    }
+    found
+}
+
 fn syntax(e: ScanError) -> YamlError {
     let at = e.marker();
     if e.info() == "recursion limit exceeded" {
@@ -499,6 +571,20 @@ mod tests {
         assert_eq!(parse("[a, b]").unwrap().kind(), "a list");
         assert_eq!(parse("").unwrap(), Value::Null);
         assert_eq!(parse("# only a comment\n").unwrap(), Value::Null);
+    }
+
+    #[test]
+    fn key_lines_follow_the_path_through_any_style() {
+        let text = "a:\n  b: {c: 1,\n    d: 2}\n  ? [b]\n  : x\n  e: &x\n    f: 1\n  g: *x\n";
+        assert_eq!(key_line(text, &["a", "b", "d"]), Some(3));
+        assert_eq!(key_line(text, &["a", "b", "missing"]), Some(2));
+        assert_eq!(key_line(text, &["a", "e", "f"]), Some(7));
+        // Keys after a collection used as a key, and after an alias, are still found.
+        assert_eq!(key_line(text, &["a", "g"]), Some(8));
+        assert_eq!(key_line(text, &["missing"]), None);
+        assert_eq!(key_line("", &["a"]), None);
+        // What was found before a syntax error.
+        assert_eq!(key_line("a:\n  b: [\n", &["a", "b", "c"]), Some(2));
     }
 
     #[test]

@@ -56,7 +56,7 @@ def get_secret_value(
     or for a failure ``("aws", error code, error message, None, None, None)``,
     ``("credentials", exception type, ...)``
     or ``("network", exception type, ...)``: the native layer turns these into the core's
-    typed errors (``classify_service_code`` for AWS codes). Exception texts are not passed on.
+    typed errors (core's ``source::service_error`` for AWS codes). Exception texts are not passed on.
     """
     # Untyped packages of the test environment (never imported outside a mock).
     import boto3  # type: ignore[import-untyped,unused-ignore]

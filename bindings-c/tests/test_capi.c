@@ -5,7 +5,7 @@
  * scripts/test-c-go under valgrind inside scripts/with-harness, against the development SDK
  * it lays out in target/debug/c-sdk:
  *
- *     cc -std=c11 -Wall -Wextra -Werror -pedantic tests/c/test_capi.c tests/c/harness_client.c \
+ *     cc -std=c11 -Wall -Wextra -Werror -pedantic bindings-c/tests/test_capi.c bindings-c/tests/harness_client.c \
  *        $(pkg-config --cflags --libs starfleet_secrets) -lpthread -lm -o target/c-tests/test_capi
  *
  * Every secret is created by this program (names start with a per-run prefix) so runs never

@@ -1,0 +1,44 @@
+# One entry point over the scripts (each target runs one or a few of them; the scripts stay
+# the source of how, and install what they need). `make help` lists the targets.
+.PHONY: help build test lint check-generated dist demo bench fuzz
+
+help:
+	@echo "make build            debug build of every crate (cargo build --workspace)"
+	@echo "make test             every suite: scripts/test (what CI runs, .ci/run)"
+	@echo "make lint             cargo fmt --check and clippy -D warnings"
+	@echo "make check-generated  the C header, the C result enum and the typings against core"
+	@echo "make dist             the release artifacts into dist/ (scripts/dist), then scripts/test-dist"
+	@echo "make demo             every language's worker against a local Secrets Manager (scripts/demo)"
+	@echo "make bench            the criterion benchmarks against the harness"
+	@echo "make fuzz             a bounded fuzz run of every target (scripts/fuzz-smoke, FUZZ_SECONDS)"
+
+build:
+	cargo build --workspace
+
+test:
+	scripts/test
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+# Generated files and the drift tests that hold them to core: the header (cbindgen), the C
+# result enum (from core's codes), the options' and codes' descriptions in every language.
+check-generated:
+	scripts/check-header
+	cargo test -p starfleet-secrets-c --lib the_result_enum_is_generated_from_cores_codes
+	cargo test -p starfleet-secrets --test options_described --test error_codes
+
+dist:
+	scripts/dist
+	scripts/test-dist
+
+demo:
+	scripts/demo
+
+bench:
+	scripts/bootstrap-venv
+	scripts/with-harness cargo bench -p starfleet-secrets
+
+fuzz:
+	scripts/fuzz-smoke
