@@ -9,37 +9,26 @@ AWS_CA_BUNDLE, STARFLEET_SECRET_ID, STARFLEET_SECRET_REGION.
 """
 
 import http.client
-import json
 import os
 import ssl
 import statistics
 import sys
 import time
-from urllib.parse import urlsplit
+
+from floor import BODY, HEADERS, URL  # the request of the floor row
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 50
-url = urlsplit(os.environ["AWS_ENDPOINT_URL_SECRETS_MANAGER"])
 context = ssl.create_default_context(cafile=os.environ["AWS_CA_BUNDLE"])
-body = json.dumps({"SecretId": os.environ["STARFLEET_SECRET_ID"]})
-headers = {
-    "Content-Type": "application/x-amz-json-1.1",
-    "X-Amz-Target": "secretsmanager.GetSecretValue",
-    "X-Amz-Date": "20260101T000000Z",
-    "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDFLOOR/20260101/"
-    + os.environ["STARFLEET_SECRET_REGION"]
-    + "/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature="
-    + "0" * 64,
-}
 
 
 def connect() -> http.client.HTTPSConnection:
-    connection = http.client.HTTPSConnection(url.hostname, url.port, context=context)
+    connection = http.client.HTTPSConnection(URL.hostname, URL.port, context=context)
     connection.connect()
     return connection
 
 
 def answer(connection: http.client.HTTPSConnection) -> None:
-    connection.request("POST", "/", body=body, headers=headers)
+    connection.request("POST", "/", body=BODY, headers=HEADERS)
     response = connection.getresponse()
     assert response.status == 200, response.status
     response.read()
