@@ -5,14 +5,15 @@
 
 FILE lists the programs, one per line: ``LANGUAGE<TAB>ROLE<TAB>LABEL<TAB>ENV<TAB>ARGV...``
 (tab-separated; ENV is ``-`` or ``VAR=VALUE`` pairs separated by spaces; ROLE is ``bare``,
-``package`` or ``sdk``). Every program runs once unmeasured (page cache, .pyc files), then
+``package``, ``floor`` or ``sdk``; a floor row is the runtime's own minimal client doing the same request,
+bench/overhead/floor). Every program runs once unmeasured (page cache, .pyc files), then
 all of them round-robin, N rounds, so load drifts alike for every row. Each run is one whole
 process: wall time from fork() to wait4(), and the child's user + system CPU from wait4().
 A program must exit 0 (the workers check the value they read).
 
 Prints, per language: the bare runtime, each package build (LABEL: several dist/ builds,
 e.g. before and after a change, interleaved in the same run), the AWS SDK, the package's
-overhead over the bare runtime (difference of the medians), and the ratio to the SDK.
+overhead over the bare runtime (difference of the medians), the floor's, and the ratio to the SDK.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def main() -> int:
         f"{args.runs} runs per row, interleaved; medians (min–max). Load average (1, 5, 15 min) "
         f"before {' '.join(load_before)}, after {' '.join(load_after)}.",
         "",
-        "| language | row | wall ms | CPU ms | package − bare, wall | package − bare, CPU | wall / SDK |",
+        "| language | row | wall ms | CPU ms | row − bare, wall | row − bare, CPU | wall / SDK |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     languages = list(dict.fromkeys(language for language, *_ in programs))
@@ -96,7 +97,7 @@ def main() -> int:
             key = (language, role, label)
             w = wall[key]
             over_wall = over_cpu = ratio = ""
-            if role == "package" and bare:
+            if role in ("package", "floor") and bare:
                 over_wall = f"**{med[key] - med[(language, *bare)]:+.1f}**"
                 over_cpu = f"{cmed[key] - cmed[(language, *bare)]:+.1f}"
             if role != "bare" and sdk:

@@ -1,0 +1,83 @@
+'use strict'
+// Which loader brings the addon in (index.js's loadAddon): on glibc Linux the addon itself,
+// from the package folder or the platform package, without napi-rs's binding.js (its libc
+// probe and size cost milliseconds of every start-up); every other case through binding.js,
+// which reports what it tried.
+
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { test, before, after } = require('node:test')
+
+const { PACKAGE_DIR, runNode } = require('./helpers')
+
+const TARGET = `linux-${process.arch}-gnu`
+const ADDON = `starfleet-secrets.${TARGET}.node`
+const glibc = process.platform === 'linux' && ['x64', 'arm64'].includes(process.arch) && !fs.readFileSync('/usr/bin/ldd', 'utf8').includes('musl')
+const skip = glibc ? false : 'the direct load is for glibc Linux on x64 and arm64'
+
+// Loads the package at argv[1] and prints which of its files, and which addon, Node loaded.
+const PROBE = `
+  const pkg = require(process.argv[1])
+  const files = Object.keys(require.cache)
+  console.log(JSON.stringify({
+    codes: pkg.codes.SECRET_NOT_FOUND,
+    bindingJs: files.some((f) => path.basename(f) === 'binding.js'),
+    addon: files.find((f) => f.endsWith('.node')),
+  }))`
+
+async function probe(dir, env = {}) {
+  const out = await runNode(['-e', `const path = require('node:path');${PROBE}`, dir], { env })
+  return { ...out, seen: out.code === 0 ? JSON.parse(out.stdout) : null }
+}
+
+let scratch
+before(() => {
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'starfleet-loader-'))
+})
+after(() => fs.rmSync(scratch, { recursive: true, force: true }))
+
+/** An installed layout: the main package without an addon, beside the platform package holding `addon`. */
+function installed(name, addon) {
+  const modules = path.join(scratch, name, 'node_modules')
+  const main = path.join(modules, 'starfleet-secrets')
+  const platform = path.join(modules, `starfleet-secrets-${TARGET}`)
+  fs.mkdirSync(main, { recursive: true })
+  fs.mkdirSync(platform, { recursive: true })
+  for (const f of ['index.js', 'binding.js', 'package.json']) fs.copyFileSync(path.join(PACKAGE_DIR, f), path.join(main, f))
+  fs.writeFileSync(path.join(platform, 'package.json'), JSON.stringify({ name: `starfleet-secrets-${TARGET}`, version: '0.1.0', main: ADDON }))
+  addon(path.join(platform, ADDON))
+  return main
+}
+
+test('the package folder: its own addon, without binding.js', { skip }, async () => {
+  const { seen, stderr } = await probe(PACKAGE_DIR)
+  assert.ok(seen, stderr)
+  assert.equal(seen.codes, 'SECRET_NOT_FOUND')
+  assert.equal(seen.bindingJs, false)
+  assert.equal(seen.addon, path.join(PACKAGE_DIR, ADDON))
+})
+
+test('installed: the platform package, without binding.js', { skip }, async () => {
+  const main = installed('gnu', (to) => fs.copyFileSync(path.join(PACKAGE_DIR, ADDON), to))
+  const { seen, stderr } = await probe(main)
+  assert.ok(seen, stderr)
+  assert.equal(seen.bindingJs, false)
+  assert.equal(seen.addon, fs.realpathSync(path.join(main, '..', `starfleet-secrets-${TARGET}`, ADDON)))
+})
+
+test("napi-rs's overrides still go through binding.js", { skip }, async () => {
+  const { seen, stderr } = await probe(PACKAGE_DIR, { NAPI_RS_NATIVE_LIBRARY_PATH: path.join(PACKAGE_DIR, ADDON) })
+  assert.ok(seen, stderr)
+  assert.equal(seen.codes, 'SECRET_NOT_FOUND')
+  assert.equal(seen.bindingJs, true)
+})
+
+test('an addon that does not load here is left to binding.js, which reports it', { skip }, async () => {
+  const main = installed('broken', (to) => fs.writeFileSync(to, 'not a shared object'))
+  const { code, stderr } = await probe(main)
+  assert.notEqual(code, 0)
+  assert.match(stderr, /Cannot find native binding/)
+  assert.match(stderr, /binding\.js/)
+})
