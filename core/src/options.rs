@@ -26,8 +26,10 @@ use crate::settings::{self, Ttl};
 pub enum OptionValue {
     /// A string.
     Text(String),
-    /// A number (never a boolean: bindings pass booleans as [`OptionValue::Other`]).
+    /// A number (never a boolean: a language's `true`/`false` is [`OptionValue::Bool`]).
     Number(f64),
+    /// A boolean (Python's `bool`, JavaScript's `boolean`, C's `bool`).
+    Bool(bool),
     /// A list whose items are all strings.
     List(Vec<String>),
     /// A Starfleet configuration the binding built from its own forms (a path, YAML text, a
@@ -42,6 +44,7 @@ impl OptionValue {
         match self {
             OptionValue::Text(_) => "string",
             OptionValue::Number(_) => "number",
+            OptionValue::Bool(_) => "boolean",
             OptionValue::List(_) => "list",
             OptionValue::Config(_) => "configuration",
             OptionValue::Other(name) => name,
@@ -97,6 +100,9 @@ pub enum Kind {
     /// A Starfleet configuration: a path, YAML text, or a host application's mapping (each
     /// language's forms; see its README).
     Config,
+    /// A boolean: on or off (an environment variable spells it `1`/`true`/`yes`/`on` or
+    /// `0`/`false`/`no`/`off`).
+    Flag,
 }
 
 impl Kind {
@@ -109,6 +115,7 @@ impl Kind {
             Kind::Fraction => "a fraction of the TTL (a number)",
             Kind::Regions => "a list of region names (strings)",
             Kind::Config => "a Starfleet configuration (a path or YAML text)",
+            Kind::Flag => "a boolean (true or false)",
         }
     }
 }
@@ -178,6 +185,7 @@ macro_rules! kind_type {
     (Fraction) => { f64 };
     (Regions) => { Vec<String> };
     (Config) => { ConfigSource };
+    (Flag) => { bool };
 }
 
 options! {
@@ -207,6 +215,8 @@ options! {
         doc: "Replica regions read from, in order, when the secret's region fails with NETWORK, TIMEOUT, SERVICE or THROTTLED.";
     source: Text, env: Some(settings::ENV_SOURCE), default: "secretsmanager",
         doc: "Where the secret is read from: \"secretsmanager\", \"file:<path>\" (a mounted file), \"env:<NAME>\" (an environment variable) or \"flyte:<group>/<key>\" (Flyte's injected secret).";
+    zeroize_before_snapshot: Flag, env: Some(settings::ENV_ZEROIZE_BEFORE_SNAPSHOT), default: "false",
+        doc: "Before a snapshot (Lambda SnapStart's before-checkpoint hook), wipe the cached value and zero freed memory, so no plaintext secret is in the snapshot; the first read after the restore fetches.";
 }
 
 /// The option a binding calls `name` (spelled as `naming` says), if there is one.
@@ -291,6 +301,13 @@ mod convert {
         }
     }
 
+    pub(super) fn Flag(name: &str, value: OptionValue) -> Result<bool> {
+        match value {
+            OptionValue::Bool(on) => Ok(on),
+            other => Err(wrong(name, Kind::Flag, &other)),
+        }
+    }
+
     pub(super) fn Config(name: &str, value: OptionValue) -> Result<ConfigSource> {
         match value {
             OptionValue::Config(config) => Ok(config),
@@ -326,6 +343,7 @@ mod tests {
                 ("ttl", OptionValue::Text("never".into())),
                 ("fallbackRegions", OptionValue::List(vec!["us-west-2".into()])),
                 ("refreshAhead", OptionValue::Number(0.5)),
+                ("zeroizeBeforeSnapshot", OptionValue::Bool(true)),
             ]),
             Naming::Camel,
         )
@@ -335,6 +353,7 @@ mod tests {
         assert_eq!(o.ttl, Some(Ttl::Forever));
         assert_eq!(o.fallback_regions, Some(vec!["us-west-2".to_owned()]));
         assert_eq!(o.refresh_ahead, Some(0.5));
+        assert_eq!(o.zeroize_before_snapshot, Some(true));
         let o = Options::from_map(
             map(&[
                 ("version_id", OptionValue::Text("v1".into())),
@@ -386,6 +405,12 @@ mod tests {
                 Naming::Camel,
                 "expiryJitter",
             ),
+            (
+                map(&[("zeroize_before_snapshot", OptionValue::Number(1.0))]),
+                Naming::Snake,
+                "zeroize_before_snapshot",
+            ),
+            (map(&[("secretId", OptionValue::Bool(true))]), Naming::Camel, "secretId"),
             (
                 map(&[("fallback_regions", OptionValue::Number(7.0))]),
                 Naming::Snake,
