@@ -272,3 +272,17 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_source(
         o.set("source", text(source, "source")?, Snake)
     })
 }
+
+/// `true`: `starfleet_secrets_manager_before_snapshot()` wipes the cached value, and memory
+/// the library frees from the first use on is zeroed, so no plaintext secret is in a snapshot
+/// of the process (Lambda SnapStart); the first read after the restore fetches. Default
+/// `STARFLEET_SECRETS_ZEROIZE_BEFORE_SNAPSHOT`, else off. Added in ABI version 6.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_zeroize_before_snapshot(
+    opts: *mut starfleet_secrets_options,
+    on: bool,
+) -> starfleet_secrets_result {
+    set("starfleet_secrets_options_set_zeroize_before_snapshot", opts, |o| {
+        o.set("zeroize_before_snapshot", OptionValue::Bool(on), Snake)
+    })
+}
