@@ -96,7 +96,7 @@ fn by_type(value: &Bound<'_, PyAny>) -> PyResult<OptionValue> {
         return Ok(OptionValue::Text(text.to_cow()?.into_owned()));
     }
     if let Ok(flag) = value.cast::<PyBool>() {
-        return Ok(OptionValue::Bool(flag.is_true()));
+        return Ok(OptionValue::Flag(flag.is_true()));
     }
     if let Ok(number) = value.extract::<f64>() {
         return Ok(OptionValue::Number(number));
