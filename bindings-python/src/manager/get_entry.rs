@@ -16,8 +16,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
 use pyo3::exceptions::PySystemError;
-use pyo3::panic::PanicException;
 use pyo3::ffi;
+use pyo3::panic::PanicException;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
@@ -36,14 +36,14 @@ pub(crate) fn install(class: &Bound<'_, PyType>) -> PyResult<()> {
     // CPython keeps the pointers of a method definition for the life of the type (forever).
     let def = Box::leak(Box::new(ffi::PyMethodDef {
         ml_name: c"get".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer { PyCFunctionWithKeywords: entry },
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionWithKeywords: entry,
+        },
         ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
         ml_doc: Box::leak(ml_doc.into_boxed_c_str()).as_ptr(),
     }));
     // SAFETY: attached (`py`); the type object and the leaked definition outlive the descriptor.
-    let descr = unsafe {
-        Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(class.as_type_ptr(), def))?
-    };
+    let descr = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(class.as_type_ptr(), def))? };
     class.setattr("get", descr)
 }
 
