@@ -272,26 +272,6 @@ starfleet_secrets_result starfleet_secrets_options_new(struct starfleet_secrets_
 void starfleet_secrets_options_free(struct starfleet_secrets_options *opts);
 
 /**
- * The secret's name or ARN (else `STARFLEET_SECRET_ID`, else the configuration).
- */
-starfleet_secrets_result starfleet_secrets_options_set_secret_id(struct starfleet_secrets_options *opts,
-                                                                 const char *secret_id);
-
-/**
- * The secret's AWS region, e.g. `"us-east-2"` (else `STARFLEET_SECRET_REGION`, the
- * configuration, the ARN, `AWS_REGION`).
- */
-starfleet_secrets_result starfleet_secrets_options_set_region(struct starfleet_secrets_options *opts,
-                                                              const char *region);
-
-/**
- * A Starfleet configuration file, or a directory of `*.yaml`/`*.yml` files merged in name
- * order (else `STARFLEET_CONFIG`). Read on first use, only if the location is incomplete.
- */
-starfleet_secrets_result starfleet_secrets_options_set_config_path(struct starfleet_secrets_options *opts,
-                                                                   const char *path);
-
-/**
  * A Starfleet configuration given as YAML text; `name` stands in for a file name in error
  * messages.
  */
@@ -300,88 +280,136 @@ starfleet_secrets_result starfleet_secrets_options_set_config_yaml(struct starfl
                                                                    const char *yaml);
 
 /**
- * How long a fetched value is served, spelled like `STARFLEET_SECRETS_TTL`: `"never"`
- * (keep for the life of the process), `"0"` (no cache: every access fetches) or a number of
- * seconds (`"300"`, `"1.5"`). Default: the environment, else 300 seconds.
+ * The secret's name or ARN.
+ *
+ * When not set: `STARFLEET_SECRET_ID`, else the Starfleet configuration.
+ */
+starfleet_secrets_result starfleet_secrets_options_set_secret_id(struct starfleet_secrets_options *opts,
+                                                                 const char *secret_id);
+
+/**
+ * The secret's AWS region, e.g. us-east-2.
+ *
+ * When not set: `STARFLEET_SECRET_REGION`, else the configuration, the ARN's region,
+ * AWS_REGION, AWS_DEFAULT_REGION.
+ */
+starfleet_secrets_result starfleet_secrets_options_set_region(struct starfleet_secrets_options *opts,
+                                                              const char *region);
+
+/**
+ * A Starfleet configuration: a YAML file, a directory of *.yaml files merged in name order, or
+ * YAML text.
+ *
+ * Here as the path of a file or directory, read on first use and only if the location is
+ * incomplete; YAML text: `starfleet_secrets_options_set_config_yaml()`. When not set:
+ * `STARFLEET_CONFIG`, else none.
+ */
+starfleet_secrets_result starfleet_secrets_options_set_config_path(struct starfleet_secrets_options *opts,
+                                                                   const char *path);
+
+/**
+ * How long a fetched value is served, in seconds; 0 fetches on every access, "never" keeps it
+ * for the life of the process.
+ *
+ * As text spelled like `STARFLEET_SECRETS_TTL`: `"never"`, `"0"` or a number of seconds
+ * (`"300"`, `"1.5"`). When not set: `STARFLEET_SECRETS_TTL`, else 300.
  */
 starfleet_secrets_result starfleet_secrets_options_set_ttl(struct starfleet_secrets_options *opts,
                                                            const char *ttl);
 
 /**
- * The TTL as a number of seconds (`0` = no cache). Negative, NaN or infinite values are
- * INVALID_ARGUMENT; use `starfleet_secrets_options_set_ttl(opts, "never")` for never.
+ * How long a fetched value is served, in seconds; 0 fetches on every access, "never" keeps it
+ * for the life of the process.
+ *
+ * In seconds; negative, NaN or infinite is INVALID_ARGUMENT (never:
+ * `starfleet_secrets_options_set_ttl(opts, "never")`). When not set: `STARFLEET_SECRETS_TTL`,
+ * else 300.
  */
 starfleet_secrets_result starfleet_secrets_options_set_ttl_seconds(struct starfleet_secrets_options *opts,
                                                                    double seconds);
 
 /**
- * Read the version with this staging label (`"AWSCURRENT"` by default, `"AWSPREVIOUS"`, or
- * a custom label). Setting both a stage and a version id is INVALID_ARGUMENT on first use.
+ * The staging label to read (AWSCURRENT, AWSPREVIOUS or a custom label); with version_id too,
+ * INVALID_ARGUMENT on first use.
+ *
+ * When not set: AWSCURRENT.
  */
 starfleet_secrets_result starfleet_secrets_options_set_version_stage(struct starfleet_secrets_options *opts,
-                                                                     const char *stage);
+                                                                     const char *version_stage);
 
 /**
- * Read exactly this VersionId.
+ * One exact VersionId to read, instead of a stage.
+ *
+ * When not set: none.
  */
 starfleet_secrets_result starfleet_secrets_options_set_version_id(struct starfleet_secrets_options *opts,
                                                                   const char *version_id);
 
 /**
- * Deadline for one fetch, retries included, in seconds (> 0; default
- * `STARFLEET_SECRETS_TIMEOUT`, else 10).
- */
-starfleet_secrets_result starfleet_secrets_options_set_timeout_seconds(struct starfleet_secrets_options *opts,
-                                                                       double seconds);
-
-/**
- * How long past its TTL a value may still be served while refreshes fail, in seconds
- * (`0` disables stale-if-error; default `STARFLEET_SECRETS_MAX_STALE`, else 900).
+ * How long past its TTL a value is still served while refreshes fail, in seconds; 0 disables
+ * stale-if-error.
+ *
+ * In seconds; negative, NaN or infinite is INVALID_ARGUMENT. When not set:
+ * `STARFLEET_SECRETS_MAX_STALE`, else 900.
  */
 starfleet_secrets_result starfleet_secrets_options_set_max_stale_seconds(struct starfleet_secrets_options *opts,
                                                                          double seconds);
 
 /**
- * A Secrets Manager endpoint URL (else `AWS_ENDPOINT_URL_SECRETS_MANAGER` /
- * `AWS_ENDPOINT_URL`, else AWS).
+ * The deadline of one fetch, retries and fallback regions included, in seconds.
+ *
+ * In seconds; negative, NaN or infinite is INVALID_ARGUMENT. When not set:
+ * `STARFLEET_SECRETS_TIMEOUT`, else 10.
  */
-starfleet_secrets_result starfleet_secrets_options_set_endpoint_url(struct starfleet_secrets_options *opts,
-                                                                    const char *url);
+starfleet_secrets_result starfleet_secrets_options_set_timeout_seconds(struct starfleet_secrets_options *opts,
+                                                                       double seconds);
 
 /**
- * Refresh in the background once a value is this fraction of its TTL old (in `[0, 1)`, e.g.
- * `0.8`; `0` = off, the default unless `STARFLEET_SECRETS_REFRESH_AHEAD` is set): a read
- * past it is answered from the cache at once and starts one refresh on the library's own
- * threads, so reads never wait for a fetch after the first. Since ABI 3.
+ * A Secrets Manager endpoint URL.
+ *
+ * When not set: `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else AWS_ENDPOINT_URL, else AWS.
+ */
+starfleet_secrets_result starfleet_secrets_options_set_endpoint_url(struct starfleet_secrets_options *opts,
+                                                                    const char *endpoint_url);
+
+/**
+ * Refresh in the background once a value is this fraction of its TTL old, so reads never wait
+ * for a fetch after the first.
+ *
+ * In `[0, 1)`; anything else is INVALID_ARGUMENT. When not set:
+ * `STARFLEET_SECRETS_REFRESH_AHEAD`, else 0 (off). Added in ABI version 3.
  */
 starfleet_secrets_result starfleet_secrets_options_set_refresh_ahead(struct starfleet_secrets_options *opts,
                                                                      double fraction);
 
 /**
- * Expire values up to this fraction of the TTL early (in `[0, 1)`; `0` = off), by a
- * per-process random share, so a fleet started together does not refresh in lockstep.
- * Default `STARFLEET_SECRETS_EXPIRY_JITTER`, else 0.1. Since ABI 3.
+ * Expire values up to this fraction of the TTL early, by a per-process random share, so a
+ * fleet does not refresh in lockstep; 0 turns it off.
+ *
+ * In `[0, 1)`; anything else is INVALID_ARGUMENT. When not set:
+ * `STARFLEET_SECRETS_EXPIRY_JITTER`, else 0.1. Added in ABI version 3.
  */
 starfleet_secrets_result starfleet_secrets_options_set_expiry_jitter(struct starfleet_secrets_options *opts,
                                                                      double fraction);
 
 /**
- * Replica regions to read from, in order, when the secret's region fails with a regional
- * failure (NETWORK, TIMEOUT, SERVICE, THROTTLED; never ACCESS_DENIED, SECRET_NOT_FOUND,
- * DECRYPTION_FAILED, ...), as one comma-separated list: `"us-west-2,eu-west-1"`. An empty
- * string sets none (and so turns off `STARFLEET_SECRET_FALLBACK_REGIONS`, the default).
- * Region names are checked on first use (CONFIG_INVALID), like the region's. All regions
- * share the one fetch deadline. Added in ABI version 3.
+ * Replica regions read from, in order, when the secret's region fails with NETWORK, TIMEOUT,
+ * SERVICE or THROTTLED; every region shares the one fetch deadline.
+ *
+ * As one comma-separated list, `"us-west-2,eu-west-1"`; an empty string sets none (and so
+ * turns the environment variable off). Region names are checked on first use (CONFIG_INVALID).
+ * When not set: `STARFLEET_SECRET_FALLBACK_REGIONS`, else none. Added in ABI version 3.
  */
 starfleet_secrets_result starfleet_secrets_options_set_fallback_regions(struct starfleet_secrets_options *opts,
                                                                         const char *comma_separated);
 
 /**
- * Where the secret is read from: `"secretsmanager"` (the default), `"file:<path>"` (a
- * mounted file, e.g. Kubernetes' Secrets Store CSI driver), `"env:<NAME>"` (an environment
- * variable, e.g. ECS `secrets`) or `"flyte:<group>/<key>"` (Flyte's injected secret). Else
- * `STARFLEET_SECRET_SOURCE`, else the configuration's `Source`. Checked on first use
- * (CONFIG_INVALID). A platform-delivered secret makes no AWS call. Added in ABI version 5.
+ * Where the secret is read from: "secretsmanager", "file:<path>" (a mounted file),
+ * "env:<NAME>" (an environment variable) or "flyte:<group>/<key>" (Flyte's injected secret); a
+ * platform-delivered secret makes no AWS call.
+ *
+ * When not set: `STARFLEET_SECRET_SOURCE`, else the configuration's Source, else
+ * secretsmanager. Added in ABI version 5.
  */
 starfleet_secrets_result starfleet_secrets_options_set_source(struct starfleet_secrets_options *opts,
                                                               const char *source);

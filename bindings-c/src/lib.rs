@@ -39,12 +39,16 @@
 #![allow(non_camel_case_types)]
 
 // Declaration order is the header's order (cbindgen follows it); the blank lines keep
-// rustfmt from sorting the declarations. `result.rs` is generated from core's code list.
+// rustfmt from sorting the declarations. `result.rs` is generated from core's code list,
+// `setters.rs` from core's options.
 mod result;
 
 mod ffi;
 
 mod options;
+
+// Generated from core's options by a test (tests.rs); `config_yaml` is options.rs's.
+mod setters;
 
 mod manager;
 
@@ -61,6 +65,7 @@ pub use ffi::{
 pub use manager::*;
 pub use on_change::*;
 pub use options::*;
+pub use setters::*;
 
 /// Major version of the library (the header's macro matches `Cargo.toml`; checked at build time).
 pub const STARFLEET_SECRETS_VERSION_MAJOR: u32 = 0;

@@ -54,6 +54,11 @@ unsafe fn path_arg(keys: *const *const c_char, n: usize) -> Result<Path> {
     Path::from_args(&parts)
 }
 
+/// A dotted key path argument (`"STARFLEET.SlackToken"`).
+unsafe fn dotted_arg(path: *const c_char) -> Result<Path> {
+    Path::parse_dotted(str_arg(path, "path")?)
+}
+
 /// The core manager behind a required handle argument.
 pub(crate) unsafe fn manager_arg<'a>(m: *const starfleet_secrets_manager) -> Result<&'a SecretsManager> {
     Ok(&ref_arg(m, "manager")?.inner)
@@ -87,11 +92,39 @@ fn try_arg(fetched_within: f64) -> Result<Wait> {
     Ok(Wait::Never { since })
 }
 
-/// Write a `_try_` getter's `*out_ready`: whether it answered (`false`: nothing else was
-/// written, a fetch is needed).
-unsafe fn set_ready(out_ready: *mut bool, ready: bool) -> Result<()> {
-    *out_arg(out_ready, "out_ready")? = ready;
-    Ok(())
+/// How a getter was called: blocking, or as a `_try_` getter with its `fetched_within` and
+/// `out_ready`.
+#[derive(Clone, Copy)]
+enum Call {
+    Block,
+    Try(f64, *mut bool),
+}
+
+impl Call {
+    /// The one body of every getter, so that the families (`_get_document_json`,
+    /// `_get_string`, `_get_json`, `_get_binary`, each blocking and `_try_`) differ only in
+    /// `answer`: the panic boundary, the manager, a `_try_` getter's arguments checked before
+    /// anything is read, then `answer` (hand the value out, waiting as told; `false` when only
+    /// a fetch could answer) and a `_try_` getter's `*out_ready` (`false`: nothing else was
+    /// written, a fetch is needed).
+    unsafe fn get(
+        self,
+        function: &'static str,
+        manager: *const starfleet_secrets_manager,
+        answer: impl FnOnce(&SecretsManager, Wait) -> Result<bool>,
+    ) -> starfleet_secrets_result {
+        boundary(function, || {
+            let m = manager_arg(manager)?;
+            match self {
+                Call::Block => answer(m, Wait::Block).map(drop),
+                Call::Try(fetched_within, out_ready) => {
+                    let out_ready = out_arg(out_ready, "out_ready")?;
+                    *out_ready = answer(m, try_arg(fetched_within)?)?;
+                    Ok(())
+                }
+            }
+        })
+    }
 }
 
 /// Make a manager from `opts` (which may be freed right after). Nothing is resolved or
@@ -163,8 +196,8 @@ pub unsafe extern "C" fn starfleet_secrets_manager_get_document_json(
     out: *mut *mut c_char,
     out_len: *mut usize,
 ) -> starfleet_secrets_result {
-    boundary("starfleet_secrets_manager_get_document_json", || {
-        get_document_json(manager_arg(manager)?, out, out_len, Wait::Block).map(drop)
+    Call::Block.get("starfleet_secrets_manager_get_document_json", manager, |m, wait| {
+        get_document_json(m, out, out_len, wait)
     })
 }
 
@@ -184,10 +217,8 @@ pub unsafe extern "C" fn starfleet_secrets_manager_try_get_document_json(
     out_len: *mut usize,
     out_ready: *mut bool,
 ) -> starfleet_secrets_result {
-    boundary("starfleet_secrets_manager_try_get_document_json", || {
-        let m = manager_arg(manager)?;
-        out_arg(out_ready, "out_ready")?;
-        set_ready(out_ready, get_document_json(m, out, out_len, try_arg(fetched_within)?)?)
+    Call::Try(fetched_within, out_ready).get("starfleet_secrets_manager_try_get_document_json", manager, |m, wait| {
+        get_document_json(m, out, out_len, wait)
     })
 }
 
@@ -218,10 +249,8 @@ pub unsafe extern "C" fn starfleet_secrets_manager_get_string(
     out: *mut *mut c_char,
     out_len: *mut usize,
 ) -> starfleet_secrets_result {
-    boundary("starfleet_secrets_manager_get_string", || {
-        let m = manager_arg(manager)?;
-        let path = Path::parse_dotted(str_arg(path, "path")?)?;
-        get_at(m, &path, Form::String, out, out_len, Wait::Block).map(drop)
+    Call::Block.get("starfleet_secrets_manager_get_string", manager, |m, wait| {
+        get_at(m, &dotted_arg(path)?, Form::String, out, out_len, wait)
     })
 }
 
@@ -235,10 +264,8 @@ pub unsafe extern "C" fn starfleet_secrets_manager_get_string_path(
     out: *mut *mut c_char,
     out_len: *mut usize,
 ) -> starfleet_secrets_result {
-    boundary("starfleet_secrets_manager_get_string_path", || {
-        let m = manager_arg(manager)?;
-        let path = path_arg(keys, n)?;
-        get_at(m, &path, Form::String, out, out_len, Wait::Block).map(drop)
+    Call::Block.get("starfleet_secrets_manager_get_string_path", manager, |m, wait| {
+        get_at(m, &path_arg(keys, n)?, Form::String, out, out_len, wait)
     })
 }
 
@@ -254,14 +281,8 @@ pub unsafe extern "C" fn starfleet_secrets_manager_try_get_string_path(
     out_len: *mut usize,
     out_ready: *mut bool,
 ) -> starfleet_secrets_result {
-    boundary("starfleet_secrets_manager_try_get_string_path", || {
-        let m = manager_arg(manager)?;
-        out_arg(out_ready, "out_ready")?;
-        let path = path_arg(keys, n)?;
-        set_ready(
-            out_ready,
-            get_at(m, &path, Form::String, out, out_len, try_arg(fetched_within)?)?,
-        )
+    Call::Try(fetched_within, out_ready).get("starfleet_secrets_manager_try_get_string_path", manager, |m, wait| {
+        get_at(m, &path_arg(keys, n)?, Form::String, out, out_len, wait)
     })
 }
 
@@ -308,10 +329,8 @@ pub unsafe extern "C" fn starfleet_secrets_manager_get_json(
     out: *mut *mut c_char,
     out_len: *mut usize,
 ) -> starfleet_secrets_result {
-    boundary("starfleet_secrets_manager_get_json", || {
-        let m = manager_arg(manager)?;
-        let path = Path::parse_dotted(str_arg(path, "path")?)?;
-        get_at(m, &path, Form::Json, out, out_len, Wait::Block).map(drop)
+    Call::Block.get("starfleet_secrets_manager_get_json", manager, |m, wait| {
+        get_at(m, &dotted_arg(path)?, Form::Json, out, out_len, wait)
     })
 }
 
@@ -325,10 +344,8 @@ pub unsafe extern "C" fn starfleet_secrets_manager_get_json_path(
     out: *mut *mut c_char,
     out_len: *mut usize,
 ) -> starfleet_secrets_result {
-    boundary("starfleet_secrets_manager_get_json_path", || {
-        let m = manager_arg(manager)?;
-        let path = path_arg(keys, n)?;
-        get_at(m, &path, Form::Json, out, out_len, Wait::Block).map(drop)
+    Call::Block.get("starfleet_secrets_manager_get_json_path", manager, |m, wait| {
+        get_at(m, &path_arg(keys, n)?, Form::Json, out, out_len, wait)
     })
 }
 
@@ -344,14 +361,8 @@ pub unsafe extern "C" fn starfleet_secrets_manager_try_get_json_path(
     out_len: *mut usize,
     out_ready: *mut bool,
 ) -> starfleet_secrets_result {
-    boundary("starfleet_secrets_manager_try_get_json_path", || {
-        let m = manager_arg(manager)?;
-        out_arg(out_ready, "out_ready")?;
-        let path = path_arg(keys, n)?;
-        set_ready(
-            out_ready,
-            get_at(m, &path, Form::Json, out, out_len, try_arg(fetched_within)?)?,
-        )
+    Call::Try(fetched_within, out_ready).get("starfleet_secrets_manager_try_get_json_path", manager, |m, wait| {
+        get_at(m, &path_arg(keys, n)?, Form::Json, out, out_len, wait)
     })
 }
 
@@ -364,8 +375,8 @@ pub unsafe extern "C" fn starfleet_secrets_manager_get_binary(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> starfleet_secrets_result {
-    boundary("starfleet_secrets_manager_get_binary", || {
-        get_binary(manager_arg(manager)?, out, out_len, Wait::Block).map(drop)
+    Call::Block.get("starfleet_secrets_manager_get_binary", manager, |m, wait| {
+        get_binary(m, out, out_len, wait)
     })
 }
 
@@ -379,10 +390,8 @@ pub unsafe extern "C" fn starfleet_secrets_manager_try_get_binary(
     out_len: *mut usize,
     out_ready: *mut bool,
 ) -> starfleet_secrets_result {
-    boundary("starfleet_secrets_manager_try_get_binary", || {
-        let m = manager_arg(manager)?;
-        out_arg(out_ready, "out_ready")?;
-        set_ready(out_ready, get_binary(m, out, out_len, try_arg(fetched_within)?)?)
+    Call::Try(fetched_within, out_ready).get("starfleet_secrets_manager_try_get_binary", manager, |m, wait| {
+        get_binary(m, out, out_len, wait)
     })
 }
 

@@ -7,6 +7,7 @@ use super::buffer::OutBuffer;
 use super::ffi::boundary;
 use super::*;
 use starfleet_secrets::error::{Code, Error};
+use starfleet_secrets::options::Kind;
 
 fn last_message() -> String {
     let mut buf = [0 as c_char; 512];
@@ -285,14 +286,215 @@ impl starfleet_secrets_result {{
 }}
 "#
     );
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/result.rs");
+    generated("result.rs", "core's codes", "result_enum", &text);
+}
+
+/// Holds `src/<file>` to `text`, rendered from core (`what`); with `STARFLEET_REGENERATE` set,
+/// writes it first. `test` is the filter that reruns the test.
+fn generated(file: &str, what: &str, test: &str, text: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(file);
     if std::env::var_os("STARFLEET_REGENERATE").is_some() {
-        std::fs::write(&path, &text).unwrap();
+        std::fs::write(&path, text).unwrap();
     }
-    let committed = std::fs::read_to_string(&path).unwrap();
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == text,
-        "bindings-c/src/result.rs differs from core's codes: regenerate it with\n  \
-         STARFLEET_REGENERATE=1 cargo test -p starfleet-secrets-c --lib result_enum"
+        "bindings-c/src/{file} differs from {what}: regenerate it with\n  \
+         STARFLEET_REGENERATE=1 cargo test -p starfleet-secrets-c --lib {test}"
+    );
+}
+
+/// How a C setter takes an option of one kind: the setter's name after the option's, its one
+/// parameter (besides `opts`), the value handed to `Options::set`, and what the parameter's
+/// form adds to the option's doc. A kind may have more than one (the TTL as text or seconds).
+struct Shape {
+    /// Appended to `starfleet_secrets_options_set_<option>`.
+    suffix: &'static str,
+    /// The parameter's name; empty: the option's name.
+    param: &'static str,
+    c_type: &'static str,
+    /// The `OptionValue` expression (`{p}` is the parameter; `text`/`regions` are options.rs's).
+    value: &'static str,
+    /// What this form adds to the doc (empty: nothing).
+    note: &'static str,
+}
+
+const TEXT: Shape = Shape {
+    suffix: "",
+    param: "",
+    c_type: "*const c_char",
+    value: "text({p}, \"{p}\")?",
+    note: "",
+};
+const SECONDS: Shape = Shape {
+    suffix: "_seconds",
+    param: "seconds",
+    c_type: "f64",
+    value: "OptionValue::Number({p})",
+    note: "In seconds; negative, NaN or infinite is INVALID_ARGUMENT.",
+};
+const FRACTION: Shape = Shape {
+    suffix: "",
+    param: "fraction",
+    c_type: "f64",
+    value: "OptionValue::Number({p})",
+    note: "In `[0, 1)`; anything else is INVALID_ARGUMENT.",
+};
+/// A yes/no option (`Kind::Flag`, when core has one: `zeroize_before_snapshot`): a C `bool`.
+/// Core's value for it is to be `OptionValue::Flag(bool)`; `shapes` gets `Kind::Flag => &[FLAG]`.
+const FLAG: Shape = Shape {
+    suffix: "",
+    param: "enabled",
+    c_type: "bool",
+    value: "OptionValue::Flag({p})",
+    note: "`true` or `false`.",
+};
+
+/// The C forms of each kind of option. A new kind fails to compile here until it has its forms.
+fn shapes(kind: Kind) -> &'static [Shape] {
+    match kind {
+        Kind::Text => &[TEXT],
+        Kind::Seconds => &[SECONDS],
+        Kind::Fraction => &[FRACTION],
+        Kind::Ttl => &[
+            Shape {
+                note: "As text spelled like `STARFLEET_SECRETS_TTL`: `\"never\"`, `\"0\"` or a number of seconds \
+                       (`\"300\"`, `\"1.5\"`).",
+                ..TEXT
+            },
+            Shape {
+                note: "In seconds; negative, NaN or infinite is INVALID_ARGUMENT (never: \
+                       `starfleet_secrets_options_set_ttl(opts, \"never\")`).",
+                ..SECONDS
+            },
+        ],
+        Kind::Regions => &[Shape {
+            param: "comma_separated",
+            value: "regions({p}, \"{p}\")?",
+            note: "As one comma-separated list, `\"us-west-2,eu-west-1\"`; an empty string sets none (and so turns \
+                   the environment variable off). Region names are checked on first use (CONFIG_INVALID).",
+            ..TEXT
+        }],
+        Kind::Config => &[Shape {
+            suffix: "_path",
+            param: "path",
+            note: "Here as the path of a file or directory, read on first use and only if the location is \
+                   incomplete; YAML text: `starfleet_secrets_options_set_config_yaml()`.",
+            ..TEXT
+        }],
+    }
+}
+
+/// The ABI version that added a setter, for its doc (those not listed are in ABI 1). A new
+/// option's setter is a new function, which bumps `STARFLEET_SECRETS_ABI_VERSION`: list it.
+const ADDED_IN_ABI: &[(&str, u32)] = &[
+    ("refresh_ahead", 3),
+    ("expiry_jitter", 3),
+    ("fallback_regions", 3),
+    ("source", 5),
+];
+
+/// `text` as `///` lines of at most `width` characters (words are not split).
+fn doc_lines(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            out += &format!("/// {line}\n");
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line += word;
+    }
+    if !line.is_empty() {
+        out += &format!("/// {line}\n");
+    }
+    out
+}
+
+/// One setter: `option`'s value in `shape`'s form, handed to `Options::set`.
+fn render_setter(option: &starfleet_secrets::options::OptionSpec, shape: &Shape) -> String {
+    let function = format!("starfleet_secrets_options_set_{}{}", option.name, shape.suffix);
+    let param = if shape.param.is_empty() {
+        option.name
+    } else {
+        shape.param
+    };
+    let value = shape.value.replace("{p}", param);
+    let default = match option.env {
+        Some(env) => format!("When not set: `{env}`, else {}.", option.default),
+        None => format!("When not set: {}.", option.default),
+    };
+    let since = ADDED_IN_ABI
+        .iter()
+        .find(|(name, _)| *name == option.name)
+        .map(|(_, abi)| format!(" Added in ABI version {abi}."))
+        .unwrap_or_default();
+    let mut doc = doc_lines(option.doc, 92);
+    doc += "///\n";
+    doc += &doc_lines(&format!("{} {default}{since}", shape.note), 92);
+    let body = format!(
+        "    boundary(\"{function}\", || {{\n        options(opts)?.set(\"{}\", {value}, Snake)\n    }})\n",
+        option.name
+    );
+    format!(
+        "\n{doc}#[no_mangle]\npub unsafe extern \"C\" fn {function}(\n    opts: *mut starfleet_secrets_options,\n    \
+         {param}: {},\n) -> starfleet_secrets_result {{\n{body}}}\n",
+        shape.c_type
+    )
+}
+
+/// `setters.rs` is rendered from core's options ([`OPTIONS`](starfleet_secrets::options::OPTIONS)):
+/// one C setter per option and form of its kind ([`shapes`]), each one `Options::set` call, its
+/// doc the option's own. Set `STARFLEET_REGENERATE=1` to rewrite the file after adding an
+/// option in core (then regenerate the header: scripts/check-header says how).
+#[test]
+fn the_setters_are_generated_from_cores_options() {
+    let mut text = String::from(
+        r#"// Generated from core's options (core/src/options.rs, `OPTIONS`) by the test
+// `the_setters_are_generated_from_cores_options` (bindings-c/src/tests.rs); do not edit.
+// After adding an option in core: STARFLEET_REGENERATE=1 cargo test -p starfleet-secrets-c --lib
+// setters, then regenerate the header (scripts/check-header says how).
+
+//! The setter of each of core's options, in each C form of its kind.
+
+use std::ffi::c_char;
+
+use super::ffi::boundary;
+use super::options::{options, regions, starfleet_secrets_options, text};
+use super::starfleet_secrets_result;
+use starfleet_secrets::options::{Naming::Snake, OptionValue};
+"#,
+    );
+    for option in starfleet_secrets::options::OPTIONS {
+        for shape in shapes(option.kind) {
+            text += &render_setter(option, shape);
+        }
+    }
+    generated("setters.rs", "core's options", "setters", &text);
+}
+
+/// A yes/no option will be a C `bool` (the form is ready before core has such an option).
+#[test]
+fn a_flag_option_is_a_c_bool() {
+    use starfleet_secrets::options::{Kind, OptionSpec};
+    let spec = OptionSpec {
+        name: "zeroize_before_snapshot",
+        kind: Kind::Text, // stands in for Kind::Flag; only the shape is rendered
+        doc: "Zeroize the cached value before a snapshot.",
+        env: None,
+        default: "false",
+    };
+    let setter = render_setter(&spec, &FLAG);
+    assert!(
+        setter.contains("fn starfleet_secrets_options_set_zeroize_before_snapshot(\n"),
+        "{setter}"
+    );
+    assert!(setter.contains("    enabled: bool,\n"), "{setter}");
+    assert!(
+        setter.contains("set(\"zeroize_before_snapshot\", OptionValue::Flag(enabled), Snake)"),
+        "{setter}"
     );
 }

@@ -10,9 +10,10 @@
 //! [`OPTIONS`] by `core/tests/options_described.rs`, so a new option that one of them lacks
 //! fails a test.
 //!
-//! Adding an option: one entry in the `options!` list below (which makes the field of
-//! [`Options`]), its resolution in `settings::resolve`, then one line in each language's
-//! typing or setter (the test above names what is missing).
+//! Adding an option: one line in the `options!` list below (which makes the field of
+//! [`Options`]; the C setter is generated from it, `bindings-c/src/setters.rs`), its resolution
+//! in `settings::resolve`, then one line in each language's typing (the test above names what
+//! is missing).
 
 use std::time::Duration;
 
@@ -127,7 +128,7 @@ pub struct OptionSpec {
     pub default: &'static str,
 }
 
-/// Defines [`Options`], [`OPTIONS`] and [`Options::set`] from one list:
+/// Defines [`Options`], [`OPTIONS`] and [`Options::set`] from one list, one line per option:
 /// `name: kind, env, default, doc`. Each option is a field of [`Options`] of its kind's type
 /// (`None` = not given).
 macro_rules! options {
@@ -181,32 +182,19 @@ macro_rules! kind_type {
 }
 
 options! {
-    secret_id: Text, env: Some(settings::ENV_SECRET_ID), default: "the Starfleet configuration",
-        doc: "The secret's name or ARN.";
-    region: Text, env: Some(settings::ENV_SECRET_REGION), default: "the configuration, the ARN's region, AWS_REGION, AWS_DEFAULT_REGION",
-        doc: "The secret's AWS region, e.g. us-east-2.";
-    config: Config, env: Some(settings::ENV_CONFIG), default: "none",
-        doc: "A Starfleet configuration: a YAML file, a directory of *.yaml files merged in name order, or YAML text.";
-    ttl: Ttl, env: Some(settings::ENV_TTL), default: "300",
-        doc: "How long a fetched value is served, in seconds; 0 fetches on every access, \"never\" keeps it for the life of the process.";
-    version_stage: Text, env: None, default: "AWSCURRENT",
-        doc: "The staging label to read.";
-    version_id: Text, env: None, default: "none",
-        doc: "One exact VersionId to read, instead of a stage.";
-    max_stale: Seconds, env: Some(settings::ENV_MAX_STALE), default: "900",
-        doc: "How long past its TTL a value is still served while refreshes fail, in seconds; 0 disables stale-if-error.";
-    timeout: Seconds, env: Some(settings::ENV_TIMEOUT), default: "10",
-        doc: "The deadline of one fetch, retries and fallback regions included, in seconds.";
-    endpoint_url: Text, env: Some("AWS_ENDPOINT_URL_SECRETS_MANAGER"), default: "AWS_ENDPOINT_URL, else AWS",
-        doc: "A Secrets Manager endpoint URL.";
-    refresh_ahead: Fraction, env: Some(settings::ENV_REFRESH_AHEAD), default: "0 (off)",
-        doc: "Refresh in the background once a value is this fraction of its TTL old, so reads never wait for a fetch after the first.";
-    expiry_jitter: Fraction, env: Some(settings::ENV_EXPIRY_JITTER), default: "0.1",
-        doc: "Expire values up to this fraction of the TTL early, by a per-process random share, so a fleet does not refresh in lockstep.";
-    fallback_regions: Regions, env: Some(settings::ENV_FALLBACK_REGIONS), default: "none",
-        doc: "Replica regions read from, in order, when the secret's region fails with NETWORK, TIMEOUT, SERVICE or THROTTLED.";
-    source: Text, env: Some(settings::ENV_SOURCE), default: "secretsmanager",
-        doc: "Where the secret is read from: \"secretsmanager\", \"file:<path>\" (a mounted file), \"env:<NAME>\" (an environment variable) or \"flyte:<group>/<key>\" (Flyte's injected secret).";
+    secret_id: Text, env: Some(settings::ENV_SECRET_ID), default: "the Starfleet configuration", doc: "The secret's name or ARN.";
+    region: Text, env: Some(settings::ENV_SECRET_REGION), default: "the configuration, the ARN's region, AWS_REGION, AWS_DEFAULT_REGION", doc: "The secret's AWS region, e.g. us-east-2.";
+    config: Config, env: Some(settings::ENV_CONFIG), default: "none", doc: "A Starfleet configuration: a YAML file, a directory of *.yaml files merged in name order, or YAML text.";
+    ttl: Ttl, env: Some(settings::ENV_TTL), default: "300", doc: "How long a fetched value is served, in seconds; 0 fetches on every access, \"never\" keeps it for the life of the process.";
+    version_stage: Text, env: None, default: "AWSCURRENT", doc: "The staging label to read (AWSCURRENT, AWSPREVIOUS or a custom label); with version_id too, INVALID_ARGUMENT on first use.";
+    version_id: Text, env: None, default: "none", doc: "One exact VersionId to read, instead of a stage.";
+    max_stale: Seconds, env: Some(settings::ENV_MAX_STALE), default: "900", doc: "How long past its TTL a value is still served while refreshes fail, in seconds; 0 disables stale-if-error.";
+    timeout: Seconds, env: Some(settings::ENV_TIMEOUT), default: "10", doc: "The deadline of one fetch, retries and fallback regions included, in seconds.";
+    endpoint_url: Text, env: Some("AWS_ENDPOINT_URL_SECRETS_MANAGER"), default: "AWS_ENDPOINT_URL, else AWS", doc: "A Secrets Manager endpoint URL.";
+    refresh_ahead: Fraction, env: Some(settings::ENV_REFRESH_AHEAD), default: "0 (off)", doc: "Refresh in the background once a value is this fraction of its TTL old, so reads never wait for a fetch after the first.";
+    expiry_jitter: Fraction, env: Some(settings::ENV_EXPIRY_JITTER), default: "0.1", doc: "Expire values up to this fraction of the TTL early, by a per-process random share, so a fleet does not refresh in lockstep; 0 turns it off.";
+    fallback_regions: Regions, env: Some(settings::ENV_FALLBACK_REGIONS), default: "none", doc: "Replica regions read from, in order, when the secret's region fails with NETWORK, TIMEOUT, SERVICE or THROTTLED; every region shares the one fetch deadline.";
+    source: Text, env: Some(settings::ENV_SOURCE), default: "the configuration's Source, else secretsmanager", doc: "Where the secret is read from: \"secretsmanager\", \"file:<path>\" (a mounted file), \"env:<NAME>\" (an environment variable) or \"flyte:<group>/<key>\" (Flyte's injected secret); a platform-delivered secret makes no AWS call.";
 }
 
 /// The option a binding calls `name` (spelled as `naming` says), if there is one.
