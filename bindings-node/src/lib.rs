@@ -24,12 +24,7 @@ use napi::bindgen_prelude::{Buffer, External, Object};
 use napi::Env;
 use napi_derive::napi;
 use serde_json::json;
-
-/// The addon's own (Rust) allocations go through core's zeroing allocator: off (one
-/// atomic load per free) unless a manager resolves `zeroize_before_snapshot`, then every block
-/// the library frees is zeroed, so a snapshot holds no plaintext copy a fetch left behind.
-#[global_allocator]
-static ALLOCATOR: starfleet_secrets::zeroing::ZeroingAlloc = starfleet_secrets::zeroing::ZeroingAlloc;
+use starfleet_secrets::options::Naming;
 use starfleet_secrets::{Code, Document, Error, Options, OverrideToken, Path, Payload, Secret, SecretsManager};
 use zeroize::Zeroizing;
 
@@ -37,6 +32,12 @@ use convert::{Out, Seen};
 use error::{shield, to_js};
 pub use options::{ConfigText, HostConfig};
 use promise::{dispatch, Answer};
+
+/// The addon's own (Rust) allocations go through core's zeroing allocator: off (one
+/// atomic load per free) unless a manager resolves `zeroize_before_snapshot`, then every block
+/// the library frees is zeroed, so a snapshot holds no plaintext copy a fetch left behind.
+#[global_allocator]
+static ALLOCATOR: starfleet_secrets::zeroing::ZeroingAlloc = starfleet_secrets::zeroing::ZeroingAlloc;
 
 /// Which payload an access wants.
 #[derive(Clone)]
@@ -268,7 +269,7 @@ pub fn stats(manager: &Handle) -> Out {
 }
 
 /// Where the secret is and how it is cached, for `util.inspect` and `JSON.stringify` (names
-/// and settings only, never a value).
+/// and settings only, never a value): once resolved, every setting as core names it.
 #[napi(ts_return_type = "Record<string, unknown>", ts_args_type = "manager: ManagerHandle")]
 pub fn describe(manager: &Handle) -> Out {
     let core = &manager.core;
@@ -278,13 +279,8 @@ pub fn describe(manager: &Handle) -> Out {
         .then(|| core.settings().ok())
         .flatten();
     let mut d = match resolved {
-        Some(s) => json!({
-            "secretId": s.location.secret_id,
-            "region": s.location.region,
-            "version": s.version.to_string(),
-            "ttl": s.ttl.to_string(),
-            "source": s.source.to_string(),
-        }),
+        // Core's `Settings::to_json`, as Python's `settings()`: a new setting shows here too.
+        Some(s) => s.to_json(Naming::Camel),
         None => {
             // Not resolved yet: what was asked for (resolving here could read files).
             let o = core.options();

@@ -107,7 +107,9 @@ def test_explicit_hooks_refetch_once_and_zeroize_drops_the_dict() -> None:
     put(name, {"v": "two"})
     m.before_snapshot()
     assert m.secrets is first, "without zeroize the value and its dict stay"
+    assert m.get("v") == "one"
     m.after_restore()
+    assert m.get("v") == "two", "get(path)'s fast entry does not serve the value from before the restore"
     assert m.secrets["v"] == "two" and m.secrets["v"] == "two"
     assert count(name) == 2
     assert m.stats()["restores"] == 1
