@@ -237,6 +237,7 @@ impl Settings {
         put("expiry_jitter", json!(self.expiry_jitter));
         put("fallback_regions", json!(self.fallback_regions));
         put("source", json!(self.source.to_string()));
+        put("zeroize_before_snapshot", json!(self.zeroize_before_snapshot));
         serde_json::Value::Object(map)
     }
 
