@@ -73,6 +73,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_class::<manager::SecretsManager>()?;
+    manager::get_entry::install(&m.py().get_type::<manager::SecretsManager>())?;
     m.add_class::<on_change::ChangeSubscription>()?;
     #[cfg(unix)]
     m.add_class::<pending::Pending>()?;

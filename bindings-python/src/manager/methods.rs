@@ -94,7 +94,7 @@ impl SecretsManager {
     /// or `get("GitHubSyncWorker", "my.org")` (literal keys). Raises SecretsKeyNotFoundError
     /// (a KeyError) unless `default` is given.
     #[pyo3(signature = (*path, **kwargs), text_signature = "($self, *path, default=...)")]
-    fn get<'py>(
+    pub(super) fn get<'py>(
         &self,
         py: Python<'py>,
         path: &Bound<'py, PyTuple>,

@@ -27,8 +27,10 @@
 //! By concern: [`options`] (construction: `configure()`'s arguments, passed through to core),
 //! [`methods`] (what Python sees: the one `#[pymethods]` block), [`reads`] (hits, loads, the
 //! kept dict, lookups), [`paths`] (the key paths `get()` keeps parsed), [`overrides`]
-//! (`_secrets` and the testing overrides).
+//! (`_secrets` and the testing overrides), [`get_entry`] (`get(path)`'s own entry from Python,
+//! for the call's cost under the stable ABI).
 
+pub(crate) mod get_entry;
 mod methods;
 mod options;
 mod overrides;

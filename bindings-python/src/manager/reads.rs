@@ -191,16 +191,19 @@ impl SecretsManager {
                 converted.secret.get(&kept.path).ok()?; // the document decides what exists
                 kept.found_in = Arc::downgrade(&converted.secret);
             }
+            // Bound, not Py, references: dropping a `Py` consults PyO3's attachment count,
+            // which `get_entry` (the entry that calls this) does not set, and would defer the
+            // decref to PyO3's pool (a mutex) instead of doing it.
             (
-                converted.dict.clone_ref(py),
-                kept.keys.clone_ref(py),
+                converted.dict.bind(py).clone(),
+                kept.keys.bind(py).clone(),
                 inner.core.clone(),
             )
         };
         // Outside our lock: a dict lookup may run a key's __eq__. A key the caller removed
         // from the shared dict is answered the general way (from the document).
-        let mut node = dict.into_bound(py).into_any();
-        for key in keys.bind(py).iter() {
+        let mut node = dict.into_any();
+        for key in keys.iter() {
             node = node.cast::<PyDict>().ok()?.get_item(key).ok()??;
         }
         core.record_hit();
