@@ -62,7 +62,7 @@ export declare function create(options?: Record<string, unknown>): ManagerHandle
 
 /**
  * Where the secret is and how it is cached, for `util.inspect` and `JSON.stringify` (names
- * and settings only, never a value).
+ * and settings only, never a value): once resolved, every setting as core names it.
  */
 export declare function describe(manager: ManagerHandle): Record<string, unknown>
 

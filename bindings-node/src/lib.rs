@@ -24,6 +24,7 @@ use napi::bindgen_prelude::{Buffer, External, Object};
 use napi::Env;
 use napi_derive::napi;
 use serde_json::json;
+use starfleet_secrets::options::Naming;
 use starfleet_secrets::{Code, Document, Error, Options, OverrideToken, Path, Payload, Secret, SecretsManager};
 use zeroize::Zeroizing;
 
@@ -246,7 +247,7 @@ pub fn stats(manager: &Handle) -> Out {
 }
 
 /// Where the secret is and how it is cached, for `util.inspect` and `JSON.stringify` (names
-/// and settings only, never a value).
+/// and settings only, never a value): once resolved, every setting as core names it.
 #[napi(ts_return_type = "Record<string, unknown>", ts_args_type = "manager: ManagerHandle")]
 pub fn describe(manager: &Handle) -> Out {
     let core = &manager.core;
@@ -256,13 +257,8 @@ pub fn describe(manager: &Handle) -> Out {
         .then(|| core.settings().ok())
         .flatten();
     let mut d = match resolved {
-        Some(s) => json!({
-            "secretId": s.location.secret_id,
-            "region": s.location.region,
-            "version": s.version.to_string(),
-            "ttl": s.ttl.to_string(),
-            "source": s.source.to_string(),
-        }),
+        // Core's `Settings::to_json`, as Python's `settings()`: a new setting shows here too.
+        Some(s) => s.to_json(Naming::Camel),
         None => {
             // Not resolved yet: what was asked for (resolving here could read files).
             let o = core.options();

@@ -523,5 +523,11 @@ describe('module', () => {
     assert.match(views[0], new RegExp(name))
     assert.equal(JSON.parse(views[2]).secretId, name)
     assert.equal(JSON.parse(views[2]).cachedVersionId, m.stats().version_id)
+    // Every setting, as core's Settings::to_json names it (Python's settings() shows the same).
+    const shown = JSON.parse(views[2])
+    assert.equal(shown.versionStage, 'AWSCURRENT')
+    for (const key of ['ttl', 'maxStale', 'timeout', 'refreshAhead', 'expiryJitter', 'fallbackRegions', 'source']) {
+      assert.ok(key in shown, `${key} in ${views[2]}`)
+    }
   })
 })

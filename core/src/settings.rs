@@ -10,9 +10,12 @@
 use std::fmt;
 use std::time::Duration;
 
+use serde_json::json;
+
 use crate::config::{self, ConfigSource, SecretLocation};
 use crate::error::{Code, Error, Result};
 use crate::mounted::Source;
+use crate::options::Naming;
 
 pub const ENV_SECRET_ID: &str = "STARFLEET_SECRET_ID";
 pub const ENV_SECRET_REGION: &str = "STARFLEET_SECRET_REGION";
@@ -201,6 +204,36 @@ impl Settings {
             Ttl::For(ttl) => Some(crate::jitter::shorten(ttl, self.expiry_jitter)),
             other => other.duration(),
         }
+    }
+
+    /// The settings by option name (spelled as `naming` says): Python's `settings()` and
+    /// Node's `util.inspect` pass this through, so a new setting is shown by every language
+    /// from this one place. Names and settings only, never a value of the secret. The TTL is
+    /// a number of seconds or `"never"`; `refresh_ahead` is `0` when off; `version_stage` or
+    /// `version_id`, whichever applies; `endpoint_url` is null when AWS's.
+    pub fn to_json(&self, naming: Naming) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        let mut put = |name: &str, value: serde_json::Value| {
+            map.insert(naming.spell(name), value);
+        };
+        put("secret_id", json!(self.location.secret_id));
+        put("region", json!(self.location.region));
+        match &self.version {
+            Version::Stage(stage) => put("version_stage", json!(stage)),
+            Version::Id(id) => put("version_id", json!(id)),
+        }
+        put(
+            "ttl",
+            self.ttl.duration().map_or(json!("never"), |t| json!(t.as_secs_f64())),
+        );
+        put("max_stale", json!(self.max_stale.as_secs_f64()));
+        put("timeout", json!(self.timeout.as_secs_f64()));
+        put("endpoint_url", json!(self.endpoint_url));
+        put("refresh_ahead", json!(self.refresh_ahead.unwrap_or(0.0)));
+        put("expiry_jitter", json!(self.expiry_jitter));
+        put("fallback_regions", json!(self.fallback_regions));
+        put("source", json!(self.source.to_string()));
+        serde_json::Value::Object(map)
     }
 
     /// The age at which a fresh entry is refreshed in the background; `None` when off.
@@ -499,6 +532,42 @@ mod tests {
             name: "cfg.yaml".into(),
             yaml: format!("STARFLEET:\n  SecretsManager:\n    SecretId: {id}\n    SecretRegion: {region}\n"),
         }
+    }
+
+    /// What Python's `settings()` and Node's inspect show: every option but the configuration
+    /// (what it held is the rest) and the version the other one stands for.
+    #[test]
+    fn to_json_names_every_option_in_the_callers_spelling() {
+        let o = Options {
+            secret_id: Some("S".into()),
+            region: Some("us-east-2".into()),
+            ttl: Some(Ttl::Forever),
+            fallback_regions: Some(vec!["us-west-2".into()]),
+            ..Default::default()
+        };
+        let s = resolve(&o, &env_of(&[])).unwrap();
+        let snake = s.to_json(Naming::Snake);
+        for option in crate::options::OPTIONS {
+            if !matches!(option.name, "config" | "version_id") {
+                assert!(snake.get(option.name).is_some(), "no {} in {snake}", option.name);
+            }
+        }
+        assert_eq!(snake["ttl"], "never");
+        assert_eq!(snake["version_stage"], "AWSCURRENT");
+        assert_eq!(snake["fallback_regions"], json!(["us-west-2"]));
+        assert_eq!(snake["endpoint_url"], serde_json::Value::Null);
+        assert_eq!(snake["source"], "secretsmanager");
+        let camel = s.to_json(Naming::Camel);
+        assert_eq!(camel["maxStale"], json!(900.0));
+        assert_eq!(camel["secretId"], "S");
+        let o = Options {
+            version_id: Some("v1".into()),
+            ttl: Some(Ttl::For(Duration::from_secs(60))),
+            ..o
+        };
+        let s = resolve(&o, &env_of(&[])).unwrap().to_json(Naming::Snake);
+        assert_eq!((s["version_id"].as_str(), s.get("version_stage")), (Some("v1"), None));
+        assert_eq!(s["ttl"], json!(60.0));
     }
 
     #[test]

@@ -224,32 +224,14 @@ impl SecretsManager {
     }
 
     /// Where the secret is read from and how it is cached, as resolved from the arguments,
-    /// the environment and the Starfleet configuration (raises the configuration errors).
-    fn settings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    /// the environment and the Starfleet configuration (raises the configuration errors):
+    /// core's `Settings::to_json`, passed through, so a new setting needs no line here.
+    fn settings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let core = self.core();
         self.consult_host(py, &core)?;
         let worker = core.clone();
         let resolved = gil::blocking(py, move || worker.settings());
-        let s = resolved.py_err(py)?;
-        let d = PyDict::new(py);
-        d.set_item("secret_id", &s.location.secret_id)?;
-        d.set_item("region", &s.location.region)?;
-        match &s.version {
-            Version::Stage(stage) => d.set_item("version_stage", stage)?,
-            Version::Id(id) => d.set_item("version_id", id)?,
-        }
-        match s.ttl.duration() {
-            Some(t) => d.set_item("ttl", t.as_secs_f64())?,
-            None => d.set_item("ttl", "never")?,
-        }
-        d.set_item("max_stale", s.max_stale.as_secs_f64())?;
-        d.set_item("timeout", s.timeout.as_secs_f64())?;
-        d.set_item("endpoint_url", &s.endpoint_url)?;
-        d.set_item("refresh_ahead", s.refresh_ahead.unwrap_or(0.0))?;
-        d.set_item("expiry_jitter", s.expiry_jitter)?;
-        d.set_item("fallback_regions", &s.fallback_regions)?;
-        d.set_item("source", s.source.to_string())?;
-        Ok(d)
+        convert::value(py, &resolved.py_err(py)?.to_json(Naming::Snake))
     }
 
     /// Serve `text` (a JSON object) in place of AWS until `_unpin(token)`, with the token

@@ -46,7 +46,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use pyo3::PyTraverseError;
 use starfleet_secrets::deadline::Deadline;
-use starfleet_secrets::settings::Version;
+use starfleet_secrets::options::Naming;
 use starfleet_secrets::{Code, Document, Options, OverrideToken, Path, Payload, Secret, SecretsManager as Core};
 use zeroize::Zeroizing;
 
