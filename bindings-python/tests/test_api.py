@@ -125,6 +125,32 @@ def test_get_with_dotted_and_literal_paths_and_defaults(secret: Callable[..., st
     assert count(name) == 1
 
 
+def test_get_entry_keeps_the_method_python_sees(secret: Callable[..., str]) -> None:
+    # get() has its own entry (manager/get_entry.rs) over PyO3's: name, docstring, signature,
+    # the receiver check, and each call form's answer and counting are the method's.
+    import inspect
+
+    get = starfleet_secrets.SecretsManager.get
+    assert get.__name__ == "get"
+    assert str(inspect.signature(get)) == "(self, /, *path, default=Ellipsis)"
+    assert (get.__doc__ or "").startswith("The value at a key path")
+    with pytest.raises(TypeError, match="doesn't apply to a 'object' object"):
+        get(object(), "STARFLEET.SlackToken")
+    name = secret(starfleet_doc("xoxb-entry"))
+    m = manager(name)
+    token = m.get("STARFLEET.SlackToken")  # loads: one miss
+    hits = m.stats()["hits"]
+    assert m.get("STARFLEET.SlackToken") is token  # one argument: the entry's own hit
+    assert m.get("STARFLEET", "SlackToken") is token  # several: the method's path
+    assert m.get("STARFLEET.SlackToken", default=None) is token  # keywords: the method's path
+    assert m.stats()["hits"] == hits + 3
+    with pytest.raises(KeyError):
+        m.get("STARFLEET.Nope")
+    with pytest.raises(starfleet_secrets.SecretsInvalidArgumentError):
+        m.get(5)  # type: ignore[arg-type]
+    assert count(name) == 1
+
+
 def test_load_secrets_refresh_and_invalidate(secret: Callable[..., str]) -> None:
     name = secret({"v": "one"})
     m = manager(name, ttl="never")
