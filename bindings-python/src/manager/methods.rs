@@ -222,10 +222,11 @@ impl SecretsManager {
     /// `zeroize_before_snapshot`, the cached value; then the dict converted from a value core
     /// no longer holds is dropped too. Never waits on the network.
     fn before_snapshot(&self) {
+        // Outside `inner`: core may log (a malformed variable), which can run Python code.
+        let core = self.core();
+        core.before_snapshot();
         let dropped = {
             let mut inner = self.lock();
-            inner.core.before_snapshot();
-            let core = inner.core.clone();
             match &inner.converted {
                 Some(c) if !core.holds(&c.secret) => inner.converted.take(),
                 _ => None,
@@ -239,9 +240,8 @@ impl SecretsManager {
     /// every cached value due (the next access fetches once); the kept dict is vouched for
     /// again only by core. Counted in `stats()["restores"]`. Never waits on the network.
     fn after_restore(&self) {
-        let mut inner = self.lock();
-        inner.core.after_restore();
-        inner.unvouch();
+        self.core().after_restore();
+        self.lock().unvouch();
     }
 
     /// Counters and state, as core gives them to every language (the README lists them):
