@@ -23,7 +23,8 @@
 //! so a manager whose own hook was not called is not trusted either.
 //!
 //! Nothing here waits: no lock held across I/O is taken and nothing touches the network, so
-//! the hooks return in microseconds even while a fetch hangs (Lambda gives its hooks 10 s).
+//! the hooks return in milliseconds (dropping the SDK clients is most of it) even while a
+//! fetch hangs (Lambda gives its hooks 10 s).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
