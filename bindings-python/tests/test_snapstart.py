@@ -104,6 +104,8 @@ def test_explicit_hooks_refetch_once_and_zeroize_drops_the_dict() -> None:
     m = manager(name)
     first = m.secrets
     assert first["v"] == "one"
+    bystander = manager(name, ttl="never")  # its hook is never called
+    assert bystander.get("v") == "one"
     put(name, {"v": "two"})
     m.before_snapshot()
     assert m.secrets is first, "without zeroize the value and its dict stay"
@@ -111,7 +113,8 @@ def test_explicit_hooks_refetch_once_and_zeroize_drops_the_dict() -> None:
     m.after_restore()
     assert m.get("v") == "two", "get(path)'s fast entry does not serve the value from before the restore"
     assert m.secrets["v"] == "two" and m.secrets["v"] == "two"
-    assert count(name) == 2
+    assert bystander.get("v") == "two", "the restore epoch is the process's: its dict is not vouched for"
+    assert count(name) == 4
     assert m.stats()["restores"] == 1
 
     z = manager(name, zeroize_before_snapshot=True)
@@ -119,6 +122,6 @@ def test_explicit_hooks_refetch_once_and_zeroize_drops_the_dict() -> None:
     assert kept["v"] == "two"
     z.before_snapshot()
     assert z.secrets is not kept, "the wiped value's dict is not served again"
-    assert count(name) == 4, "the next read fetched"
+    assert count(name) == 6, "the next read fetched"
     with pytest.raises(SecretsInvalidArgumentError, match="zeroize_before_snapshot"):
         manager(name, zeroize_before_snapshot="yes")

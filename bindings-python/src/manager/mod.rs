@@ -47,6 +47,7 @@ use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use pyo3::PyTraverseError;
 use starfleet_secrets::deadline::Deadline;
 use starfleet_secrets::options::Naming;
+use starfleet_secrets::snapshot;
 use starfleet_secrets::{Code, Document, Options, OverrideToken, Path, Payload, Secret, SecretsManager as Core};
 use zeroize::Zeroizing;
 
@@ -63,10 +64,16 @@ struct Converted {
     /// fresh until `t` (a [`Deadline`]: checking it costs a few ns, not a clock read), `None`
     /// = ask the core.
     fresh: Option<Option<Deadline>>,
+    /// The restore epoch (`starfleet_secrets::snapshot::epoch`) `fresh` was vouched in: after
+    /// a restore, no instant from before it is trusted, whichever manager's hook was called.
+    epoch: u64,
 }
 
 impl Converted {
     fn fresh_now(&self) -> bool {
+        if self.epoch != snapshot::epoch() {
+            return false;
+        }
         match &self.fresh {
             Some(None) => true,
             Some(Some(until)) => until.not_passed(),
@@ -98,10 +105,12 @@ impl Inner {
     /// The kept dict if it was built from this very value, with the core's word on how
     /// long it stays fresh taken again.
     fn dict_for(&mut self, secret: &Arc<Secret>) -> Option<&Py<PyDict>> {
+        let epoch = snapshot::epoch(); // before the core's answer, so a restore between voids it
         let fresh = vouched(self.core.fresh_until(secret));
         match &mut self.converted {
             Some(c) if Arc::ptr_eq(&c.secret, secret) => {
                 c.fresh = fresh;
+                c.epoch = epoch;
                 Some(&c.dict)
             }
             _ => None,

@@ -112,11 +112,13 @@ impl SecretsManager {
             if !Arc::ptr_eq(&inner.core, &core) {
                 return Ok(dict); // configure() replaced the core meanwhile: do not keep it
             }
+            let epoch = starfleet_secrets::snapshot::epoch();
             let fresh = vouched(inner.core.fresh_until(secret));
             inner.converted.replace(Converted {
                 secret: secret.clone(),
                 dict: dict.clone().unbind(),
                 fresh,
+                epoch,
             })
         };
         drop(replaced); // outside the lock: freeing a dict may run arbitrary code
