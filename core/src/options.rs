@@ -12,8 +12,9 @@
 //!
 //! Adding an option: one line in the `options!` list below (which makes the field of
 //! [`Options`]; the C setter is generated from it, `bindings-c/src/setters.rs`), its resolution
-//! in `settings::resolve`, then one line in each language's typing (the test above names what
-//! is missing).
+//! in `settings::resolve` and its entry in `Settings::to_json` (what Python's `settings()` and
+//! Node's inspect show; its test names a missing one), then one line in each language's typing
+//! (the test above names what is missing).
 
 use std::time::Duration;
 
