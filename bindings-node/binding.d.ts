@@ -18,6 +18,19 @@ export type ChangeHandle = object & { readonly __brand: 'starfleet-secrets.Chang
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * After a restore from a snapshot (core's `after_restore`: new jitter share, connections
+ * and credentials; every cached value due). Every read asks core, so nothing else changes.
+ */
+export declare function afterRestore(manager: ManagerHandle): void
+
+/**
+ * Before a snapshot (core's `before_snapshot`: pooled connections dropped; with
+ * `zeroizeBeforeSnapshot` the cached value wiped). Returns whether the value last handed to
+ * JS is no longer core's, so `index.js` drops its object too.
+ */
+export declare function beforeSnapshot(manager: ManagerHandle): boolean
+
 /** As `secrets`, for a SecretBinary: the payload is a Buffer. */
 export declare function binary(manager: ManagerHandle, known: number): number | [generation: number, payload: Record<string, unknown> | Buffer] | Promise<number | [generation: number, payload: Record<string, unknown> | Buffer]>
 

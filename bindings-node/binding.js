@@ -835,6 +835,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.afterRestore = nativeBinding.afterRestore
+module.exports.beforeSnapshot = nativeBinding.beforeSnapshot
 module.exports.binary = nativeBinding.binary
 module.exports.cachedSecrets = nativeBinding.cachedSecrets
 module.exports.cancelChange = nativeBinding.cancelChange

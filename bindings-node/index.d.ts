@@ -39,6 +39,8 @@ export interface ManagerOptions {
   fallbackRegions?: string[]
   /** Where the secret is read from: `"secretsmanager"` (default), `"file:<path>"` (a mounted file, e.g. Kubernetes' Secrets Store CSI driver), `"env:<NAME>"` (an environment variable, e.g. ECS `secrets`) or `"flyte:<group>/<key>"` (Flyte's injected secret); default `STARFLEET_SECRET_SOURCE`, else the configuration's `Source`. */
   source?: string
+  /** Before a snapshot (`beforeSnapshot()`, e.g. SnapStart), wipe the cached value and zero freed memory, so no plaintext secret is in the snapshot; the first read after the restore fetches (default `STARFLEET_SECRETS_ZEROIZE_BEFORE_SNAPSHOT`, else off). */
+  zeroizeBeforeSnapshot?: boolean
 }
 
 /** A Starfleet configuration the host application already loaded (only `STARFLEET` is read). */
@@ -129,6 +131,8 @@ export interface Stats {
    * region had failed.
    */
   older_replica_answers: number
+  /** How many restores from a snapshot `afterRestore()` reported. */
+  restores: number
 }
 
 /**
@@ -155,6 +159,18 @@ export declare class SecretsManager {
   cached<T = JsonValue>(...path: KeyPath): T | undefined
   /** The whole cached document, or `undefined` when nothing fresh is cached. */
   cached(): SecretDocument | undefined
+  /**
+   * For a custom runtime's snapshot hook (Lambda SnapStart: just before `GET
+   * /runtime/restore/next`): drops the pooled connections and, with `zeroizeBeforeSnapshot`,
+   * the cached value (the next access fetches). Never waits on the network.
+   */
+  beforeSnapshot(): void
+  /**
+   * For a custom runtime's restore hook: a new expiry-jitter share, no connection or
+   * credentials from before the snapshot, every cached value due (the next access fetches
+   * once). Counted in `stats().restores`. Never waits on the network.
+   */
+  afterRestore(): void
   /** Forget the cached value and any failure backoff; the next access fetches. */
   invalidate(): void
   /**

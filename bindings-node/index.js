@@ -513,6 +513,26 @@ class SecretsManager {
     }
   }
 
+  /**
+   * For a custom runtime's snapshot hook (Lambda SnapStart: call it just before `GET
+   * /runtime/restore/next`, during which the snapshot is taken): drops the pooled connections
+   * and, with `zeroizeBeforeSnapshot`, the cached value and the object made from it (the
+   * next access fetches). Never waits on the network.
+   */
+  beforeSnapshot() {
+    if (native.beforeSnapshot(this.#native)) this.#state.payload = undefined
+  }
+
+  /**
+   * For a custom runtime's restore hook (once `GET /runtime/restore/next` answered): a new
+   * expiry-jitter share, no connection or credentials from before the snapshot, and every
+   * cached value due, so the next access fetches once (stale-if-error counting from the
+   * restore). Counted in `stats().restores`. Never waits on the network.
+   */
+  afterRestore() {
+    native.afterRestore(this.#native)
+  }
+
   /** Forget the cached value and any failure backoff; the next access fetches. */
   invalidate() {
     native.invalidate(this.#native)
@@ -522,8 +542,9 @@ class SecretsManager {
    * Counters and state: `hits`, `misses`, `fetches`, `failures`, `stale_served`,
    * `refreshes_ahead` (background refreshes made), `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
    * `testing_overrides` (how many `pin()`s are in force), `region` (the region that served
-   * the cached value: a fallback region after a failover; null before), `failovers` and
-   * `hedges` (reads sent again on a new connection after a reused one stayed silent).
+   * the cached value: a fallback region after a failover; null before), `failovers`,
+   * `hedges` (reads sent again on a new connection after a reused one stayed silent) and
+   * `restores` (restores from a snapshot reported by `afterRestore()`).
    */
   stats() {
     return native.stats(this.#native)

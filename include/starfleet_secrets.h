@@ -94,9 +94,11 @@
  * `starfleet_secrets_manager_load()`; 3 added `starfleet_secrets_manager_on_change()` and
  * `starfleet_secrets_options_set_fallback_regions()` (and this release's other functions);
  * 4 added `starfleet_secrets_code_is_transient()`; 5 added
- * `starfleet_secrets_options_set_source()`. Adding result codes does not bump it.
+ * `starfleet_secrets_options_set_source()`; 6 added `starfleet_secrets_manager_before_snapshot()`,
+ * `starfleet_secrets_manager_after_restore()` and
+ * `starfleet_secrets_options_set_zeroize_before_snapshot()`. Adding result codes does not bump it.
  */
-#define STARFLEET_SECRETS_ABI_VERSION 5
+#define STARFLEET_SECRETS_ABI_VERSION 6
 
 /**
  * What a call returned. The numbers are core's stable error codes (`Code::number()`), the
@@ -415,6 +417,17 @@ starfleet_secrets_result starfleet_secrets_options_set_source(struct starfleet_s
                                                               const char *source);
 
 /**
+ * Before a snapshot (Lambda SnapStart's before-checkpoint hook), wipe the cached value and
+ * zero freed memory, so no plaintext secret is in the snapshot; the first read after the
+ * restore fetches.
+ *
+ * `true` or `false`. When not set: `STARFLEET_SECRETS_ZEROIZE_BEFORE_SNAPSHOT`, else false.
+ * Added in ABI version 6.
+ */
+starfleet_secrets_result starfleet_secrets_options_set_zeroize_before_snapshot(struct starfleet_secrets_options *opts,
+                                                                               bool enabled);
+
+/**
  * Make a manager from `opts` (which may be freed right after). Nothing is resolved or
  * fetched until the first get; a bad location or configuration is reported then (and by
  * `starfleet_secrets_manager_location()`). On success `*out` receives the manager.
@@ -575,13 +588,32 @@ starfleet_secrets_result starfleet_secrets_manager_refresh(const struct starflee
 starfleet_secrets_result starfleet_secrets_manager_invalidate(const struct starfleet_secrets_manager *manager);
 
 /**
+ * Call before the process is snapshotted (Lambda SnapStart: a custom runtime calls it just
+ * before `GET /runtime/restore/next`, during which Lambda takes the snapshot; Firecracker
+ * or CRIU users before they checkpoint): drops the pooled connections, and with the option
+ * `zeroize_before_snapshot` wipes the cached value (the next get fetches). Never waits on the
+ * network. Added in ABI version 6.
+ */
+starfleet_secrets_result starfleet_secrets_manager_before_snapshot(const struct starfleet_secrets_manager *manager);
+
+/**
+ * Call after the process was restored from a snapshot (a custom runtime: after
+ * `/runtime/restore/next` answers): draws a new expiry-jitter share, drops the connections
+ * and credentials from before the snapshot, and makes every cached value due, so the next get
+ * fetches once within the fetch deadline (stale-if-error counting from the restore). Counted
+ * in the stats' "restores". Never waits on the network. Added in ABI version 6.
+ */
+starfleet_secrets_result starfleet_secrets_manager_after_restore(const struct starfleet_secrets_manager *manager);
+
+/**
  * The cache counters as JSON: `{"hits", "misses", "fetches", "failures", "stale_served",
  * "refreshes_ahead" (background refreshes, also in "fetches"), "last_refresh" (Unix seconds or null), "version_id" (or null), "last_error" (a code
  * string or null), "testing_overrides" (overrides in force), "region" (the region that
  * served the cached value, a fallback region after a failover, or null), "failovers"
  * (times a fetch moved on to the next region), "hedges" (reads sent again on a new
  * connection after a reused one stayed silent), "older_replica_answers" (fallback-region
- * answers refused for holding an older version than the cached one)}`. Ownership as for
+ * answers refused for holding an older version than the cached one), "restores" (restores
+ * from a snapshot reported by `starfleet_secrets_manager_after_restore()`)}`. Ownership as for
  * `starfleet_secrets_manager_get_string()`.
  */
 starfleet_secrets_result starfleet_secrets_manager_stats_json(const struct starfleet_secrets_manager *manager,

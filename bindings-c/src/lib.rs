@@ -79,8 +79,16 @@ pub const STARFLEET_SECRETS_VERSION_PATCH: u32 = 0;
 /// `starfleet_secrets_manager_load()`; 3 added `starfleet_secrets_manager_on_change()` and
 /// `starfleet_secrets_options_set_fallback_regions()` (and this release's other functions);
 /// 4 added `starfleet_secrets_code_is_transient()`; 5 added
-/// `starfleet_secrets_options_set_source()`. Adding result codes does not bump it.
-pub const STARFLEET_SECRETS_ABI_VERSION: u32 = 5;
+/// `starfleet_secrets_options_set_source()`; 6 added `starfleet_secrets_manager_before_snapshot()`,
+/// `starfleet_secrets_manager_after_restore()` and
+/// `starfleet_secrets_options_set_zeroize_before_snapshot()`. Adding result codes does not bump it.
+pub const STARFLEET_SECRETS_ABI_VERSION: u32 = 6;
+
+/// The library's own (Rust) allocations go through core's zeroing allocator: off (one atomic
+/// load per free) unless a manager resolves `zeroize_before_snapshot`, then every block the
+/// library frees is zeroed, so a snapshot holds no plaintext copy a fetch left behind.
+#[global_allocator]
+static ALLOCATOR: starfleet_secrets::zeroing::ZeroingAlloc = starfleet_secrets::zeroing::ZeroingAlloc;
 
 /// `"12"` → 12 at compile time (for the version checks below).
 const fn parse_u32(s: &str) -> u32 {

@@ -443,13 +443,44 @@ pub unsafe extern "C" fn starfleet_secrets_manager_invalidate(
     })
 }
 
+/// Call before the process is snapshotted (Lambda SnapStart: a custom runtime calls it just
+/// before `GET /runtime/restore/next`, during which Lambda takes the snapshot; Firecracker
+/// or CRIU users before they checkpoint): drops the pooled connections, and with the option
+/// `zeroize_before_snapshot` wipes the cached value (the next get fetches). Never waits on the
+/// network. Added in ABI version 6.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_manager_before_snapshot(
+    manager: *const starfleet_secrets_manager,
+) -> starfleet_secrets_result {
+    boundary("starfleet_secrets_manager_before_snapshot", || {
+        manager_arg(manager)?.before_snapshot();
+        Ok(())
+    })
+}
+
+/// Call after the process was restored from a snapshot (a custom runtime: after
+/// `/runtime/restore/next` answers): draws a new expiry-jitter share, drops the connections
+/// and credentials from before the snapshot, and makes every cached value due, so the next get
+/// fetches once within the fetch deadline (stale-if-error counting from the restore). Counted
+/// in the stats' "restores". Never waits on the network. Added in ABI version 6.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_manager_after_restore(
+    manager: *const starfleet_secrets_manager,
+) -> starfleet_secrets_result {
+    boundary("starfleet_secrets_manager_after_restore", || {
+        manager_arg(manager)?.after_restore();
+        Ok(())
+    })
+}
+
 /// The cache counters as JSON: `{"hits", "misses", "fetches", "failures", "stale_served",
 /// "refreshes_ahead" (background refreshes, also in "fetches"), "last_refresh" (Unix seconds or null), "version_id" (or null), "last_error" (a code
 /// string or null), "testing_overrides" (overrides in force), "region" (the region that
 /// served the cached value, a fallback region after a failover, or null), "failovers"
 /// (times a fetch moved on to the next region), "hedges" (reads sent again on a new
 /// connection after a reused one stayed silent), "older_replica_answers" (fallback-region
-/// answers refused for holding an older version than the cached one)}`. Ownership as for
+/// answers refused for holding an older version than the cached one), "restores" (restores
+/// from a snapshot reported by `starfleet_secrets_manager_after_restore()`)}`. Ownership as for
 /// `starfleet_secrets_manager_get_string()`.
 #[no_mangle]
 pub unsafe extern "C" fn starfleet_secrets_manager_stats_json(

@@ -216,3 +216,19 @@ pub unsafe extern "C" fn starfleet_secrets_options_set_source(
         options(opts)?.set("source", text(source, "source")?, Snake)
     })
 }
+
+/// Before a snapshot (Lambda SnapStart's before-checkpoint hook), wipe the cached value and
+/// zero freed memory, so no plaintext secret is in the snapshot; the first read after the
+/// restore fetches.
+///
+/// `true` or `false`. When not set: `STARFLEET_SECRETS_ZEROIZE_BEFORE_SNAPSHOT`, else false.
+/// Added in ABI version 6.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_options_set_zeroize_before_snapshot(
+    opts: *mut starfleet_secrets_options,
+    enabled: bool,
+) -> starfleet_secrets_result {
+    boundary("starfleet_secrets_options_set_zeroize_before_snapshot", || {
+        options(opts)?.set("zeroize_before_snapshot", OptionValue::Flag(enabled), Snake)
+    })
+}

@@ -340,8 +340,8 @@ const FRACTION: Shape = Shape {
     value: "OptionValue::Number({p})",
     note: "In `[0, 1)`; anything else is INVALID_ARGUMENT.",
 };
-/// A yes/no option (`Kind::Flag`, when core has one: `zeroize_before_snapshot`): a C `bool`.
-/// Core's value for it is to be `OptionValue::Flag(bool)`; `shapes` gets `Kind::Flag => &[FLAG]`.
+/// A yes/no option (`Kind::Flag`: `zeroize_before_snapshot`): a C `bool`, handed to core as
+/// `OptionValue::Flag(bool)`.
 const FLAG: Shape = Shape {
     suffix: "",
     param: "enabled",
@@ -375,6 +375,7 @@ fn shapes(kind: Kind) -> &'static [Shape] {
                    the environment variable off). Region names are checked on first use (CONFIG_INVALID).",
             ..TEXT
         }],
+        Kind::Flag => &[FLAG],
         Kind::Config => &[Shape {
             suffix: "_path",
             param: "path",
@@ -392,6 +393,7 @@ const ADDED_IN_ABI: &[(&str, u32)] = &[
     ("expiry_jitter", 3),
     ("fallback_regions", 3),
     ("source", 5),
+    ("zeroize_before_snapshot", 6),
 ];
 
 /// `text` as `///` lines of at most `width` characters (words are not split).
@@ -476,18 +478,13 @@ use starfleet_secrets::options::{Naming::Snake, OptionValue};
     generated("setters.rs", "core's options", "setters", &text);
 }
 
-/// A yes/no option will be a C `bool` (the form is ready before core has such an option).
+/// A yes/no option is a C `bool`.
 #[test]
 fn a_flag_option_is_a_c_bool() {
-    use starfleet_secrets::options::{Kind, OptionSpec};
-    let spec = OptionSpec {
-        name: "zeroize_before_snapshot",
-        kind: Kind::Text, // stands in for Kind::Flag; only the shape is rendered
-        doc: "Zeroize the cached value before a snapshot.",
-        env: None,
-        default: "false",
-    };
-    let setter = render_setter(&spec, &FLAG);
+    use starfleet_secrets::options::{find, Kind, Naming};
+    let spec = find("zeroize_before_snapshot", Naming::Snake).unwrap();
+    assert_eq!(spec.kind, Kind::Flag);
+    let setter = render_setter(spec, &shapes(spec.kind)[0]);
     assert!(
         setter.contains("fn starfleet_secrets_options_set_zeroize_before_snapshot(\n"),
         "{setter}"

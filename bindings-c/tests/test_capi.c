@@ -1272,6 +1272,60 @@ static void test_default_location_and_process_environment(void) {
     rmdir(dir);
 }
 
+/* ---------------------------------------------------------------- snapshot / restore */
+
+/* A value fetched before the snapshot is fetched again (once) after the restore, whatever
+ * its TTL; with zeroize_before_snapshot, before_snapshot wipes it and the next get fetches. */
+static void test_snapshot_and_restore(void) {
+    char name[128];
+    secret_name(name, "snap");
+    CHECK(moto_create_string(REGION, name, "{\"v\": \"one\"}", NULL) == 0);
+    starfleet_secrets_result r;
+    starfleet_secrets_manager *m = manager_for(name, "never");
+    char *s = get_string(m, "v", &r);
+    CHECK_STR(s, "one");
+    starfleet_secrets_string_free(s);
+    CHECK(moto_put_string(REGION, name, "{\"v\": \"two\"}", NULL) == 0);
+    CHECK_RESULT(starfleet_secrets_manager_before_snapshot(m), OK);
+    s = get_string(m, "v", &r);
+    CHECK_STR(s, "one"); /* without zeroize the value stays */
+    starfleet_secrets_string_free(s);
+    CHECK(harness_get_count(name) == 1);
+    CHECK_RESULT(starfleet_secrets_manager_after_restore(m), OK);
+    for (int i = 0; i < 3; i++) {
+        s = get_string(m, "v", &r);
+        CHECK_STR(s, "two");
+        starfleet_secrets_string_free(s);
+    }
+    CHECK(harness_get_count(name) == 2);
+    char *stats = NULL;
+    CHECK_RESULT(starfleet_secrets_manager_stats_json(m, &stats, NULL), OK);
+    CHECK(stats && strstr(stats, "\"restores\":1"));
+    starfleet_secrets_string_free(stats);
+    starfleet_secrets_manager_free(m);
+
+    starfleet_secrets_options *opts = NULL;
+    CHECK_RESULT(starfleet_secrets_options_new(&opts), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_secret_id(opts, name), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_region(opts, REGION), OK);
+    CHECK_RESULT(starfleet_secrets_options_set_zeroize_before_snapshot(opts, true), OK);
+    CHECK_RESULT(starfleet_secrets_manager_new(opts, &m), OK);
+    starfleet_secrets_options_free(opts);
+    s = get_string(m, "v", &r);
+    CHECK_STR(s, "two");
+    starfleet_secrets_string_free(s);
+    CHECK(harness_get_count(name) == 3);
+    CHECK_RESULT(starfleet_secrets_manager_before_snapshot(m), OK);
+    s = get_string(m, "v", &r);
+    CHECK_STR(s, "two");
+    starfleet_secrets_string_free(s);
+    CHECK(harness_get_count(name) == 4); /* wiped: the next get fetched */
+    starfleet_secrets_manager_free(m);
+
+    CHECK_RESULT(starfleet_secrets_manager_before_snapshot(NULL), STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(starfleet_secrets_manager_after_restore(NULL), STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT);
+}
+
 /* ---------------------------------------------------------------- main */
 
 typedef struct {
@@ -1314,6 +1368,7 @@ int main(int argc, char **argv) {
         {"leak canary: no value in error messages", test_canary_never_in_error_messages},
         {"16 threads on a cold cache make one call", test_sixteen_threads_on_a_cold_cache_make_one_call},
         {"on_change: old and new VersionIds, re-entry, cancel", test_on_change},
+        {"snapshot/restore: refetch once after restore, zeroize wipes", test_snapshot_and_restore},
         {"default location and process environment", test_default_location_and_process_environment},
         {"a double free aborts instead of corrupting the heap", test_double_free_aborts},
     };

@@ -44,6 +44,7 @@ static starfleet_secrets_result sfs_options_new(starfleet_secrets_options **out,
 // stringSetter) and calls it through these, which read the message on the same thread.
 typedef starfleet_secrets_result (*sfs_str_setter)(starfleet_secrets_options *, const char *);
 typedef starfleet_secrets_result (*sfs_num_setter)(starfleet_secrets_options *, double);
+typedef starfleet_secrets_result (*sfs_bool_setter)(starfleet_secrets_options *, bool);
 
 static starfleet_secrets_result sfs_options_set_str(sfs_str_setter set, starfleet_secrets_options *o,
                                                     const char *value, char **err) {
@@ -54,6 +55,13 @@ static starfleet_secrets_result sfs_options_set_str(sfs_str_setter set, starflee
 
 static starfleet_secrets_result sfs_options_set_num(sfs_num_setter set, starfleet_secrets_options *o,
                                                     double value, char **err) {
+	starfleet_secrets_result r = set(o, value);
+	*err = sfs_take_message(r);
+	return r;
+}
+
+static starfleet_secrets_result sfs_options_set_bool(sfs_bool_setter set, starfleet_secrets_options *o,
+                                                     bool value, char **err) {
 	starfleet_secrets_result r = set(o, value);
 	*err = sfs_take_message(r);
 	return r;
@@ -120,6 +128,18 @@ static starfleet_secrets_result sfs_load(const starfleet_secrets_manager *m, cha
 
 static starfleet_secrets_result sfs_refresh(const starfleet_secrets_manager *m, char **err) {
 	starfleet_secrets_result r = starfleet_secrets_manager_refresh(m);
+	*err = sfs_take_message(r);
+	return r;
+}
+
+static starfleet_secrets_result sfs_before_snapshot(const starfleet_secrets_manager *m, char **err) {
+	starfleet_secrets_result r = starfleet_secrets_manager_before_snapshot(m);
+	*err = sfs_take_message(r);
+	return r;
+}
+
+static starfleet_secrets_result sfs_after_restore(const starfleet_secrets_manager *m, char **err) {
+	starfleet_secrets_result r = starfleet_secrets_manager_after_restore(m);
 	*err = sfs_take_message(r);
 	return r;
 }
@@ -280,6 +300,20 @@ func applyOptions(o *cOptions, opts Options) error {
 			}
 		}
 	}
+	flags := []struct {
+		setter flagSetter
+		value  bool
+	}{
+		{flagSetter{C.sfs_bool_setter(C.starfleet_secrets_options_set_zeroize_before_snapshot), "Options.ZeroizeBeforeSnapshot"}, opts.ZeroizeBeforeSnapshot},
+	}
+	for _, f := range flags {
+		// false = not set: the environment variable (else off) decides.
+		if f.value {
+			if err := f.setter.apply(o, true); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -318,6 +352,18 @@ func (s stringSetter) apply(o *cOptions, value string) error {
 	defer C.free(unsafe.Pointer(cs))
 	var msg *C.char
 	r := C.sfs_options_set_str(s.set, o, cs, &msg)
+	return errorFrom(r, msg)
+}
+
+// A named C setter taking a boolean.
+type flagSetter struct {
+	set   C.sfs_bool_setter
+	field string
+}
+
+func (s flagSetter) apply(o *cOptions, value bool) error {
+	var msg *C.char
+	r := C.sfs_options_set_bool(s.set, o, C.bool(value), &msg)
 	return errorFrom(r, msg)
 }
 
@@ -432,6 +478,18 @@ func cLoad(m *cManager) error {
 func cRefresh(m *cManager) error {
 	var msg *C.char
 	r := C.sfs_refresh(m, &msg)
+	return errorFrom(r, msg)
+}
+
+func cBeforeSnapshot(m *cManager) error {
+	var msg *C.char
+	r := C.sfs_before_snapshot(m, &msg)
+	return errorFrom(r, msg)
+}
+
+func cAfterRestore(m *cManager) error {
+	var msg *C.char
+	r := C.sfs_after_restore(m, &msg)
 	return errorFrom(r, msg)
 }
 

@@ -92,6 +92,11 @@ type Options struct {
 	// (Flyte's injected secret). "" = not set (STARFLEET_SECRET_SOURCE, else the
 	// configuration's Source). A platform-delivered secret makes no AWS call.
 	Source string
+	// ZeroizeBeforeSnapshot makes BeforeSnapshot wipe the cached value (and the library zero
+	// the memory it frees), so no plaintext secret is in a snapshot of the process (Lambda
+	// SnapStart); the first read after the restore fetches. false = not set
+	// (STARFLEET_SECRETS_ZEROIZE_BEFORE_SNAPSHOT, else off).
+	ZeroizeBeforeSnapshot bool
 }
 
 // Jitter returns a pointer to f, for Options.ExpiryJitter.
@@ -370,6 +375,29 @@ func (m *Manager) Refresh(ctx context.Context) error {
 	return err
 }
 
+// BeforeSnapshot is for a custom runtime's snapshot hook (Lambda SnapStart: call it just
+// before GET /runtime/restore/next, during which Lambda takes the snapshot): it drops the
+// pooled connections and, with ZeroizeBeforeSnapshot, wipes the cached value. It never waits
+// on the network.
+func (m *Manager) BeforeSnapshot() error {
+	_, err := call(context.Background(), m, func(h *cManager) (struct{}, error) {
+		return struct{}{}, cBeforeSnapshot(h)
+	})
+	return err
+}
+
+// AfterRestore is for a custom runtime's restore hook (call it once GET
+// /runtime/restore/next answered): a new expiry-jitter share, no connection or credentials
+// from before the snapshot, and every cached value due, so the next read fetches once
+// within the Timeout (stale-if-error counting from the restore). Stats.Restores counts it.
+// It never waits on the network.
+func (m *Manager) AfterRestore() error {
+	_, err := call(context.Background(), m, func(h *cManager) (struct{}, error) {
+		return struct{}{}, cAfterRestore(h)
+	})
+	return err
+}
+
 // Invalidate forgets the cached value and any failure backoff; the next access fetches.
 func (m *Manager) Invalidate() error {
 	_, err := call(context.Background(), m, func(h *cManager) (struct{}, error) {
@@ -416,6 +444,8 @@ type Stats struct {
 	// version than the cached one (a lagging replica): never stored, never reported as a
 	// change; the read went on as if that region had failed.
 	OlderReplicaAnswers uint64 `json:"older_replica_answers"`
+	// Restores counts the restores from a snapshot reported by AfterRestore.
+	Restores uint64 `json:"restores"`
 	// LastRefresh is the time of the last successful fetch (zero if none).
 	LastRefresh time.Time `json:"last_refresh"`
 	// VersionID is the VersionId of the cached value ("" if none).

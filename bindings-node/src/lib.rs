@@ -33,6 +33,12 @@ use error::{shield, to_js};
 pub use options::{ConfigText, HostConfig};
 use promise::{dispatch, Answer};
 
+/// The addon's own (Rust) allocations go through core's zeroing allocator: off (one
+/// atomic load per free) unless a manager resolves `zeroize_before_snapshot`, then every block
+/// the library frees is zeroed, so a snapshot holds no plaintext copy a fetch left behind.
+#[global_allocator]
+static ALLOCATOR: starfleet_secrets::zeroing::ZeroingAlloc = starfleet_secrets::zeroing::ZeroingAlloc;
+
 /// Which payload an access wants.
 #[derive(Clone)]
 enum Want {
@@ -234,6 +240,22 @@ fn last_seen(manager: &Manager) -> napi::Result<Arc<Secret>, &'static str> {
 #[napi(ts_args_type = "manager: ManagerHandle")]
 pub fn invalidate(manager: &Handle) {
     manager.core.invalidate();
+}
+
+/// Before a snapshot (core's `before_snapshot`: pooled connections dropped; with
+/// `zeroizeBeforeSnapshot` the cached value wiped). Returns whether the value last handed to
+/// JS is no longer core's, so `index.js` drops its object too.
+#[napi(ts_args_type = "manager: ManagerHandle")]
+pub fn before_snapshot(manager: &Handle) -> bool {
+    manager.core.before_snapshot();
+    !manager.seen.secret().is_some_and(|s| manager.core.holds(&s))
+}
+
+/// After a restore from a snapshot (core's `after_restore`: new jitter share, connections
+/// and credentials; every cached value due). Every read asks core, so nothing else changes.
+#[napi(ts_args_type = "manager: ManagerHandle")]
+pub fn after_restore(manager: &Handle) {
+    manager.core.after_restore();
 }
 
 /// Counters and cache state: core's `Stats::to_json`, passed through (typed as `Stats` in

@@ -112,7 +112,7 @@ fn by_type(value: Unknown<'_>) -> napi::Result<Option<OptionValue>> {
                 _ => OptionValue::Other("object".into()),
             }
         }
-        ValueType::Boolean => OptionValue::Other("boolean".into()),
+        ValueType::Boolean => OptionValue::Flag(unsafe { value.cast::<bool>()? }),
         other => OptionValue::Other(format!("{other}").to_lowercase()),
     }))
 }

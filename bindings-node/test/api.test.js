@@ -183,6 +183,7 @@ describe('reading', () => {
       failovers: 0,
       hedges: 0,
       older_replica_answers: 0,
+      restores: 0,
     })
     await m.get('v')
     await m.get('v')

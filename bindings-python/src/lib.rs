@@ -32,6 +32,12 @@ mod pending;
 
 use pyo3::prelude::*;
 
+/// The extension's own (Rust) allocations go through core's zeroing allocator: off (one
+/// atomic load per free) unless a manager resolves `zeroize_before_snapshot`, then every block
+/// the library frees is zeroed, so a snapshot holds no plaintext copy a fetch left behind.
+#[global_allocator]
+static ALLOCATOR: starfleet_secrets::zeroing::ZeroingAlloc = starfleet_secrets::zeroing::ZeroingAlloc;
+
 /// Every core error code as `(code, number, transient)`; `starfleet_secrets._errors` checks
 /// its classes against this table at import, so the two cannot drift apart.
 #[pyfunction]

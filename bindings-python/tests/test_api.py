@@ -188,6 +188,7 @@ def test_stats(secret: Callable[..., str]) -> None:
         "failovers": 0,
         "hedges": 0,
         "older_replica_answers": 0,
+        "restores": 0,
     }
     m.secrets
     m.secrets

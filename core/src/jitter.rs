@@ -3,8 +3,10 @@
 //!
 //! The share is drawn from the OS random number generator at first use and drawn again in a
 //! child after `fork()` (a `pthread_atfork` handler forgets it there): a pre-forking server's workers
-//! would otherwise all inherit their parent's share and expire together. Jitter only ever
-//! shortens a TTL, so no value is served staler than the caller asked.
+//! would otherwise all inherit their parent's share and expire together. For the same reason
+//! it is drawn again after a restore from a snapshot ([`redraw`], called by
+//! [`crate::snapshot::restored`]): environments restored from one image would otherwise share
+//! one. Jitter only ever shortens a TTL, so no value is served staler than the caller asked.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
@@ -56,6 +58,11 @@ fn process_share() -> f64 {
         Ok(_) => f64::from_bits(drawn),
         Err(first) => f64::from_bits(first),
     }
+}
+
+/// Draw a new share now (after a restore from a snapshot: see [`crate::snapshot`]).
+pub fn redraw() {
+    SHARE.store(draw().to_bits(), Ordering::Relaxed);
 }
 
 /// In a child after `fork()`: draw a share of its own at first use.

@@ -20,6 +20,8 @@
 //! * [`overrides`]: the nesting stack of testing overrides served in place of AWS;
 //! * [`document`]: the parsed secret, key paths, redaction, zeroization;
 //! * [`runtime`]: the process's one tokio runtime, fork-aware;
+//! * [`snapshot`]: restore epochs, and what a snapshot/restore (Lambda SnapStart) resets;
+//! * [`zeroing`]: an allocator that zeroes freed blocks, for `zeroize_before_snapshot`;
 //! * [`error`]: the stable error codes;
 //! * [`stderr_log`]: `STARFLEET_LOG` → log records on stderr, for front doors without a logging framework.
 //!
@@ -46,10 +48,12 @@ pub mod options;
 pub mod overrides;
 pub mod runtime;
 pub mod settings;
+pub mod snapshot;
 pub mod source;
 pub mod stderr_log;
 pub mod transport;
 pub mod yaml;
+pub mod zeroing;
 
 pub use cache::{SecretsManager, Stats};
 pub use config::{ConfigSource, SecretLocation};

@@ -28,8 +28,10 @@ use crate::settings::{self, Ttl};
 pub enum OptionValue {
     /// A string.
     Text(String),
-    /// A number (never a boolean: bindings pass booleans as [`OptionValue::Other`]).
+    /// A number (never a boolean: a language's `true`/`false` is [`OptionValue::Flag`]).
     Number(f64),
+    /// A boolean (Python's `bool`, JavaScript's `boolean`, C's `bool`).
+    Flag(bool),
     /// A list whose items are all strings.
     List(Vec<String>),
     /// A Starfleet configuration the binding built from its own forms (a path, YAML text, a
@@ -44,6 +46,7 @@ impl OptionValue {
         match self {
             OptionValue::Text(_) => "string",
             OptionValue::Number(_) => "number",
+            OptionValue::Flag(_) => "boolean",
             OptionValue::List(_) => "list",
             OptionValue::Config(_) => "configuration",
             OptionValue::Other(name) => name,
@@ -99,6 +102,9 @@ pub enum Kind {
     /// A Starfleet configuration: a path, YAML text, or a host application's mapping (each
     /// language's forms; see its README).
     Config,
+    /// A boolean: on or off (an environment variable spells it `1`/`true`/`yes`/`on` or
+    /// `0`/`false`/`no`/`off`).
+    Flag,
 }
 
 impl Kind {
@@ -111,6 +117,7 @@ impl Kind {
             Kind::Fraction => "a fraction of the TTL (a number)",
             Kind::Regions => "a list of region names (strings)",
             Kind::Config => "a Starfleet configuration (a path or YAML text)",
+            Kind::Flag => "a boolean (true or false)",
         }
     }
 }
@@ -180,6 +187,7 @@ macro_rules! kind_type {
     (Fraction) => { f64 };
     (Regions) => { Vec<String> };
     (Config) => { ConfigSource };
+    (Flag) => { bool };
 }
 
 options! {
@@ -196,6 +204,7 @@ options! {
     expiry_jitter: Fraction, env: Some(settings::ENV_EXPIRY_JITTER), default: "0.1", doc: "Expire values up to this fraction of the TTL early, by a per-process random share, so a fleet does not refresh in lockstep; 0 turns it off.";
     fallback_regions: Regions, env: Some(settings::ENV_FALLBACK_REGIONS), default: "none", doc: "Replica regions read from, in order, when the secret's region fails with NETWORK, TIMEOUT, SERVICE or THROTTLED; every region shares the one fetch deadline.";
     source: Text, env: Some(settings::ENV_SOURCE), default: "the configuration's Source, else secretsmanager", doc: "Where the secret is read from: \"secretsmanager\", \"file:<path>\" (a mounted file), \"env:<NAME>\" (an environment variable) or \"flyte:<group>/<key>\" (Flyte's injected secret); a platform-delivered secret makes no AWS call.";
+    zeroize_before_snapshot: Flag, env: Some(settings::ENV_ZEROIZE_BEFORE_SNAPSHOT), default: "false", doc: "Before a snapshot (Lambda SnapStart's before-checkpoint hook), wipe the cached value and zero freed memory, so no plaintext secret is in the snapshot; the first read after the restore fetches.";
 }
 
 /// The option a binding calls `name` (spelled as `naming` says), if there is one.
@@ -280,6 +289,13 @@ mod convert {
         }
     }
 
+    pub(super) fn Flag(name: &str, value: OptionValue) -> Result<bool> {
+        match value {
+            OptionValue::Flag(on) => Ok(on),
+            other => Err(wrong(name, Kind::Flag, &other)),
+        }
+    }
+
     pub(super) fn Config(name: &str, value: OptionValue) -> Result<ConfigSource> {
         match value {
             OptionValue::Config(config) => Ok(config),
@@ -315,6 +331,7 @@ mod tests {
                 ("ttl", OptionValue::Text("never".into())),
                 ("fallbackRegions", OptionValue::List(vec!["us-west-2".into()])),
                 ("refreshAhead", OptionValue::Number(0.5)),
+                ("zeroizeBeforeSnapshot", OptionValue::Flag(true)),
             ]),
             Naming::Camel,
         )
@@ -324,6 +341,7 @@ mod tests {
         assert_eq!(o.ttl, Some(Ttl::Forever));
         assert_eq!(o.fallback_regions, Some(vec!["us-west-2".to_owned()]));
         assert_eq!(o.refresh_ahead, Some(0.5));
+        assert_eq!(o.zeroize_before_snapshot, Some(true));
         let o = Options::from_map(
             map(&[
                 ("version_id", OptionValue::Text("v1".into())),
@@ -375,6 +393,12 @@ mod tests {
                 Naming::Camel,
                 "expiryJitter",
             ),
+            (
+                map(&[("zeroize_before_snapshot", OptionValue::Number(1.0))]),
+                Naming::Snake,
+                "zeroize_before_snapshot",
+            ),
+            (map(&[("secretId", OptionValue::Flag(true))]), Naming::Camel, "secretId"),
             (
                 map(&[("fallback_regions", OptionValue::Number(7.0))]),
                 Naming::Snake,

@@ -30,6 +30,8 @@ pub const ENV_FALLBACK_REGIONS: &str = "STARFLEET_SECRET_FALLBACK_REGIONS";
 /// Where the secret is read from (`crate::mounted::Source`): `secretsmanager`, `file:<path>`,
 /// `env:<NAME>` or `flyte:<group>/<key>`.
 pub const ENV_SOURCE: &str = "STARFLEET_SECRET_SOURCE";
+/// `1`/`true`/`yes`/`on` (or `0`/`false`/`no`/`off`): wipe the cache before a snapshot.
+pub const ENV_ZEROIZE_BEFORE_SNAPSHOT: &str = "STARFLEET_SECRETS_ZEROIZE_BEFORE_SNAPSHOT";
 /// The default source's spelling.
 pub const SOURCE_SECRETS_MANAGER: &str = "secretsmanager";
 
@@ -193,6 +195,8 @@ pub struct Settings {
     /// location's secret id is the source as spelled (`file:/mnt/secrets/app.json`) and its
     /// region is empty: nothing is located in AWS.
     pub source: Source,
+    /// Wipe the cached value before a snapshot (see [`crate::snapshot`]).
+    pub zeroize_before_snapshot: bool,
 }
 
 impl Settings {
@@ -233,6 +237,7 @@ impl Settings {
         put("expiry_jitter", json!(self.expiry_jitter));
         put("fallback_regions", json!(self.fallback_regions));
         put("source", json!(self.source.to_string()));
+        put("zeroize_before_snapshot", json!(self.zeroize_before_snapshot));
         serde_json::Value::Object(map)
     }
 
@@ -305,6 +310,7 @@ pub fn resolve(opts: &Options, env: EnvLookup<'_>) -> Result<Settings> {
         Some(f) => fraction_arg("expiry_jitter", f)?,
         None => from_env(env, ENV_EXPIRY_JITTER, parse_fraction)?.unwrap_or(DEFAULT_EXPIRY_JITTER),
     };
+    let zeroize_before_snapshot = resolve_zeroize(opts, env)?;
     // A mounted source has no region to fall back from.
     let fallback_regions = match source.is_mounted() {
         true => Vec::new(),
@@ -321,7 +327,31 @@ pub fn resolve(opts: &Options, env: EnvLookup<'_>) -> Result<Settings> {
         expiry_jitter,
         fallback_regions,
         source,
+        zeroize_before_snapshot,
     })
+}
+
+/// `zeroize_before_snapshot`: the argument, else [`ENV_ZEROIZE_BEFORE_SNAPSHOT`], else off.
+/// Resolving it on switches the zeroing allocator on ([`crate::zeroing`]) from then on, so
+/// what the fetches free is zeroed before the snapshot, not only what is freed at it.
+pub fn resolve_zeroize(opts: &Options, env: EnvLookup<'_>) -> Result<bool> {
+    let on = match opts.zeroize_before_snapshot {
+        Some(on) => on,
+        None => from_env(env, ENV_ZEROIZE_BEFORE_SNAPSHOT, parse_flag)?.unwrap_or(false),
+    };
+    if on {
+        crate::zeroing::enable();
+    }
+    Ok(on)
+}
+
+/// A boolean environment variable's text.
+pub fn parse_flag(text: &str) -> std::result::Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(format!("{other:?} is not a boolean (use true or false)")),
+    }
 }
 
 /// The source the argument or the environment gives ([`ENV_SOURCE`]), checked

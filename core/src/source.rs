@@ -84,6 +84,22 @@ struct ClientKey {
 /// connections).
 static CLIENTS: Mutex<Vec<(ClientKey, Client)>> = Mutex::new(Vec::new());
 
+/// Drop every shared client: their connection pools (connections close as their tasks see
+/// the client gone) and the credentials they resolved. The next fetch builds a client anew,
+/// resolving credentials again (see [`crate::snapshot`]). Clients a call is using stay alive
+/// until it ends. Never waits: nothing here does I/O.
+pub fn forget_clients() {
+    let taken = std::mem::take(&mut *CLIENTS.lock().unwrap_or_else(|p| p.into_inner()));
+    let pid = std::process::id();
+    for (key, client) in taken {
+        if key.pid == pid {
+            drop(client);
+        } else {
+            std::mem::forget(client); // a parent's, inherited through fork(): see sdk_client
+        }
+    }
+}
+
 /// The Secrets Manager client for `settings`: the region of its location, its endpoint
 /// override (else the standard endpoint variables), the default credential chain, the
 /// fetch deadline and the retry policy above. Shared per (process, region, endpoint,

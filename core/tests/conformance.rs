@@ -232,6 +232,7 @@ fn options(args: Option<&Value>, config: Option<PathBuf>) -> Options {
             regions.map(|r| r.as_str().unwrap().to_owned()).collect()
         }),
         source: text("source"),
+        zeroize_before_snapshot: arg("zeroize_before_snapshot").and_then(Value::as_bool),
     }
 }
 

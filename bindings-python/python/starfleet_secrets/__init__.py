@@ -20,6 +20,8 @@ maps errors. See the README for the whole API.
 from __future__ import annotations
 
 import atexit
+import os
+import weakref
 
 from . import _native
 from ._errors import (
@@ -205,6 +207,12 @@ class SecretsManager(_native.SecretsManager):
     # subclass may define its own __init__ and call super().__init__(**options).
     __init__ = _native.SecretsManager.configure
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> "SecretsManager":
+        manager = super().__new__(cls, *args, **kwargs)
+        # Every live manager, for the snapshot hooks (a weak set: it keeps none alive).
+        _LIVE.add(manager)
+        return manager  # type: ignore[return-value]  # the native __new__ makes a cls
+
     async def asecrets(self) -> Dict[str, Any]:
         """:attr:`secrets` for asyncio: the event loop keeps running while it fetches."""
         if not _NATIVE_ASYNC:
@@ -249,8 +257,40 @@ class SecretsManager(_native.SecretsManager):
         self._refreshed(pending)
 
 
+# Every live SecretsManager (SnapStart's hooks reach each one; weak, so none is kept alive).
+_LIVE: "weakref.WeakSet[_native.SecretsManager]" = weakref.WeakSet()
+
 SECRETS_MANAGER: SecretsManager = SecretsManager()
 """The process-wide manager of the Starfleet secret, located as the core resolves it."""
+
+
+def _before_snapshot() -> None:
+    """SnapStart's before-snapshot hook: :meth:`SecretsManager.before_snapshot` on every live manager."""
+    for manager in list(_LIVE):
+        manager.before_snapshot()
+
+
+def _after_restore() -> None:
+    """SnapStart's after-restore hook: :meth:`SecretsManager.after_restore` on every live manager."""
+    for manager in list(_LIVE):
+        manager.after_restore()
+
+
+def _register_snapshot_hooks() -> None:
+    """On Lambda SnapStart (``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``, the runtime's
+    ``snapshot_restore_py`` importable), register the hooks above with it. Anywhere else
+    nothing is imported and nothing happens."""
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "snap-start":
+        return
+    try:
+        import snapshot_restore_py  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    snapshot_restore_py.register_before_snapshot(_before_snapshot)
+    snapshot_restore_py.register_after_restore(_after_restore)
+
+
+_register_snapshot_hooks()
 
 # A daemon thread still fetching when the interpreter shuts down must not re-enter it.
 atexit.register(_native._at_exit)

@@ -217,6 +217,33 @@ impl SecretsManager {
         drop(replaced);
     }
 
+    /// Before the process is snapshotted (Lambda SnapStart; registered automatically with
+    /// `snapshot_restore_py`): core drops the pooled connections and, with
+    /// `zeroize_before_snapshot`, the cached value; then the dict converted from a value core
+    /// no longer holds is dropped too. Never waits on the network.
+    fn before_snapshot(&self) {
+        // Outside `inner`: core may log (a malformed variable), which can run Python code.
+        let core = self.core();
+        core.before_snapshot();
+        let dropped = {
+            let mut inner = self.lock();
+            match &inner.converted {
+                Some(c) if !core.holds(&c.secret) => inner.converted.take(),
+                _ => None,
+            }
+        };
+        drop(dropped); // outside the lock: dropping a dict can run Python code
+    }
+
+    /// After the process was restored from a snapshot (registered automatically with
+    /// `snapshot_restore_py`): core's new jitter share, new connections and credentials, and
+    /// every cached value due (the next access fetches once); the kept dict is vouched for
+    /// again only by core. Counted in `stats()["restores"]`. Never waits on the network.
+    fn after_restore(&self) {
+        self.core().after_restore();
+        self.lock().unvouch();
+    }
+
     /// Counters and state, as core gives them to every language (the README lists them):
     /// counts, last_refresh (Unix seconds), version_id, last_error (a code string), region.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

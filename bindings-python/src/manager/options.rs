@@ -95,10 +95,11 @@ fn by_type(value: &Bound<'_, PyAny>) -> PyResult<OptionValue> {
     if let Ok(text) = value.cast::<PyString>() {
         return Ok(OptionValue::Text(text.to_cow()?.into_owned()));
     }
-    if !value.is_instance_of::<PyBool>() {
-        if let Ok(number) = value.extract::<f64>() {
-            return Ok(OptionValue::Number(number));
-        }
+    if let Ok(flag) = value.cast::<PyBool>() {
+        return Ok(OptionValue::Flag(flag.is_true()));
+    }
+    if let Ok(number) = value.extract::<f64>() {
+        return Ok(OptionValue::Number(number));
     }
     Ok(OptionValue::Other(
         value.get_type().name().map(|n| n.to_string()).unwrap_or_default(),

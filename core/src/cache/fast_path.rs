@@ -55,7 +55,7 @@ impl SecretsManager {
             let e = state.entry.as_ref()?;
             if is_fresh(e, &settings, now) {
                 self.maybe_refresh_ahead(&state, &settings, now);
-            } else if since.is_none_or(|s| e.fetched_at < s) {
+            } else if since.is_none_or(|s| !e.fetched_since(s)) {
                 return None;
             }
             Some(e.secret.clone())
@@ -120,7 +120,10 @@ impl SecretsManager {
             return Arc::ptr_eq(pinned, secret).then_some(None);
         }
         let settings = state.settings.as_ref()?;
-        let entry = state.entry.as_ref().filter(|e| Arc::ptr_eq(&e.secret, secret))?;
+        let entry = state
+            .entry
+            .as_ref()
+            .filter(|e| Arc::ptr_eq(&e.secret, secret) && e.this_epoch())?;
         let ahead = settings.refresh_ahead_after().filter(|_| !state.caller_fetches);
         match ahead.or(settings.fresh_for()) {
             None => Some(None),
@@ -201,6 +204,9 @@ impl SecretsManager {
         let (Some(after), Some(e)) = (settings.refresh_ahead_after(), &state.entry) else {
             return false;
         };
+        if !e.this_epoch() {
+            return false; // not fresh: an access fetches it in the foreground
+        }
         now.saturating_duration_since(e.fetched_at) >= after
             && !state.caller_fetches
             && state.failure.as_ref().is_none_or(|f| now >= f.retry_at)

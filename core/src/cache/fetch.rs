@@ -86,7 +86,7 @@ impl SecretsManager {
                 }
                 let now = Instant::now();
                 if let Some(e) = &state.entry {
-                    if e.fetched_at >= started || is_fresh(e, &settings, now) {
+                    if e.fetched_since(started) || is_fresh(e, &settings, now) {
                         return Ok(e.secret.clone());
                     }
                 }
@@ -118,7 +118,7 @@ impl SecretsManager {
             // made, or started after: its outcome answers this call too. This is what makes
             // concurrent refreshes share one call instead of queueing one each.
             let state = self.lock_state();
-            if let Some(e) = state.entry.as_ref().filter(|e| e.fetched_at >= started) {
+            if let Some(e) = state.entry.as_ref().filter(|e| e.fetched_since(started)) {
                 return Ok(e.secret.clone());
             }
             if let Some(f) = state.failure.as_ref().filter(|f| f.at >= started) {
@@ -147,7 +147,7 @@ impl SecretsManager {
             let now = Instant::now();
             let wanted = state.overrides.innermost().is_none()
                 && state.settings.as_ref().is_some_and(|s| Arc::ptr_eq(s, &settings))
-                && state.entry.as_ref().is_some_and(|e| e.fetched_at < started)
+                && state.entry.as_ref().is_some_and(|e| !e.fetched_since(started))
                 && state.failure.as_ref().is_none_or(|f| now >= f.retry_at);
             if !wanted {
                 return;
@@ -177,6 +177,8 @@ impl SecretsManager {
             let stamp = state.entry.as_ref().and_then(|e| e.stamp.clone());
             (state.generation, cached, stamp)
         };
+        // The epoch the fetch started in: a restore while it runs leaves its value due.
+        let epoch = crate::snapshot::epoch();
         self.counters.fetches.fetch_add(1, Relaxed);
         let mut new_stamp = None;
         let outcome = match fetcher {
@@ -239,6 +241,7 @@ impl SecretsManager {
                 state.entry = Some(Entry {
                     secret: secret.clone(),
                     fetched_at: now,
+                    epoch,
                     region,
                     stamp: new_stamp,
                 });
@@ -274,6 +277,7 @@ impl SecretsManager {
                 if state.generation == generation {
                     if let Some(entry) = state.entry.as_mut() {
                         entry.fetched_at = Instant::now();
+                        entry.epoch = crate::snapshot::epoch();
                         let secret = entry.secret.clone();
                         state.failure = None;
                         state.last_refresh = Some(SystemTime::now());

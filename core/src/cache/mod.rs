@@ -256,6 +256,54 @@ impl SecretsManager {
         self.lock_state().forget();
     }
 
+    /// Before the process is snapshotted (Lambda SnapStart's before-checkpoint hook; see
+    /// [`crate::snapshot`]): drop the pooled connections and SDK clients, and with
+    /// `zeroize_before_snapshot` also forget the cached value (its strings are zeroized as the
+    /// last holder drops it, and the zeroing allocator has zeroed what earlier fetches freed),
+    /// so the next read fetches. A binding drops its converted copies too. Never waits on a
+    /// fetch or the network.
+    pub fn before_snapshot(&self) {
+        let settings = self.lock_state().settings.clone();
+        let zeroize = match settings {
+            Some(settings) => settings.zeroize_before_snapshot,
+            None => settings::resolve_zeroize(&self.options, &settings::process_env).unwrap_or_else(|error| {
+                log::warn!("before_snapshot: {error}; the cache is not wiped");
+                false
+            }),
+        };
+        if zeroize {
+            let dropped = {
+                let mut state = self.lock_state();
+                let entry = state.entry.take();
+                state.forget(); // and what a fetch in flight brings back
+                entry
+            };
+            drop(dropped); // outside the lock: zeroizing a large document takes a moment
+        }
+        crate::snapshot::before_snapshot();
+    }
+
+    /// After the process was restored from a snapshot (Lambda SnapStart's after-restore
+    /// hook; see [`crate::snapshot`]): a new jitter share, no pooled connection, SDK client or
+    /// credentials from before the snapshot, and a new restore epoch, which makes every cached
+    /// value due (the next access fetches once, within the fetch deadline; stale-if-error
+    /// counts from now). For this manager also: the failure backoff is forgotten, and a fetch
+    /// that was in flight at the snapshot (on a connection that is now dead) neither holds
+    /// up the next one nor stores its outcome. Counted in `stats()` `restores`. Never waits.
+    pub fn after_restore(&self) {
+        crate::snapshot::restored();
+        {
+            let mut state = self.lock_state();
+            state.failure = None;
+            state.generation += 1;
+        }
+        *self.fetch_lock.lock().unwrap_or_else(|p| p.into_inner()) = (std::process::id(), Arc::default());
+        self.ahead_in_flight.store(0, std::sync::atomic::Ordering::Relaxed);
+        self.counters
+            .restores
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn stats(&self) -> Stats {
         let state = self.lock_state();
         Stats {

@@ -87,6 +87,9 @@ stats! {
         /// (a replica that replication had not reached): never stored, never a change; the read
         /// went on as if that region had failed (`source::read_with_failover`).
         older_replica_answers;
+        /// How many times `after_restore()` reported a restore from a snapshot (see
+        /// [`crate::snapshot`]).
+        restores;
     }
     state {
         /// Wall-clock time of the last successful fetch.
@@ -165,6 +168,10 @@ impl StatValue for Option<Code> {
 pub(super) struct Entry {
     pub(super) secret: Arc<Secret>,
     pub(super) fetched_at: Instant,
+    /// The restore epoch its fetch started in ([`crate::snapshot::epoch`]): from an earlier
+    /// one, `fetched_at` means nothing (the monotonic clock does not count the time spent as
+    /// a snapshot), so the entry is never fresh.
+    pub(super) epoch: u64,
     /// The region that served it (empty for a mounted source).
     pub(super) region: String,
     /// A mounted file's stamp when it was read: a refresh rereads it only if it changed.
@@ -216,7 +223,23 @@ impl State {
     }
 }
 
+impl Entry {
+    /// Whether it was fetched in this restore epoch, so that its `fetched_at` can be compared
+    /// with the clock.
+    pub(super) fn this_epoch(&self) -> bool {
+        self.epoch == crate::snapshot::epoch()
+    }
+
+    /// Whether it was fetched at or after `started` (an instant of this epoch).
+    pub(super) fn fetched_since(&self, started: Instant) -> bool {
+        self.this_epoch() && self.fetched_at >= started
+    }
+}
+
 pub(super) fn is_fresh(e: &Entry, settings: &Settings, now: Instant) -> bool {
+    if !e.this_epoch() {
+        return false;
+    }
     match settings.fresh_for() {
         None => true,
         Some(fresh_for) => now.saturating_duration_since(e.fetched_at) < fresh_for,
@@ -226,6 +249,12 @@ pub(super) fn is_fresh(e: &Entry, settings: &Settings, now: Instant) -> bool {
 pub(super) fn may_serve_stale(e: &Entry, settings: &Settings, now: Instant) -> bool {
     if settings.max_stale.is_zero() {
         return false;
+    }
+    if !e.this_epoch() {
+        // Its age is unknown: counted as expired at the restore.
+        return settings.fresh_for().is_none()
+            || crate::snapshot::restored_at()
+                .is_some_and(|at| now.saturating_duration_since(at) <= settings.max_stale);
     }
     match settings.fresh_for() {
         None => true,
