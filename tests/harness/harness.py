@@ -822,8 +822,10 @@ def write_env_file(path: str, urls: dict[str, str]) -> None:
     os.replace(tmp, path)
 
 
-def wait_for_stop() -> None:
-    """Block until stdin reaches EOF or a stop signal arrives."""
+def stop_on_signals() -> threading.Event:
+    """An event the stop signals set. Installed before the ready line is written: a caller may
+    signal as soon as it has read that line (a signal before the handler would kill the
+    process with the default action instead of a clean shutdown)."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -831,6 +833,11 @@ def wait_for_stop() -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, on_signal)
+    return stop
+
+
+def wait_for_stop(stop: threading.Event) -> None:
+    """Block until stdin reaches EOF or a stop signal arrives (`stop_on_signals`)."""
 
     def watch_stdin() -> None:
         # os.read, not sys.stdin: a daemon thread blocked inside a buffered reader
@@ -905,11 +912,12 @@ def main(argv: list[str] | None = None) -> int:
         urls["private_endpoint"] = "https://secretsmanager.harness.test:{}".format(proxy_https.server_address[1])
         if args.env_file:
             write_env_file(args.env_file, urls)
+        stop = stop_on_signals()
         ready_out.write(json.dumps(urls) + "\n")
         ready_out.flush()
         log.debug("ready in %.2fs: %s", time.monotonic() - started, urls)
 
-        wait_for_stop()
+        wait_for_stop(stop)
         shutdown([proxy, proxy_https], moto)
     finally:
         if own_cert_dir:

@@ -4,7 +4,7 @@
 //! `METH_FASTCALL`, so PyO3 makes every method with arguments a `METH_VARARGS | METH_KEYWORDS`
 //! function and, for `get(*path, **kwargs)`, extracts the arguments generically (a slice of the
 //! argument tuple, the keyword dict, the receiver's class checked again) before the call: a
-//! warm `get("STARFLEET.SlackToken")` took 1.5× as long that way as through this entry
+//! warm `get("STARFLEET.SlackToken")` took 1.3-1.5× as long that way as through this entry
 //! (bench/overhead/WARM.md). This entry answers the common call, one positional argument and
 //! no keywords, straight from the kept dict ([`SecretsManager::hit_at`], which decides nothing
 //! of its own); every other call (several keys, `default=`, a miss, a path not kept) runs the
