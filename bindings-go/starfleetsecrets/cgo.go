@@ -120,32 +120,12 @@ static starfleet_secrets_result sfs_get_binary(const starfleet_secrets_manager *
 	return r;
 }
 
-static starfleet_secrets_result sfs_load(const starfleet_secrets_manager *m, char **err) {
-	starfleet_secrets_result r = starfleet_secrets_manager_load(m);
-	*err = sfs_take_message(r);
-	return r;
-}
+// A manager operation that takes nothing but the manager (load, refresh, invalidate, the
+// snapshot hooks): one C helper for all of them, the function chosen by Go (opLoad, ...).
+typedef starfleet_secrets_result (*sfs_manager_op)(const starfleet_secrets_manager *);
 
-static starfleet_secrets_result sfs_refresh(const starfleet_secrets_manager *m, char **err) {
-	starfleet_secrets_result r = starfleet_secrets_manager_refresh(m);
-	*err = sfs_take_message(r);
-	return r;
-}
-
-static starfleet_secrets_result sfs_before_snapshot(const starfleet_secrets_manager *m, char **err) {
-	starfleet_secrets_result r = starfleet_secrets_manager_before_snapshot(m);
-	*err = sfs_take_message(r);
-	return r;
-}
-
-static starfleet_secrets_result sfs_after_restore(const starfleet_secrets_manager *m, char **err) {
-	starfleet_secrets_result r = starfleet_secrets_manager_after_restore(m);
-	*err = sfs_take_message(r);
-	return r;
-}
-
-static starfleet_secrets_result sfs_invalidate(const starfleet_secrets_manager *m, char **err) {
-	starfleet_secrets_result r = starfleet_secrets_manager_invalidate(m);
+static starfleet_secrets_result sfs_op(sfs_manager_op op, const starfleet_secrets_manager *m, char **err) {
+	starfleet_secrets_result r = op(m);
 	*err = sfs_take_message(r);
 	return r;
 }
@@ -468,34 +448,19 @@ func cBinary(m *cManager, w wait) (data []byte, ready bool, err error) {
 	return C.GoBytes(unsafe.Pointer(out), C.int(n)), true, nil
 }
 
-// cLoad brings the secret into the cache, blocking this thread for the fetch.
-func cLoad(m *cManager) error {
-	var msg *C.char
-	r := C.sfs_load(m, &msg)
-	return errorFrom(r, msg)
-}
+// The manager operations cOp runs; each is one C function of the manager alone.
+var (
+	opLoad           = C.sfs_manager_op(C.starfleet_secrets_manager_load) // blocks this thread for the fetch
+	opRefresh        = C.sfs_manager_op(C.starfleet_secrets_manager_refresh)
+	opInvalidate     = C.sfs_manager_op(C.starfleet_secrets_manager_invalidate)
+	opBeforeSnapshot = C.sfs_manager_op(C.starfleet_secrets_manager_before_snapshot)
+	opAfterRestore   = C.sfs_manager_op(C.starfleet_secrets_manager_after_restore)
+)
 
-func cRefresh(m *cManager) error {
+// cOp runs one manager operation and turns its result into an error.
+func cOp(m *cManager, op C.sfs_manager_op) error {
 	var msg *C.char
-	r := C.sfs_refresh(m, &msg)
-	return errorFrom(r, msg)
-}
-
-func cBeforeSnapshot(m *cManager) error {
-	var msg *C.char
-	r := C.sfs_before_snapshot(m, &msg)
-	return errorFrom(r, msg)
-}
-
-func cAfterRestore(m *cManager) error {
-	var msg *C.char
-	r := C.sfs_after_restore(m, &msg)
-	return errorFrom(r, msg)
-}
-
-func cInvalidate(m *cManager) error {
-	var msg *C.char
-	r := C.sfs_invalidate(m, &msg)
+	r := C.sfs_op(op, m, &msg)
 	return errorFrom(r, msg)
 }
 

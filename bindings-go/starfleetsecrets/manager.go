@@ -314,7 +314,7 @@ func (m *Manager) load() (<-chan struct{}, error) {
 		m.inFlight++
 		go func(h *cManager) {
 			// Its error is also what the _try_ getters answer now (or the stale value).
-			_ = cLoad(h)
+			_ = cOp(h, opLoad)
 			m.mu.Lock()
 			m.loading = nil
 			m.mu.Unlock()
@@ -370,7 +370,7 @@ func (m *Manager) Binary(ctx context.Context) ([]byte, error) {
 // last good value stays cached.
 func (m *Manager) Refresh(ctx context.Context) error {
 	_, err := call(ctx, m, func(h *cManager) (struct{}, error) {
-		return struct{}{}, cRefresh(h)
+		return struct{}{}, cOp(h, opRefresh)
 	})
 	return err
 }
@@ -381,7 +381,7 @@ func (m *Manager) Refresh(ctx context.Context) error {
 // on the network.
 func (m *Manager) BeforeSnapshot() error {
 	_, err := call(context.Background(), m, func(h *cManager) (struct{}, error) {
-		return struct{}{}, cBeforeSnapshot(h)
+		return struct{}{}, cOp(h, opBeforeSnapshot)
 	})
 	return err
 }
@@ -393,7 +393,7 @@ func (m *Manager) BeforeSnapshot() error {
 // It never waits on the network.
 func (m *Manager) AfterRestore() error {
 	_, err := call(context.Background(), m, func(h *cManager) (struct{}, error) {
-		return struct{}{}, cAfterRestore(h)
+		return struct{}{}, cOp(h, opAfterRestore)
 	})
 	return err
 }
@@ -401,7 +401,7 @@ func (m *Manager) AfterRestore() error {
 // Invalidate forgets the cached value and any failure backoff; the next access fetches.
 func (m *Manager) Invalidate() error {
 	_, err := call(context.Background(), m, func(h *cManager) (struct{}, error) {
-		return struct{}{}, cInvalidate(h)
+		return struct{}{}, cOp(h, opInvalidate)
 	})
 	return err
 }
