@@ -6,7 +6,7 @@ help:
 	@echo "make build            debug build of every crate (cargo build --workspace)"
 	@echo "make test             every suite: scripts/test (what CI runs, .ci/run)"
 	@echo "make lint             cargo fmt --check and clippy -D warnings"
-	@echo "make check-generated  the C header, C result enum, C setters and typings against core"
+	@echo "make check-generated  the C header, C result enum, C setters, Go options table and typings against core"
 	@echo "make dist             the release artifacts into dist/ (scripts/dist), then scripts/test-dist"
 	@echo "make demo             every language's worker against a local Secrets Manager (scripts/demo)"
 	@echo "make bench            the criterion benchmarks against the harness"
@@ -23,11 +23,12 @@ lint:
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 # Generated files and the drift tests that hold them to core: the header (cbindgen), the C
-# result enum (from core's codes), the C setters (from core's options), the options' and
-# codes' descriptions in every language.
+# result enum (from core's codes), the C setters and Go's options table (from core's options),
+# the options' and codes' descriptions in every language.
 check-generated:
 	scripts/check-header
-	cargo test -p starfleet-secrets-c --lib -- the_result_enum_is_generated_from_cores_codes the_setters_are_generated_from_cores_options
+	cargo test -p starfleet-secrets-c --lib -- the_result_enum_is_generated_from_cores_codes the_setters_are_generated_from_cores_options \
+		the_go_options_table_is_generated_from_cores_options
 	cargo test -p starfleet-secrets --test options_described --test error_codes
 
 dist:

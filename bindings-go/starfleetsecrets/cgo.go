@@ -40,8 +40,9 @@ static starfleet_secrets_result sfs_options_new(starfleet_secrets_options **out,
 	return r;
 }
 
-// The option setters, by their C names: Go holds a pointer to each named setter (see
-// stringSetter) and calls it through these, which read the message on the same thread.
+// The option setters, by their C names: Go holds a pointer to each named setter (option in
+// options_gen.go, generated from core's options) and calls it through these, which read the
+// message on the same thread.
 typedef starfleet_secrets_result (*sfs_str_setter)(starfleet_secrets_options *, const char *);
 typedef starfleet_secrets_result (*sfs_num_setter)(starfleet_secrets_options *, double);
 typedef starfleet_secrets_result (*sfs_bool_setter)(starfleet_secrets_options *, bool);
@@ -197,111 +198,109 @@ func abiVersions() (library, header uint32) {
 
 // ---- options
 
-// A named C setter of starfleet_secrets_options taking text, and the Go field it sets (for
-// messages). Adding an option is one line in applyOptions' tables below (and its field in
-// Options).
-type stringSetter struct {
-	set   C.sfs_str_setter
-	field string
+// option is one of core's options as Go gives it; options_gen.go lists them all, generated
+// from core's options, so adding an option costs Go only its field in Options. field names
+// it in messages; value is the field's value; text, number and flag are the option's named C
+// setters taking a string, a double and a bool (nil: its kind has no such C form).
+type option struct {
+	field  string
+	value  any
+	text   unsafe.Pointer
+	number unsafe.Pointer
+	flag   unsafe.Pointer
 }
-
-// A named C setter taking a number (seconds, or a fraction of the TTL).
-type numberSetter struct {
-	set   C.sfs_num_setter
-	field string
-}
-
-// The setters the TTL and MaxStale switches of applyOptions choose between.
-var (
-	setTTLText    = stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_ttl), "Options.TTL"}
-	setTTLSeconds = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_ttl_seconds), "Options.TTL"}
-	setMaxStale   = numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_max_stale_seconds), "Options.MaxStale"}
-)
 
 // applyOptions hands every option given in opts to its named C setter (each checked by core's
-// Options::set); the tables list one option a line.
+// Options::set), in core's order.
 func applyOptions(o *cOptions, opts Options) error {
-	strs := []struct {
-		setter stringSetter
-		value  string
-	}{
-		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_secret_id), "Options.SecretID"}, opts.SecretID},
-		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_region), "Options.Region"}, opts.Region},
-		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_config_path), "Options.Config"}, opts.Config},
-		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_version_stage), "Options.VersionStage"}, opts.VersionStage},
-		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_version_id), "Options.VersionID"}, opts.VersionID},
-		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_endpoint_url), "Options.EndpointURL"}, opts.EndpointURL},
-		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_fallback_regions), "Options.FallbackRegions"}, strings.Join(opts.FallbackRegions, ",")},
-		{stringSetter{C.sfs_str_setter(C.starfleet_secrets_options_set_source), "Options.Source"}, opts.Source},
-	}
-	for _, s := range strs {
-		if s.value != "" {
-			if err := s.setter.apply(o, s.value); err != nil {
-				return err
-			}
-		}
-	}
-	var err error
-	switch opts.TTL {
-	case 0:
-	case TTLNever:
-		err = setTTLText.apply(o, "never")
-	case TTLNoCache:
-		err = setTTLSeconds.apply(o, 0)
-	default:
-		err = setTTLSeconds.apply(o, opts.TTL.Seconds())
-	}
-	if err != nil {
-		return err
-	}
-	switch opts.MaxStale {
-	case 0:
-	case NoStale:
-		err = setMaxStale.apply(o, 0)
-	default:
-		err = setMaxStale.apply(o, opts.MaxStale.Seconds())
-	}
-	if err != nil {
-		return err
-	}
-	nums := []struct {
-		setter numberSetter
-		value  float64
-		given  bool
-	}{
-		{numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_timeout_seconds), "Options.Timeout"}, opts.Timeout.Seconds(), opts.Timeout != 0},
-		{numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_refresh_ahead), "Options.RefreshAhead"}, opts.RefreshAhead, opts.RefreshAhead != 0},
-		{numberSetter{C.sfs_num_setter(C.starfleet_secrets_options_set_expiry_jitter), "Options.ExpiryJitter"}, derefOr(opts.ExpiryJitter, 0), opts.ExpiryJitter != nil},
-	}
-	for _, n := range nums {
-		if n.given {
-			if err := n.setter.apply(o, n.value); err != nil {
-				return err
-			}
-		}
-	}
-	flags := []struct {
-		setter flagSetter
-		value  bool
-	}{
-		{flagSetter{C.sfs_bool_setter(C.starfleet_secrets_options_set_zeroize_before_snapshot), "Options.ZeroizeBeforeSnapshot"}, opts.ZeroizeBeforeSnapshot},
-	}
-	for _, f := range flags {
-		// false = not set: the environment variable (else off) decides.
-		if f.value {
-			if err := f.setter.apply(o, true); err != nil {
-				return err
-			}
+	for _, p := range optionsOf(&opts) {
+		if err := p.apply(o); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func derefOr(p *float64, otherwise float64) float64 {
-	if p == nil {
-		return otherwise
+// apply converts the option's value and calls the setter of the C form it needs. The
+// conversion is written once per Go type, not per option: each type's "not set" value is
+// skipped (the environment variable, else core's default, decides) and its special values
+// are spelled here.
+func (p option) apply(o *cOptions) error {
+	switch v := p.value.(type) {
+	case string: // "" = not set
+		if v != "" {
+			return p.setText(o, v)
+		}
+	case []string: // one comma-separated list; empty = not set
+		if joined := strings.Join(v, ","); joined != "" {
+			return p.setText(o, joined)
+		}
+	case time.Duration: // 0 = not set; given to C in seconds
+		switch {
+		case v == 0:
+		case p.text != nil && v == TTLNever: // the TTL (the kind with a text form): "never"
+			return p.setText(o, "never")
+		case p.text != nil && v == TTLNoCache:
+			return p.setNumber(o, 0)
+		case p.text == nil && v == NoStale: // a plain duration given as 0 (MaxStale: off)
+			return p.setNumber(o, 0)
+		default:
+			return p.setNumber(o, v.Seconds())
+		}
+	case float64: // 0 = not set
+		if v != 0 {
+			return p.setNumber(o, v)
+		}
+	case *float64: // nil = not set, so that 0 can be given (ExpiryJitter: Jitter(0))
+		if v != nil {
+			return p.setNumber(o, *v)
+		}
+	case bool: // false = not set: the environment variable (else off) decides
+		if v {
+			return p.setFlag(o, true)
+		}
+	default:
+		return p.unconvertible()
 	}
-	return *p
+	return nil
+}
+
+// unconvertible is the error for a field whose Go type, or needed C form, apply lacks: a bug
+// of this package (a new option's field of a type apply does not convert), never a crash.
+func (p option) unconvertible() error {
+	return &Error{Code: ErrInternal, Message: fmt.Sprintf("%s: no conversion of a %T to its C setter", p.field, p.value)}
+}
+
+func (p option) setText(o *cOptions, value string) error {
+	if p.text == nil {
+		return p.unconvertible()
+	}
+	cs, err := cString(p.field, value)
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(cs))
+	var msg *C.char
+	r := C.sfs_options_set_str(C.sfs_str_setter(p.text), o, cs, &msg)
+	return errorFrom(r, msg)
+}
+
+func (p option) setNumber(o *cOptions, value float64) error {
+	if p.number == nil {
+		return p.unconvertible()
+	}
+	var msg *C.char
+	r := C.sfs_options_set_num(C.sfs_num_setter(p.number), o, C.double(value), &msg)
+	return errorFrom(r, msg)
+}
+
+func (p option) setFlag(o *cOptions, value bool) error {
+	if p.flag == nil {
+		return p.unconvertible()
+	}
+	var msg *C.char
+	r := C.sfs_options_set_bool(C.sfs_bool_setter(p.flag), o, C.bool(value), &msg)
+	return errorFrom(r, msg)
 }
 
 func newCOptions() (*cOptions, error) {
@@ -322,35 +321,6 @@ func cString(name, s string) (*C.char, error) {
 		return nil, &Error{Code: ErrInvalidArgument, Message: fmt.Sprintf("%s contains a NUL byte (at byte %d)", name, i)}
 	}
 	return C.CString(s), nil
-}
-
-func (s stringSetter) apply(o *cOptions, value string) error {
-	cs, err := cString(s.field, value)
-	if err != nil {
-		return err
-	}
-	defer C.free(unsafe.Pointer(cs))
-	var msg *C.char
-	r := C.sfs_options_set_str(s.set, o, cs, &msg)
-	return errorFrom(r, msg)
-}
-
-// A named C setter taking a boolean.
-type flagSetter struct {
-	set   C.sfs_bool_setter
-	field string
-}
-
-func (s flagSetter) apply(o *cOptions, value bool) error {
-	var msg *C.char
-	r := C.sfs_options_set_bool(s.set, o, C.bool(value), &msg)
-	return errorFrom(r, msg)
-}
-
-func (s numberSetter) apply(o *cOptions, value float64) error {
-	var msg *C.char
-	r := C.sfs_options_set_num(s.set, o, C.double(value), &msg)
-	return errorFrom(r, msg)
 }
 
 // ---- manager
