@@ -514,6 +514,11 @@ fn go_slot(shape: &Shape) -> &'static str {
     }
 }
 
+/// Go's spelling of an explicit 0 for a duration option whose 0 means something: a zero
+/// `time.Duration` is "not set" in Go, so these fields take a named negative constant instead
+/// (manager.go). Any other negative duration goes to core as it is (and is refused there).
+const GO_ZERO: &[(&str, &str)] = &[("ttl", "TTLNoCache"), ("max_stale", "NoStale")];
+
 /// `options_gen.go` is Go's table of core's options, rendered from
 /// [`OPTIONS`](starfleet_secrets::options::OPTIONS): per option one line naming its field of
 /// `Options` and the C setters the setters test generates for its kind ([`shapes`],
@@ -525,6 +530,9 @@ fn the_go_options_table_is_generated_from_cores_options() {
     for option in starfleet_secrets::options::OPTIONS {
         let field = go_field(option.name);
         let mut line = format!("\t\t{{field: \"Options.{field}\", value: opts.{field}");
+        if let Some((_, zero)) = GO_ZERO.iter().find(|(name, _)| *name == option.name) {
+            line += &format!(", zero: {zero}");
+        }
         for shape in shapes(option.kind) {
             line += &format!(", {}: C.{}", go_slot(shape), setter_name(option, shape));
         }

@@ -41,29 +41,22 @@ static starfleet_secrets_result sfs_options_new(starfleet_secrets_options **out,
 }
 
 // The option setters, by their C names: Go holds a pointer to each named setter (option in
-// options_gen.go, generated from core's options) and calls it through these, which read the
-// message on the same thread.
+// options_gen.go, generated from core's options) and calls it through this one helper, which
+// casts it to the setter type of its C form (0 text, 1 double, 2 bool) and reads the message
+// on the same thread.
 typedef starfleet_secrets_result (*sfs_str_setter)(starfleet_secrets_options *, const char *);
 typedef starfleet_secrets_result (*sfs_num_setter)(starfleet_secrets_options *, double);
 typedef starfleet_secrets_result (*sfs_bool_setter)(starfleet_secrets_options *, bool);
 
-static starfleet_secrets_result sfs_options_set_str(sfs_str_setter set, starfleet_secrets_options *o,
-                                                    const char *value, char **err) {
-	starfleet_secrets_result r = set(o, value);
-	*err = sfs_take_message(r);
-	return r;
-}
-
-static starfleet_secrets_result sfs_options_set_num(sfs_num_setter set, starfleet_secrets_options *o,
-                                                    double value, char **err) {
-	starfleet_secrets_result r = set(o, value);
-	*err = sfs_take_message(r);
-	return r;
-}
-
-static starfleet_secrets_result sfs_options_set_bool(sfs_bool_setter set, starfleet_secrets_options *o,
-                                                     bool value, char **err) {
-	starfleet_secrets_result r = set(o, value);
+static starfleet_secrets_result sfs_options_set(void *set, int form, starfleet_secrets_options *o,
+                                                const char *text, double number, bool flag, char **err) {
+	starfleet_secrets_result r;
+	switch (form) {
+	case 0: r = ((sfs_str_setter)set)(o, text); break;
+	case 1: r = ((sfs_num_setter)set)(o, number); break;
+	case 2: r = ((sfs_bool_setter)set)(o, flag); break;
+	default: r = STARFLEET_SECRETS_RESULT_INTERNAL;
+	}
 	*err = sfs_take_message(r);
 	return r;
 }
@@ -200,11 +193,13 @@ func abiVersions() (library, header uint32) {
 
 // option is one of core's options as Go gives it; options_gen.go lists them all, generated
 // from core's options, so adding an option costs Go only its field in Options. field names
-// it in messages; value is the field's value; text, number and flag are the option's named C
+// it in messages; value is the field's value; zero is a duration field's spelling of an
+// explicit 0 (TTLNoCache, NoStale; none: 0); text, number and flag are the option's named C
 // setters taking a string, a double and a bool (nil: its kind has no such C form).
 type option struct {
 	field  string
 	value  any
+	zero   time.Duration
 	text   unsafe.Pointer
 	number unsafe.Pointer
 	flag   unsafe.Pointer
@@ -240,9 +235,7 @@ func (p option) apply(o *cOptions) error {
 		case v == 0:
 		case p.text != nil && v == TTLNever: // the TTL (the kind with a text form): "never"
 			return p.setText(o, "never")
-		case p.text != nil && v == TTLNoCache:
-			return p.setNumber(o, 0)
-		case p.text == nil && v == NoStale: // a plain duration given as 0 (MaxStale: off)
+		case p.zero != 0 && v == p.zero: // TTLNoCache, NoStale: an explicit 0
 			return p.setNumber(o, 0)
 		default:
 			return p.setNumber(o, v.Seconds())
@@ -271,35 +264,38 @@ func (p option) unconvertible() error {
 	return &Error{Code: ErrInternal, Message: fmt.Sprintf("%s: no conversion of a %T to its C setter", p.field, p.value)}
 }
 
+// The C forms of a setter, as sfs_options_set numbers them.
+const (
+	formText = iota
+	formNumber
+	formFlag
+)
+
 func (p option) setText(o *cOptions, value string) error {
-	if p.text == nil {
-		return p.unconvertible()
-	}
 	cs, err := cString(p.field, value)
 	if err != nil {
 		return err
 	}
 	defer C.free(unsafe.Pointer(cs))
-	var msg *C.char
-	r := C.sfs_options_set_str(C.sfs_str_setter(p.text), o, cs, &msg)
-	return errorFrom(r, msg)
+	return p.call(o, p.text, formText, cs, 0, false)
 }
 
 func (p option) setNumber(o *cOptions, value float64) error {
-	if p.number == nil {
-		return p.unconvertible()
-	}
-	var msg *C.char
-	r := C.sfs_options_set_num(C.sfs_num_setter(p.number), o, C.double(value), &msg)
-	return errorFrom(r, msg)
+	return p.call(o, p.number, formNumber, nil, value, false)
 }
 
 func (p option) setFlag(o *cOptions, value bool) error {
-	if p.flag == nil {
+	return p.call(o, p.flag, formFlag, nil, 0, value)
+}
+
+// call runs setter, the option's setter of C form form, with the argument of that form (the
+// others are ignored); a form the option's kind lacks (nil) is ErrInternal, never a C call.
+func (p option) call(o *cOptions, setter unsafe.Pointer, form C.int, text *C.char, number float64, flag bool) error {
+	if setter == nil {
 		return p.unconvertible()
 	}
 	var msg *C.char
-	r := C.sfs_options_set_bool(C.sfs_bool_setter(p.flag), o, C.bool(value), &msg)
+	r := C.sfs_options_set(setter, form, o, text, C.double(number), C.bool(flag), &msg)
 	return errorFrom(r, msg)
 }
 

@@ -277,6 +277,8 @@ func TestInvalidOptionsFailInNew(t *testing.T) {
 		{SecretID: "x", Timeout: -time.Second},
 		{SecretID: "x", TTL: -3 * time.Second},
 		{SecretID: "x", MaxStale: -3 * time.Second},
+		// -1ns is NoStale's value, MaxStale's explicit 0; for Timeout it is only negative.
+		{SecretID: "x", Timeout: -1},
 		{SecretID: "bad\xffutf8"},
 	} {
 		if _, err := sfs.New(opts); !errors.Is(err, sfs.ErrInvalidArgument) {
