@@ -32,13 +32,10 @@ pub fn enabled() -> bool {
 /// The system allocator, zeroing what it frees once [`enable`]d (module doc).
 pub struct ZeroingAlloc;
 
-/// Zero `len` bytes at `ptr` with volatile writes, so the compiler cannot drop them as dead
-/// stores to memory about to be freed.
+/// Zero `len` bytes at `ptr` with `zeroize` (as `Document` does), whose volatile writes the
+/// compiler cannot drop as dead stores to memory about to be freed.
 unsafe fn wipe(ptr: *mut u8, len: usize) {
-    for i in 0..len {
-        std::ptr::write_volatile(ptr.add(i), 0);
-    }
-    std::sync::atomic::compiler_fence(Ordering::SeqCst);
+    zeroize::Zeroize::zeroize(std::slice::from_raw_parts_mut(ptr, len));
 }
 
 // SAFETY: every block comes from `System` with the layout it is freed with; zeroing writes
