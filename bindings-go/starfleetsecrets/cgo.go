@@ -423,8 +423,11 @@ var (
 	opAfterRestore   = C.sfs_manager_op(C.starfleet_secrets_manager_after_restore)
 )
 
+// managerOp is one of the operations above (manager.go names them without cgo).
+type managerOp = C.sfs_manager_op
+
 // cOp runs one manager operation and turns its result into an error.
-func cOp(m *cManager, op C.sfs_manager_op) error {
+func cOp(m *cManager, op managerOp) error {
 	var msg *C.char
 	r := C.sfs_op(op, m, &msg)
 	return errorFrom(r, msg)

@@ -369,10 +369,7 @@ func (m *Manager) Binary(ctx context.Context) ([]byte, error) {
 // Refresh fetches now, whatever the cache holds. On failure the error is returned and the
 // last good value stays cached.
 func (m *Manager) Refresh(ctx context.Context) error {
-	_, err := call(ctx, m, func(h *cManager) (struct{}, error) {
-		return struct{}{}, cOp(h, opRefresh)
-	})
-	return err
+	return m.run(ctx, opRefresh)
 }
 
 // BeforeSnapshot is for a custom runtime's snapshot hook (Lambda SnapStart: call it just
@@ -380,10 +377,7 @@ func (m *Manager) Refresh(ctx context.Context) error {
 // pooled connections and, with ZeroizeBeforeSnapshot, wipes the cached value. It never waits
 // on the network.
 func (m *Manager) BeforeSnapshot() error {
-	_, err := call(context.Background(), m, func(h *cManager) (struct{}, error) {
-		return struct{}{}, cOp(h, opBeforeSnapshot)
-	})
-	return err
+	return m.run(context.Background(), opBeforeSnapshot)
 }
 
 // AfterRestore is for a custom runtime's restore hook (call it once GET
@@ -392,16 +386,19 @@ func (m *Manager) BeforeSnapshot() error {
 // within the Timeout (stale-if-error counting from the restore). Stats.Restores counts it.
 // It never waits on the network.
 func (m *Manager) AfterRestore() error {
-	_, err := call(context.Background(), m, func(h *cManager) (struct{}, error) {
-		return struct{}{}, cOp(h, opAfterRestore)
-	})
-	return err
+	return m.run(context.Background(), opAfterRestore)
 }
 
 // Invalidate forgets the cached value and any failure backoff; the next access fetches.
 func (m *Manager) Invalidate() error {
-	_, err := call(context.Background(), m, func(h *cManager) (struct{}, error) {
-		return struct{}{}, cOp(h, opInvalidate)
+	return m.run(context.Background(), opInvalidate)
+}
+
+// run calls one manager operation that answers nothing but an error (Refresh, Invalidate,
+// the snapshot hooks) through call.
+func (m *Manager) run(ctx context.Context, op managerOp) error {
+	_, err := call(ctx, m, func(h *cManager) (struct{}, error) {
+		return struct{}{}, cOp(h, op)
 	})
 	return err
 }
