@@ -16,14 +16,17 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom')
 const native = loadAddon()
 
 /**
- * The native addon. On Linux with glibc, x64 or arm64 (Lambda, most servers), it is required
+ * The native addon. On Linux with glibc, x64 or arm64 (Lambda, most servers), it is loaded
  * straight from where napi-rs's generated loader, binding.js, would find it, in the same order
  * (a local build next to this file, then the platform package). binding.js first reads
  * /usr/bin/ldd to tell musl from glibc and is itself a large file to compile: together about
- * 3 ms of CPU per process (bench/overhead/RESULTS.md). Every other case goes through
- * binding.js, which then reports what it tried: another platform, musl (the glibc addon is
- * absent or does not load), and napi-rs's NAPI_RS_* overrides (a library path, WASI, the
- * version check).
+ * 3 ms of CPU per process (bench/overhead/RESULTS.md). The local build is opened by its
+ * absolute path with `process.dlopen` and entered in `require.cache` as `require()` would
+ * (`localAddon`): `require('./...node')` would first resolve the path (path operations, a stat
+ * and a realpath walk of every parent directory), about 0.3 ms of each cold start for a file
+ * whose path is already known. Every other case goes through binding.js, which then reports
+ * what it tried: another platform, musl (the glibc addon is absent or does not load), and
+ * napi-rs's NAPI_RS_* overrides (a library path, WASI, the version check).
  */
 function loadAddon() {
   const env = process.env
@@ -36,21 +39,55 @@ function loadAddon() {
     !env.NAPI_RS_ENFORCE_VERSION_CHECK
   ) {
     const target = `linux-${process.arch}-gnu`
-    for (const where of [`./starfleet-secrets.${target}.node`, `starfleet-secrets-${target}`]) {
-      try {
-        return require(where)
-      } catch {
-        // Absent, or not loadable here (musl): binding.js decides and reports.
-      }
+    try {
+      return localAddon(`${__dirname}/starfleet-secrets.${target}.node`)
+    } catch {
+      // Absent, or not loadable here (musl): the platform package, else binding.js.
+    }
+    try {
+      return require(`starfleet-secrets-${target}`)
+    } catch {
+      // Absent, or not loadable here (musl): binding.js decides and reports.
     }
   }
   return require('./binding.js')
 }
 
-/** Every stable code as core lists it: `{ code, number, transient }`, by code. */
-const CODE_INFO = new Map(native.codes().map((c) => [c.code, Object.freeze(c)]))
-/** `codes.SECRET_NOT_FOUND === 'SECRET_NOT_FOUND'`, for comparisons without string typos. */
-const codes = Object.freeze(Object.fromEntries([...CODE_INFO.keys()].map((c) => [c, c])))
+/**
+ * What `require(file)` does for a `.node` file whose absolute path is known: the module from
+ * `require.cache`, else `process.dlopen` into a new module, cached under the same key (the
+ * path as `__dirname` has it, already resolved as `require` resolves it).
+ */
+function localAddon(file) {
+  const cached = require.cache[file]
+  if (cached !== undefined) return cached.exports
+  const addon = new module.constructor(file, module)
+  addon.filename = file
+  process.dlopen(addon, file)
+  addon.loaded = true
+  require.cache[file] = addon
+  return addon.exports
+}
+
+/**
+ * Every stable code as core lists it: `{ code, number, transient }`, by code. Asked of the
+ * addon at first use (an error's `number`, `transient` or wrapping, the `codes` export), not
+ * at `require`: a read that succeeds never needs it.
+ */
+let codeInfo
+function codeInfoOf(code) {
+  if (codeInfo === undefined) codeInfo = new Map(native.codes().map((c) => [c.code, Object.freeze(c)]))
+  return codeInfo.get(code)
+}
+/** `codes.SECRET_NOT_FOUND === 'SECRET_NOT_FOUND'` (the `codes` export, built at first use). */
+let codes
+function codesObject() {
+  if (codes === undefined) {
+    codeInfoOf('')
+    codes = Object.freeze(Object.fromEntries([...codeInfo.keys()].map((c) => [c, c])))
+  }
+  return codes
+}
 /** napi-rs statuses raised when an argument of the wrong type reaches the addon. */
 const ARGUMENT_STATUSES = new Set([
   'InvalidArg',
@@ -77,13 +114,13 @@ class StarfleetSecretsError extends Error {
 
   /** The stable number of the code (the C enum value); 0 for a code this addon does not know. */
   get number() {
-    const info = CODE_INFO.get(this.code)
+    const info = codeInfoOf(this.code)
     return info ? info.number : 0
   }
 
   /** Whether retrying later could succeed without anyone changing anything (core's rule). */
   get transient() {
-    const info = CODE_INFO.get(this.code)
+    const info = codeInfoOf(this.code)
     return info ? info.transient : false
   }
 
@@ -117,7 +154,7 @@ function wrap(e) {
   if (e instanceof StarfleetSecretsError) return e
   const message = e instanceof Error ? e.message : String(e)
   let code = 'INTERNAL'
-  if (e && CODE_INFO.has(e.code)) code = e.code
+  if (e && codeInfoOf(e.code) !== undefined) code = e.code
   else if (e && ARGUMENT_STATUSES.has(e.code)) code = 'INVALID_ARGUMENT'
   const error = new StarfleetSecretsError(code, message)
   Error.captureStackTrace(error, wrap) // the stack starts at the caller's method
@@ -603,6 +640,9 @@ module.exports = {
   SECRETS_MANAGER,
   SecretsManager,
   StarfleetSecretsError,
-  codes,
+  /** Built at first use: the same frozen object every time. */
+  get codes() {
+    return codesObject()
+  },
   coreVersion: native.coreVersion(),
 }

@@ -491,6 +491,9 @@ describe('module', () => {
     assert.ok(StarfleetSecretsError.prototype instanceof Error)
     assert.equal(codes.SECRET_NOT_FOUND, 'SECRET_NOT_FOUND')
     assert.equal(Object.keys(codes).length, 14)
+    // Built at first use (index.js): still one frozen object, whoever asks.
+    assert.ok(Object.isFrozen(codes))
+    assert.equal(require('..').codes, codes)
     assert.match(coreVersion, /^\d+\.\d+\.\d+/)
     const e = new StarfleetSecretsError('TIMEOUT', 'x')
     assert.equal(e.name, 'StarfleetSecretsError')

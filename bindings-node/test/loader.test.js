@@ -59,6 +59,27 @@ test('the package folder: its own addon, without binding.js', { skip }, async ()
   assert.equal(seen.addon, path.join(PACKAGE_DIR, ADDON))
 })
 
+test('the package folder: a second evaluation of index.js reuses the cached addon module', { skip }, async () => {
+  // loadAddon opens the local addon itself (process.dlopen) and keeps require()'s cache:
+  // index.js evaluated again (its cache entry deleted, as test runners do) gets the same module.
+  const script = `
+    const index = require.resolve(process.argv[1])
+    const first = require(process.argv[1])
+    const addon = Object.keys(require.cache).find((f) => f.endsWith('.node'))
+    const exportsBefore = require.cache[addon].exports
+    delete require.cache[index]
+    const second = require(process.argv[1])
+    console.log(JSON.stringify({
+      fresh: first !== second,
+      sameAddon: require.cache[addon].exports === exportsBefore,
+      addons: Object.keys(require.cache).filter((f) => f.endsWith('.node')).length,
+      works: second.codes.TIMEOUT,
+    }))`
+  const out = await runNode(['-e', script, PACKAGE_DIR])
+  assert.equal(out.code, 0, out.stderr)
+  assert.deepEqual(JSON.parse(out.stdout), { fresh: true, sameAddon: true, addons: 1, works: 'TIMEOUT' })
+})
+
 test('installed: the platform package, without binding.js', { skip }, async () => {
   const main = installed('gnu', (to) => fs.copyFileSync(path.join(PACKAGE_DIR, ADDON), to))
   const { seen, stderr } = await probe(main)
