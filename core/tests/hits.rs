@@ -48,7 +48,11 @@ fn every_change_is_seen_by_the_next_hit() {
 
     std::fs::write(&path, doc(2)).unwrap();
     m.refresh_blocking().unwrap();
-    assert_eq!(generation(&m).as_deref(), Some("2"), "a refresh is the next hit's value");
+    assert_eq!(
+        generation(&m).as_deref(),
+        Some("2"),
+        "a refresh is the next hit's value"
+    );
 
     let token = m.push_override(Payload::Json(Document::parse(Zeroizing::new(doc(3))).unwrap()));
     assert_eq!(generation(&m).as_deref(), Some("3"), "an override answers the next hit");
@@ -58,7 +62,10 @@ fn every_change_is_seen_by_the_next_hit() {
     m.invalidate();
     assert_eq!(generation(&m), None, "invalidate() is seen by the next hit");
     assert_eq!(
-        m.secret_blocking().unwrap().get_str(&KeyPath::parse_dotted("generation").unwrap()).unwrap(),
+        m.secret_blocking()
+            .unwrap()
+            .get_str(&KeyPath::parse_dotted("generation").unwrap())
+            .unwrap(),
         "2"
     );
     let stats = m.stats();
@@ -87,7 +94,10 @@ fn no_hit_answers_past_the_ttl() {
         last_hit = now;
         assert!(now < before + ttl * 3, "never expired");
     }
-    assert!(last_hit + Duration::from_millis(100) > before + ttl, "hits stopped well before the TTL");
+    assert!(
+        last_hit + Duration::from_millis(100) > before + ttl,
+        "hits stopped well before the TTL"
+    );
     for _ in 0..1000 {
         assert!(m.cached().is_none(), "an expired entry answered again");
     }
@@ -108,11 +118,19 @@ fn a_hit_past_the_refresh_ahead_point_starts_the_background_refresh() {
     while m.stats().refreshes_ahead == 0 && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(m.stats().refreshes_ahead, 1, "the hit past the point started one refresh");
+    assert_eq!(
+        m.stats().refreshes_ahead,
+        1,
+        "the hit past the point started one refresh"
+    );
     while generation(&m).as_deref() != Some("2") && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(generation(&m).as_deref(), Some("2"), "the refreshed value is the next hits'");
+    assert_eq!(
+        generation(&m).as_deref(),
+        Some("2"),
+        "the refreshed value is the next hits'"
+    );
     std::fs::remove_file(path).unwrap();
 }
 

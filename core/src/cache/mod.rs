@@ -53,7 +53,8 @@
 //! A fetch that stores a new VersionId records a change for the `on_change` subscribers
 //! ([`crate::notify`]); the public entry points deliver it once the fetch lock is released.
 //!
-//! The module's files: `state` (what is held, and the stats), `fast_path` (answers that
+//! The module's files: `state` (what is held, and the stats), `hit_view` (what a hit answers,
+//! republished on every change of the state so hits take no lock), `fast_path` (answers that
 //! never wait), `fetch` (accesses that wait, refreshes, the fetch), `overrides` (testing
 //! overrides) and `blocking` (the adapters for callers on a plain thread).
 
