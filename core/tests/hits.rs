@@ -19,7 +19,7 @@ fn file(name: &str, text: &str) -> PathBuf {
     path
 }
 
-fn manager(path: &PathBuf, ttl: Ttl, refresh_ahead: Option<f64>) -> SecretsManager {
+fn manager(path: &std::path::Path, ttl: Ttl, refresh_ahead: Option<f64>) -> SecretsManager {
     SecretsManager::new(Options {
         source: Some(format!("file:{}", path.display())),
         ttl: Some(ttl),

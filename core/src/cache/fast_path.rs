@@ -40,7 +40,7 @@ impl SecretsManager {
     /// even if the TTL says it is not fresh, as [`secret`](Self::secret) answers its waiters
     /// (TTL 0 would otherwise never answer).
     pub fn try_secret(&self, since: Option<Instant>) -> Option<Result<Arc<Secret>>> {
-        // The common case, a hit on the cached entry, without a lock (an override waits for
+        // The common case, a hit on the cached entry, from the published view (an override waits for
         // the settings below: their error is reported first).
         if since.is_none() {
             if let Some(secret) = hit_view::answer(&self.view, true) {
@@ -167,7 +167,7 @@ impl SecretsManager {
     }
 
     /// [`hit`](Self::hit), doing `due` with an entry due for a refresh-ahead: answered from
-    /// the published view without a lock ([`super::hit_view`]), else under the state lock.
+    /// the published view ([`super::hit_view`]), else under the state lock.
     #[inline]
     fn hit_or(&self, now: Option<Instant>, due: Due) -> Option<Arc<Secret>> {
         hit_view::answer(&self.view, false).or_else(|| self.locked_hit(now.unwrap_or_else(Instant::now), due))

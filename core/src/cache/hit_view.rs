@@ -1,11 +1,14 @@
-//! The hit answered without the state lock: the state publishes, whenever it changes, what a
-//! hit would answer and until when, and the hit path reads that instead of locking.
+//! The hit decided from a summary the state keeps up to date, not from the state itself:
+//! whenever the state changes it publishes what a hit would answer and until when, and the hit
+//! path reads that, under its own lock, with a cheap clock.
 //!
-//! Why: every hit used to lock the state mutex (two atomic read-modify-writes) and read the
-//! precise clock (`Instant::now()`, ~36 ns virtualised), and measured, the lock became the
-//! largest part of a hit once the state moved into its own shared allocation
-//! (bench/overhead/RESULTS.md, "Core's hit path"). A hit changes nothing, so it needs no lock:
-//! it needs a consistent pair (value, deadline), which an [`ArcSwapOption`] gives without one.
+//! Why: a hit used to lock the state, resolve the jittered TTL from the settings and read the
+//! precise clock (`Instant::now()`, ~36 ns virtualised). The published view is a value and a
+//! [`Deadline`] (the coarse clock decides while far from it), behind a lock of its own that
+//! only hits and republishing take, so hits neither compute the TTL nor wait behind whoever
+//! holds the state (a fetch recording its outcome, `stats()`). A lock-free `ArcSwap` was tried
+//! for the view and measured slower than this lock at the release profile
+//! (bench/overhead/RESULTS.md, "Core's hit path").
 //!
 //! The rule that keeps it exact: the view answers only where the locked path would answer the
 //! same, and only until the first instant at which anything but a state change could change
@@ -14,15 +17,14 @@
 //! (a fetch storing a value, `invalidate()`, a testing override, new settings, a fetch going
 //! through a caller's fetch) changes the state, and every change republishes the view: the
 //! only way to the state is [`StateGuard`], which republishes on drop after any mutable access,
-//! while it still holds the lock (so views are published in the order the changes were made).
-//! A restore from a snapshot changes the process-wide epoch instead, which the view checks as
-//! the locked path does. Where the view does not answer, the locked path runs as before.
+//! while it still holds the state lock (so views are published in the order the changes were
+//! made; the lock order is always state, then view). A restore from a snapshot changes the
+//! process-wide epoch instead, which the view checks as the locked path does. Where the view
+//! does not answer, the locked path runs as before.
 
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, MutexGuard};
-
-use arc_swap::ArcSwapOption;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::state::State;
 use crate::deadline::Deadline;
@@ -82,15 +84,15 @@ impl HitView {
 }
 
 /// The published view (shared with the background refresh-ahead task, like the state).
-pub(super) type View = Arc<ArcSwapOption<HitView>>;
+pub(super) type View = Arc<Mutex<Option<HitView>>>;
 
 /// The value a hit answers now, from the published view, without the state lock; `None` when
 /// the locked path must decide. `entries_only` skips a testing override (a caller that
 /// must report a settings error before an override answers).
 #[inline]
-pub(super) fn answer(view: &ArcSwapOption<HitView>, entries_only: bool) -> Option<Arc<Secret>> {
-    let guard = view.load();
-    let view = guard.as_deref()?;
+pub(super) fn answer(view: &Mutex<Option<HitView>>, entries_only: bool) -> Option<Arc<Secret>> {
+    let guard = view.lock().unwrap_or_else(|p| p.into_inner());
+    let view = guard.as_ref()?;
     if entries_only && !view.is_entry() {
         return None;
     }
@@ -100,12 +102,12 @@ pub(super) fn answer(view: &ArcSwapOption<HitView>, entries_only: bool) -> Optio
 /// The state, locked; republishes the hit view when dropped after a mutable access.
 pub(super) struct StateGuard<'a> {
     state: ManuallyDrop<MutexGuard<'a, State>>,
-    view: &'a ArcSwapOption<HitView>,
+    view: &'a Mutex<Option<HitView>>,
     changed: bool,
 }
 
 impl<'a> StateGuard<'a> {
-    pub(super) fn new(state: MutexGuard<'a, State>, view: &'a ArcSwapOption<HitView>) -> StateGuard<'a> {
+    pub(super) fn new(state: MutexGuard<'a, State>, view: &'a Mutex<Option<HitView>>) -> StateGuard<'a> {
         StateGuard {
             state: ManuallyDrop::new(state),
             view,
@@ -130,9 +132,12 @@ impl DerefMut for StateGuard<'_> {
 
 impl Drop for StateGuard<'_> {
     fn drop(&mut self) {
-        let replaced = self
-            .changed
-            .then(|| self.view.swap(HitView::of(&self.state).map(Arc::new)));
+        let replaced = self.changed.then(|| {
+            std::mem::replace(
+                &mut *self.view.lock().unwrap_or_else(|p| p.into_inner()),
+                HitView::of(&self.state),
+            )
+        });
         // SAFETY: dropped once, here, and never used again.
         unsafe { ManuallyDrop::drop(&mut self.state) };
         // Outside the lock: this may be the last holder of a large value (zeroized on drop).

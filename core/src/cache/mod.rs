@@ -54,7 +54,7 @@
 //! ([`crate::notify`]); the public entry points deliver it once the fetch lock is released.
 //!
 //! The module's files: `state` (what is held, and the stats), `hit_view` (what a hit answers,
-//! republished on every change of the state so hits take no lock), `fast_path` (answers that
+//! republished on every change of the state so hits never take its lock), `fast_path` (answers that
 //! never wait), `fetch` (accesses that wait, refreshes, the fetch), `overrides` (testing
 //! overrides) and `blocking` (the adapters for callers on a plain thread).
 
