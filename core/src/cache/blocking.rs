@@ -2,7 +2,6 @@
 //! Go), and the caller-supplied fetch that Python's in-process mock uses.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use super::fetch::{CallerFetch, Count, Fetcher};
 use super::SecretsManager;
@@ -14,7 +13,7 @@ impl SecretsManager {
     /// [`secret`](Self::secret) for callers on a plain thread (Python, C, Go).
     pub fn secret_blocking(&self) -> Result<Arc<Secret>> {
         // The hit path needs no runtime: answer it here, and pay for block_on only on a miss.
-        if let Some(secret) = self.fast_hit(Instant::now()) {
+        if let Some(secret) = self.fast_hit() {
             return Ok(secret);
         }
         self.delivered(runtime::block_on(self.access(&mut Fetcher::Sdk, Count::Access)))
@@ -55,7 +54,7 @@ impl SecretsManager {
     /// through the SDK before the host started intercepting).
     pub fn secret_blocking_with(&self, fetch: CallerFetch<'_>) -> Result<Arc<Secret>> {
         self.lock_state().caller_fetches = true;
-        if let Some(secret) = self.fast_hit(Instant::now()) {
+        if let Some(secret) = self.fast_hit() {
             return Ok(secret);
         }
         self.delivered(runtime::block_on(

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::hit_view;
 use super::state::{is_fresh, State};
 use super::SecretsManager;
 use crate::document::Secret;
@@ -16,7 +17,7 @@ use crate::settings::Settings;
 impl SecretsManager {
     /// The cached value if it is fresh. Never does I/O.
     pub fn cached(&self) -> Option<Arc<Secret>> {
-        let found = self.hit(Instant::now());
+        let found = self.hit(None);
         let counter = if found.is_some() {
             &self.counters.hits
         } else {
@@ -39,6 +40,14 @@ impl SecretsManager {
     /// even if the TTL says it is not fresh, as [`secret`](Self::secret) answers its waiters
     /// (TTL 0 would otherwise never answer).
     pub fn try_secret(&self, since: Option<Instant>) -> Option<Result<Arc<Secret>>> {
+        // The common case, a hit on the cached entry, from the published view (an override waits for
+        // the settings below: their error is reported first).
+        if since.is_none() {
+            if let Some(secret) = hit_view::answer(&self.view, true) {
+                self.counters.hits.fetch_add(1, Relaxed);
+                return Some(Ok(secret));
+            }
+        }
         let settings = match self.settings() {
             Ok(settings) => settings,
             Err(error) => return Some(Err(error)),
@@ -86,17 +95,17 @@ impl SecretsManager {
     /// The next call (the binding's [`secret`](Self::secret) or
     /// [`secret_blocking`](Self::secret_blocking)) answers it as a hit and starts the refresh.
     pub fn try_hit(&self) -> Option<Arc<Secret>> {
-        self.counted_hit(Instant::now(), Due::Decline)
+        self.counted_hit(Due::Decline)
     }
 
     /// [`try_hit`](Self::try_hit) for the library's own entry points, which start a due
     /// refresh-ahead themselves.
-    pub(super) fn fast_hit(&self, now: Instant) -> Option<Arc<Secret>> {
-        self.counted_hit(now, Due::Start)
+    pub(super) fn fast_hit(&self) -> Option<Arc<Secret>> {
+        self.counted_hit(Due::Start)
     }
 
-    fn counted_hit(&self, now: Instant, due: Due) -> Option<Arc<Secret>> {
-        let found = self.hit_or(now, due);
+    fn counted_hit(&self, due: Due) -> Option<Arc<Secret>> {
+        let found = self.hit_or(None, due);
         if found.is_some() {
             self.counters.hits.fetch_add(1, Relaxed);
         }
@@ -150,14 +159,24 @@ impl SecretsManager {
         self.counters.hits.fetch_add(1, Relaxed);
     }
 
-    /// The hot path: the innermost testing override, or a fresh entry, under one lock. No I/O: unresolved
-    /// settings are a miss (the caller resolves them outside the lock).
-    pub(super) fn hit(&self, now: Instant) -> Option<Arc<Secret>> {
+    /// The hot path: the innermost testing override, or a fresh entry. No I/O: unresolved
+    /// settings are a miss (the caller resolves them outside the lock). `now`: the instant the
+    /// locked path compares with (default: when it runs).
+    pub(super) fn hit(&self, now: Option<Instant>) -> Option<Arc<Secret>> {
         self.hit_or(now, Due::Start)
     }
 
-    /// [`hit`](Self::hit), doing `due` with an entry due for a refresh-ahead.
-    fn hit_or(&self, now: Instant, due: Due) -> Option<Arc<Secret>> {
+    /// [`hit`](Self::hit), doing `due` with an entry due for a refresh-ahead: answered from
+    /// the published view ([`super::hit_view`]), else under the state lock.
+    #[inline]
+    fn hit_or(&self, now: Option<Instant>, due: Due) -> Option<Arc<Secret>> {
+        hit_view::answer(&self.view, false).or_else(|| self.locked_hit(now.unwrap_or_else(Instant::now), due))
+    }
+
+    /// The hit decided under the state lock: the view answered nothing (none published, the
+    /// deadline is near or passed, the refresh-ahead point is reached, another epoch).
+    #[cold]
+    fn locked_hit(&self, now: Instant, due: Due) -> Option<Arc<Secret>> {
         let state = self.lock_state();
         if let Some(pinned) = state.overrides.innermost() {
             return Some(pinned.clone());

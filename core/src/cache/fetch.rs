@@ -60,7 +60,7 @@ enum Fetched {
 impl SecretsManager {
     pub(super) async fn access(&self, fetcher: &mut Fetcher<'_>, count: Count) -> Result<Arc<Secret>> {
         let started = Instant::now();
-        if let Some(secret) = self.hit(started) {
+        if let Some(secret) = self.hit(Some(started)) {
             if count == Count::Access {
                 self.counters.hits.fetch_add(1, Relaxed);
             }

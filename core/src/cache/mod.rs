@@ -53,19 +53,21 @@
 //! A fetch that stores a new VersionId records a change for the `on_change` subscribers
 //! ([`crate::notify`]); the public entry points deliver it once the fetch lock is released.
 //!
-//! The module's files: `state` (what is held, and the stats), `fast_path` (answers that
+//! The module's files: `state` (what is held, and the stats), `hit_view` (what a hit answers,
+//! republished on every change of the state so hits never take its lock), `fast_path` (answers that
 //! never wait), `fetch` (accesses that wait, refreshes, the fetch), `overrides` (testing
 //! overrides) and `blocking` (the adapters for callers on a plain thread).
 
 mod blocking;
 mod fast_path;
 mod fetch;
+mod hit_view;
 mod overrides;
 mod state;
 
 use std::sync::atomic::AtomicU32;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::config::ConfigSource;
 use crate::document::Secret;
@@ -75,6 +77,7 @@ use crate::settings::{self, Options, Settings};
 
 pub use fetch::CallerFetch;
 use fetch::{Count, Fetcher};
+use hit_view::StateGuard;
 use state::{Counters, State};
 pub use state::{StatKind, StatSpec, Stats, STATS};
 
@@ -89,6 +92,9 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 pub struct SecretsManager {
     options: Options,
     state: Arc<Mutex<State>>,
+    /// What a hit answers without locking `state`, republished on every change of it
+    /// ([`hit_view`]).
+    view: hit_view::View,
     /// The single-flight lock, tagged with the pid that made it: a lock held by a thread
     /// of the parent at `fork()` time would otherwise stay held forever in the child.
     fetch_lock: Arc<Mutex<(u32, Arc<tokio::sync::Mutex<()>>)>>,
@@ -114,6 +120,7 @@ impl SecretsManager {
         SecretsManager {
             options,
             state: Arc::default(),
+            view: Arc::default(),
             fetch_lock: Arc::new(Mutex::new((std::process::id(), Arc::default()))),
             counters: Arc::default(),
             ahead_in_flight: Arc::default(),
@@ -125,6 +132,7 @@ impl SecretsManager {
         SecretsManager {
             options: self.options.clone(),
             state: self.state.clone(),
+            view: self.view.clone(),
             fetch_lock: self.fetch_lock.clone(),
             counters: self.counters.clone(),
             ahead_in_flight: self.ahead_in_flight.clone(),
@@ -194,7 +202,7 @@ impl SecretsManager {
     pub async fn secret(&self) -> Result<Arc<Secret>> {
         // A hit stores nothing, so it has no change to hand over: answered here, it costs
         // what it cost before `on_change` (Node's warm reads come this way).
-        if let Some(secret) = self.fast_hit(Instant::now()) {
+        if let Some(secret) = self.fast_hit() {
             return Ok(secret);
         }
         let result = self.access(&mut Fetcher::Sdk, Count::Access).await;
@@ -328,8 +336,10 @@ impl SecretsManager {
         slot.1.clone()
     }
 
-    fn lock_state(&self) -> MutexGuard<'_, State> {
+    /// The state, locked. The only way to it: the guard republishes the hit view after a
+    /// change ([`hit_view`]).
+    fn lock_state(&self) -> StateGuard<'_> {
         // No code panics while holding it, and the state is valid between statements anyway.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        StateGuard::new(self.state.lock().unwrap_or_else(|p| p.into_inner()), &self.view)
     }
 }
