@@ -116,13 +116,15 @@ fn tls_client(env: EnvLookup<'_>, profile: Option<&ProfileTransport>, scheme: Sc
         .map_err(|e| Error::new(Code::Internal, format!("cannot set up TLS: {e}")))?;
     let idle_timeout = pool_idle_timeout(env)?;
     let proxy = proxy_config(env, scheme)?;
-    let pool = || {
+    // Each pool takes its own copy of the roots (one allocation per certificate): the
+    // context is moved into the second rather than copied once more.
+    let pool = |context: TlsContext| {
         with_policy(ConnectionPool::builder(), idle_timeout, proxy.clone())
             .tls_provider(Provider::rustls(CryptoMode::Ring))
-            .tls_context(context.clone())
+            .tls_context(context)
             .build_https()
     };
-    shared(pool(), pool())
+    shared(pool(context.clone()), pool(context))
 }
 
 /// A client without TLS, for a plain `http://` endpoint (a local emulator): no roots are
