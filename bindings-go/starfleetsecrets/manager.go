@@ -20,7 +20,9 @@
 // literal dot); several arguments are literal keys ("GitHubSyncWorker", "my.org").
 //
 // Secret text is zeroized in the library's memory when it is dropped; the Go strings and
-// byte slices this package returns are ordinary Go memory, which Go cannot zeroize.
+// byte slices this package returns are ordinary Go memory, which Go cannot zeroize. Get
+// keeps the strings it answered (to answer again without the library) until the value may
+// have changed; BeforeSnapshot and Close drop them.
 package starfleetsecrets
 
 import (

@@ -107,9 +107,22 @@ func (k *keptAnswers) keep(key, value string, asked time.Time, reuseFor time.Dur
 	k.answers.Store(&next)
 }
 
-// forget makes every kept answer unusable: the value may have been replaced.
+// forget makes every kept answer unusable (the value may have been replaced) and drops
+// them, so the package holds no copy of a value after BeforeSnapshot or Close (the strings
+// are ordinary Go memory, which Go cannot zeroize: see the package doc).
 func (k *keptAnswers) forget() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	k.generation.Add(1)
+	k.answers.Store(nil)
+}
+
+// count is how many answers are kept, usable or not (for tests).
+func (k *keptAnswers) count() int {
+	if answers := k.answers.Load(); answers != nil {
+		return len(*answers)
+	}
+	return 0
 }
 
 // whileReplacing runs f, a call that may replace the value: no answer is given from or

@@ -89,9 +89,16 @@ func TestKeptAnswersAreForgottenByWhatReplacesTheValue(t *testing.T) {
 			m, get, next := reuseFixture(t, sfs.Options{TTL: sfs.TTLNever, ZeroizeBeforeSnapshot: true})
 			get()
 			get()
+			if n := sfs.KeptAnswers(m); n != 1 {
+				t.Fatalf("%d kept answers, want 1", n)
+			}
 			next()
 			if err := c.replace(m); err != nil {
 				t.Fatal(err)
+			}
+			// Dropped, not only unusable: no copy of the value stays referenced (a snapshot).
+			if n := sfs.KeptAnswers(m); n != 0 {
+				t.Fatalf("%s left %d kept answers", c.name, n)
 			}
 			if v := get(); v != "two" {
 				t.Fatalf("after %s Get answered %q from a kept answer", c.name, v)
