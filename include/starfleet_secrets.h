@@ -96,9 +96,11 @@
  * 4 added `starfleet_secrets_code_is_transient()`; 5 added
  * `starfleet_secrets_options_set_source()`; 6 added `starfleet_secrets_manager_before_snapshot()`,
  * `starfleet_secrets_manager_after_restore()` and
- * `starfleet_secrets_options_set_zeroize_before_snapshot()`. Adding result codes does not bump it.
+ * `starfleet_secrets_options_set_zeroize_before_snapshot()`; 7 added
+ * `starfleet_secrets_manager_try_get_string_path_reusable()` and
+ * `starfleet_secrets_manager_record_hits()`. Adding result codes does not bump it.
  */
-#define STARFLEET_SECRETS_ABI_VERSION 6
+#define STARFLEET_SECRETS_ABI_VERSION 7
 
 /**
  * What a call returned. The numbers are core's stable error codes (`Code::number()`), the
@@ -516,6 +518,38 @@ starfleet_secrets_result starfleet_secrets_manager_try_get_string_path(const str
                                                                        char **out,
                                                                        size_t *out_len,
                                                                        bool *out_ready);
+
+/**
+ * `starfleet_secrets_manager_try_get_string_path()` that also says for how long the caller
+ * may answer the same read itself from the value it got: `*out_reuse_for` receives the
+ * seconds from this call during which that value is the manager's fresh value (until its
+ * TTL, or its refresh-ahead point if that comes first, so that the read after it reaches
+ * the library and starts the refresh), `INFINITY` while it is held for good (TTL `never`, a
+ * testing override), 0 when it must not be reused (a stale value, one no longer fresh). It
+ * is written when the call succeeds with `*out_ready` true; NULL is INVALID_ARGUMENT.
+ *
+ * For a binding that keeps the values it converted (as Go does), the way Python's and
+ * Node's keep theirs: measure the time from before this call; after anything that replaces
+ * the value (`_refresh()`, `_invalidate()`, `_before_snapshot()`, `_after_restore()`, a
+ * testing override) ask again, and count every read answered from a kept value with
+ * `starfleet_secrets_manager_record_hits()`, so the stats stay exact. Added in ABI version 7.
+ */
+starfleet_secrets_result starfleet_secrets_manager_try_get_string_path_reusable(const struct starfleet_secrets_manager *manager,
+                                                                                double fetched_within,
+                                                                                const char *const *keys,
+                                                                                size_t n,
+                                                                                char **out,
+                                                                                size_t *out_len,
+                                                                                bool *out_ready,
+                                                                                double *out_reuse_for);
+
+/**
+ * Count `n` reads that the caller answered itself from values
+ * `starfleet_secrets_manager_try_get_string_path_reusable()` vouched for as hits (the
+ * stats' "hits"), so the stats stay exact. Added in ABI version 7.
+ */
+starfleet_secrets_result starfleet_secrets_manager_record_hits(const struct starfleet_secrets_manager *manager,
+                                                               uint64_t n);
 
 /**
  * The value at a dotted key path as compact JSON text (any JSON type: `"text"`, `5`,

@@ -52,7 +52,10 @@ CATEGORIES: List[Tuple[str, str]] = [
         "dynamic loading and relocation",
         r"\(/[^)]*ld-linux[^)]*\)|_dl_|do_lookup_x|elf_machine|dl_main|load_elf_binary|_dl_start",
     ),
-    ("the library, other", r"\(/[^)]*(starfleet|_native)[^)]*\)"),
+    # The library's own file: the C library, the Python extension, the Node addon; not a
+    # program whose name merely contains "starfleet" (the Go worker, starfleet-go-worker,
+    # whose samples are the Go runtime's and its own).
+    ("the library, other", r"\(/[^)]*(libstarfleet_secrets[^)/]*|_native[^)/]*|starfleet-secrets\.[^)/]*\.node)\)"),
     ("kernel (exec, page faults, exit, other)", r"\[kernel\.kallsyms\]"),
 ]
 OTHER = "the runtime itself (interpreter, JIT, Go runtime, libc)"

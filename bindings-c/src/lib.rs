@@ -81,8 +81,10 @@ pub const STARFLEET_SECRETS_VERSION_PATCH: u32 = 0;
 /// 4 added `starfleet_secrets_code_is_transient()`; 5 added
 /// `starfleet_secrets_options_set_source()`; 6 added `starfleet_secrets_manager_before_snapshot()`,
 /// `starfleet_secrets_manager_after_restore()` and
-/// `starfleet_secrets_options_set_zeroize_before_snapshot()`. Adding result codes does not bump it.
-pub const STARFLEET_SECRETS_ABI_VERSION: u32 = 6;
+/// `starfleet_secrets_options_set_zeroize_before_snapshot()`; 7 added
+/// `starfleet_secrets_manager_try_get_string_path_reusable()` and
+/// `starfleet_secrets_manager_record_hits()`. Adding result codes does not bump it.
+pub const STARFLEET_SECRETS_ABI_VERSION: u32 = 7;
 
 /// The library's own (Rust) allocations go through core's zeroing allocator: off (one atomic
 /// load per free) unless a manager resolves `zeroize_before_snapshot`, then every block the

@@ -286,6 +286,71 @@ pub unsafe extern "C" fn starfleet_secrets_manager_try_get_string_path(
     })
 }
 
+/// `starfleet_secrets_manager_try_get_string_path()` that also says for how long the caller
+/// may answer the same read itself from the value it got: `*out_reuse_for` receives the
+/// seconds from this call during which that value is the manager's fresh value (until its
+/// TTL, or its refresh-ahead point if that comes first, so that the read after it reaches
+/// the library and starts the refresh), `INFINITY` while it is held for good (TTL `never`, a
+/// testing override), 0 when it must not be reused (a stale value, one no longer fresh). It
+/// is written when the call succeeds with `*out_ready` true; NULL is INVALID_ARGUMENT.
+///
+/// For a binding that keeps the values it converted (as Go does), the way Python's and
+/// Node's keep theirs: measure the time from before this call; after anything that replaces
+/// the value (`_refresh()`, `_invalidate()`, `_before_snapshot()`, `_after_restore()`, a
+/// testing override) ask again, and count every read answered from a kept value with
+/// `starfleet_secrets_manager_record_hits()`, so the stats stay exact. Added in ABI version 7.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_manager_try_get_string_path_reusable(
+    manager: *const starfleet_secrets_manager,
+    fetched_within: f64,
+    keys: *const *const c_char,
+    n: usize,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+    out_ready: *mut bool,
+    out_reuse_for: *mut f64,
+) -> starfleet_secrets_result {
+    Call::Try(fetched_within, out_ready).get(
+        "starfleet_secrets_manager_try_get_string_path_reusable",
+        manager,
+        |m, wait| {
+            let reuse_for = out_arg(out_reuse_for, "out_reuse_for")?;
+            let Some(secret) = answer_at(m, &path_arg(keys, n)?, Form::String, out, out_len, wait)? else {
+                return Ok(false);
+            };
+            *reuse_for = reusable_for(m, &secret);
+            Ok(true)
+        },
+    )
+}
+
+/// How long from now `secret`, which `m` just answered, stays its fresh value, in seconds
+/// (core's `fresh_until`; see `starfleet_secrets_manager_try_get_string_path_reusable()`).
+fn reusable_for(m: &SecretsManager, secret: &Arc<Secret>) -> f64 {
+    match m.fresh_until(secret) {
+        None => 0.0,
+        Some(None) => f64::INFINITY,
+        Some(Some(until)) => until.saturating_duration_since(Instant::now()).as_secs_f64(),
+    }
+}
+
+/// Count `n` reads that the caller answered itself from values
+/// `starfleet_secrets_manager_try_get_string_path_reusable()` vouched for as hits (the
+/// stats' "hits"), so the stats stay exact. Added in ABI version 7.
+#[no_mangle]
+pub unsafe extern "C" fn starfleet_secrets_manager_record_hits(
+    manager: *const starfleet_secrets_manager,
+    n: u64,
+) -> starfleet_secrets_result {
+    boundary("starfleet_secrets_manager_record_hits", || {
+        let m = manager_arg(manager)?;
+        for _ in 0..n {
+            m.record_hit();
+        }
+        Ok(())
+    })
+}
+
 /// What a getter at a key path hands out.
 #[derive(Clone, Copy)]
 enum Form {
@@ -305,9 +370,21 @@ unsafe fn get_at(
     out_len: *mut usize,
     wait: Wait,
 ) -> Result<bool> {
+    Ok(answer_at(m, path, form, out, out_len, wait)?.is_some())
+}
+
+/// [`get_at`], returning the secret the answer came from (`None`: a fetch was needed).
+unsafe fn answer_at(
+    m: &SecretsManager,
+    path: &Path,
+    form: Form,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+    wait: Wait,
+) -> Result<Option<Arc<Secret>>> {
     let out = out_arg(out, "out")?;
     let Some(secret) = load(m, wait)? else {
-        return Ok(false);
+        return Ok(None);
     };
     let buffer = match form {
         Form::String => OutBuffer::copy_of(secret.get_str(path)?.as_bytes())?,
@@ -317,7 +394,7 @@ unsafe fn get_at(
         }
     };
     buffer.hand_out(out, out_len);
-    Ok(true)
+    Ok(Some(secret))
 }
 
 /// The value at a dotted key path as compact JSON text (any JSON type: `"text"`, `5`,

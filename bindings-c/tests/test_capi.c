@@ -579,6 +579,64 @@ static void test_try_getters_never_wait(void) {
     starfleet_secrets_manager_free(m);
 }
 
+/* The reusable try getter: how long its answer stays the manager's fresh value, and the hits a
+ * binding answered itself (ABI 7). */
+static void test_reusable_answers(void) {
+    char name[128];
+    secret_name(name, "reuse");
+    CHECK(moto_create_string(REGION, name, STARFLEET_DOC, NULL) == 0);
+    const char *keys[] = {"STARFLEET.SlackToken"};
+    char *out = SENTINEL;
+    size_t len = 0;
+    bool ready = false;
+    double reuse_for = -1.0;
+
+    /* TTL 300 s (jitter shortens it, never lengthens): fresh for at most 300 s from the call. */
+    starfleet_secrets_manager *m = manager_for(name, "300");
+    CHECK_RESULT(starfleet_secrets_manager_try_get_string_path_reusable(m, 0.0, keys, 1, &out, &len, &ready, &reuse_for), OK);
+    CHECK(!ready && out == SENTINEL && reuse_for == -1.0); /* cold: nothing written */
+    CHECK_RESULT(starfleet_secrets_manager_load(m), OK);
+    CHECK_RESULT(starfleet_secrets_manager_try_get_string_path_reusable(m, 0.0, keys, 1, &out, &len, &ready, &reuse_for), OK);
+    CHECK(ready && out != SENTINEL && strcmp(out, "xoxb-c-0001") == 0);
+    CHECK(reuse_for > 200.0 && reuse_for <= 300.0);
+    if (ready && out != SENTINEL) {
+        starfleet_secrets_string_free(out);
+    }
+    CHECK_RESULT(starfleet_secrets_manager_try_get_string_path_reusable(m, 0.0, keys, 1, &out, &len, &ready, NULL),
+                 STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT);
+    /* Hits the caller answered itself show in the stats (one counted by the library above). */
+    CHECK_RESULT(starfleet_secrets_manager_record_hits(m, 3), OK);
+    CHECK_RESULT(starfleet_secrets_manager_record_hits(NULL, 3), STARFLEET_SECRETS_RESULT_INVALID_ARGUMENT);
+    char *stats = NULL;
+    CHECK_RESULT(starfleet_secrets_manager_stats_json(m, &stats, NULL), OK);
+    CHECK(stats && strstr(stats, "\"hits\":4"));
+    starfleet_secrets_string_free(stats);
+    starfleet_secrets_manager_free(m);
+
+    /* TTL never: held for good. */
+    m = manager_for(name, "never");
+    CHECK_RESULT(starfleet_secrets_manager_load(m), OK);
+    out = SENTINEL;
+    CHECK_RESULT(starfleet_secrets_manager_try_get_string_path_reusable(m, 0.0, keys, 1, &out, &len, &ready, &reuse_for), OK);
+    CHECK(ready && isinf(reuse_for) && reuse_for > 0);
+    if (ready && out != SENTINEL) {
+        starfleet_secrets_string_free(out);
+    }
+    starfleet_secrets_manager_free(m);
+
+    /* TTL 0: a value a load fetched answers its waiter (fetched_within) but is never reused. */
+    m = manager_for(name, "0");
+    CHECK_RESULT(starfleet_secrets_manager_load(m), OK);
+    out = SENTINEL;
+    reuse_for = -1.0;
+    CHECK_RESULT(starfleet_secrets_manager_try_get_string_path_reusable(m, 60.0, keys, 1, &out, &len, &ready, &reuse_for), OK);
+    CHECK(ready && out != SENTINEL && reuse_for == 0.0);
+    if (ready && out != SENTINEL) {
+        starfleet_secrets_string_free(out);
+    }
+    starfleet_secrets_manager_free(m);
+}
+
 static void test_configuration_errors(void) {
     starfleet_secrets_options *opts = NULL;
     starfleet_secrets_manager *m = NULL;
@@ -1360,6 +1418,7 @@ int main(int argc, char **argv) {
         {"missing secret, missing key, wrong shape", test_missing_secret_key_and_format},
         {"timeout and network", test_timeout_and_network},
         {"try getters never wait; load fills the cache", test_try_getters_never_wait},
+        {"reusable answers: how long, hits recorded", test_reusable_answers},
         {"configuration errors", test_configuration_errors},
         {"a mounted source: file value, rewrite, missing file", test_mounted_source},
         {"NULL and invalid arguments", test_invalid_arguments},

@@ -114,6 +114,24 @@ static starfleet_secrets_result sfs_get_binary(const starfleet_secrets_manager *
 	return r;
 }
 
+// The string at a key path and for how long it may be reused (reuse.go): the _reusable
+// _try_ getter (ABI 7), which never waits.
+static starfleet_secrets_result sfs_get_string_reusable(const starfleet_secrets_manager *m,
+                                                        const char *const *keys, size_t n, char **out,
+                                                        size_t *out_len, bool *ready, double within,
+                                                        double *reuse_for, char **err) {
+	starfleet_secrets_result r = starfleet_secrets_manager_try_get_string_path_reusable(
+		m, within, keys, n, out, out_len, ready, reuse_for);
+	*err = sfs_take_message(r);
+	return r;
+}
+
+static starfleet_secrets_result sfs_record_hits(const starfleet_secrets_manager *m, uint64_t n, char **err) {
+	starfleet_secrets_result r = starfleet_secrets_manager_record_hits(m, n);
+	*err = sfs_take_message(r);
+	return r;
+}
+
 // A manager operation that takes nothing but the manager (load, refresh, invalidate, the
 // snapshot hooks): one C helper for all of them, the function chosen by Go (opLoad, ...).
 typedef starfleet_secrets_result (*sfs_manager_op)(const starfleet_secrets_manager *);
@@ -367,21 +385,11 @@ func tryArgs(w wait, ready *C.bool) (*C.bool, C.double) {
 // and freed before returning, whatever happens. ready is false only when w is not block
 // and the answer needs a fetch.
 func cText(m *cManager, kind int, path []string, w wait) (text []byte, ready bool, err error) {
-	var keys **C.char
-	if len(path) > 0 {
-		array := C.calloc(C.size_t(len(path)), C.size_t(unsafe.Sizeof((*C.char)(nil))))
-		defer C.free(array)
-		elems := unsafe.Slice((**C.char)(array), len(path))
-		for i, key := range path {
-			cs, err := cString(fmt.Sprintf("key path element %d", i), key)
-			if err != nil {
-				return nil, true, err
-			}
-			elems[i] = cs
-			defer C.free(unsafe.Pointer(cs))
-		}
-		keys = (**C.char)(array)
+	keys, free, err := cKeys(path)
+	if err != nil {
+		return nil, true, err
 	}
+	defer free()
 	var out, msg *C.char
 	var n C.size_t
 	cReady := C.bool(true)
@@ -395,6 +403,66 @@ func cText(m *cManager, kind int, path []string, w wait) (text []byte, ready boo
 	}
 	defer C.starfleet_secrets_string_free(out)
 	return C.GoBytes(unsafe.Pointer(out), C.int(n)), true, nil
+}
+
+// cKeys copies a key path for C (nil for none); free releases the copy.
+func cKeys(path []string) (keys **C.char, free func(), err error) {
+	if len(path) == 0 {
+		return nil, func() {}, nil
+	}
+	array := C.calloc(C.size_t(len(path)), C.size_t(unsafe.Sizeof((*C.char)(nil))))
+	elems := unsafe.Slice((**C.char)(array), len(path))
+	free = func() {
+		for _, cs := range elems {
+			C.free(unsafe.Pointer(cs)) // NULL for the elements never copied
+		}
+		C.free(array)
+	}
+	for i, key := range path {
+		cs, err := cString(fmt.Sprintf("key path element %d", i), key)
+		if err != nil {
+			free()
+			return nil, nil, err
+		}
+		elems[i] = cs
+	}
+	return (**C.char)(array), free, nil
+}
+
+// cStringReusable is cText's string getter, also answering for how long the value stays the
+// manager's fresh value (reuse.go): 0 with the blocking getter (w == block), which does not
+// say.
+func cStringReusable(m *cManager, path []string, w wait) (text []byte, ready bool, reuseFor time.Duration, err error) {
+	if w == block {
+		text, ready, err = cText(m, textString, path, w)
+		return text, ready, 0, err
+	}
+	keys, free, err := cKeys(path)
+	if err != nil {
+		return nil, true, 0, err
+	}
+	defer free()
+	var out, msg *C.char
+	var n C.size_t
+	cReady := C.bool(true)
+	seconds := C.double(0)
+	r := C.sfs_get_string_reusable(m, keys, C.size_t(len(path)), &out, &n, &cReady,
+		C.double(time.Duration(w).Seconds()), &seconds, &msg)
+	if err := errorFrom(r, msg); err != nil {
+		return nil, true, 0, err
+	}
+	if !cReady {
+		return nil, false, 0, nil
+	}
+	defer C.starfleet_secrets_string_free(out)
+	return C.GoBytes(unsafe.Pointer(out), C.int(n)), true, reuseDuration(float64(seconds)), nil
+}
+
+// cRecordHits counts n reads answered from kept answers as the manager's hits.
+func cRecordHits(m *cManager, n uint64) error {
+	var msg *C.char
+	r := C.sfs_record_hits(m, C.uint64_t(n), &msg)
+	return errorFrom(r, msg)
 }
 
 func cBinary(m *cManager, w wait) (data []byte, ready bool, err error) {

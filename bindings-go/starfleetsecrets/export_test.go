@@ -61,3 +61,6 @@ func UnconvertedOptions() ([]string, error) {
 	}
 	return unconverted, nil
 }
+
+// KeptAnswers is how many of Get's answers m holds (reuse.go), usable or not.
+func KeptAnswers(m *Manager) int { return m.kept.count() }

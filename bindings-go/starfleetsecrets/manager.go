@@ -20,7 +20,9 @@
 // literal dot); several arguments are literal keys ("GitHubSyncWorker", "my.org").
 //
 // Secret text is zeroized in the library's memory when it is dropped; the Go strings and
-// byte slices this package returns are ordinary Go memory, which Go cannot zeroize.
+// byte slices this package returns are ordinary Go memory, which Go cannot zeroize. Get
+// keeps the strings it answered (to answer again without the library) until the value may
+// have changed; BeforeSnapshot and Close drop them.
 package starfleetsecrets
 
 import (
@@ -113,6 +115,8 @@ type Manager struct {
 	closed  bool
 	shared  bool // the Default manager: Close is a no-op
 	initErr error
+	// kept are Get's answers it may give again without the library (reuse.go).
+	kept keptAnswers
 }
 
 var errClosed = &Error{Code: ErrInvalidArgument, Message: "the Manager is closed"}
@@ -165,6 +169,7 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closed = true
+	m.kept.forget()
 	runtime.SetFinalizer(m, nil)
 	if m.inFlight == 0 {
 		m.free()
@@ -341,11 +346,55 @@ func (m *Manager) Secrets(ctx context.Context) (map[string]any, error) {
 // Get returns the string at a key path: Get(ctx, "STARFLEET.SlackToken") or
 // Get(ctx, "GitHubSyncWorker", "my.org"). ErrKeyNotFound names the missing key;
 // ErrSecretFormat if the value is not a string (use GetJSON for any value).
+//
+// A read answered before is answered again from the string Go got then, without calling
+// the library, while the library says it is the manager's fresh value (reuse.go); it is
+// counted in Stats.Hits like any other.
 func (m *Manager) Get(ctx context.Context, path ...string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	key := pathKey(path)
+	if v, ok := m.kept.lookup(key); ok {
+		if m.kept.hits.Add(1) >= flushHitsAt {
+			m.flushHits()
+		}
+		return v, nil
+	}
+	return m.getThroughLibrary(ctx, key, append([]string(nil), path...))
+}
+
+// getThroughLibrary is Get's read through the library, keeping its answer when the library
+// says for how long it stays fresh. It takes its own copy of the path, so that Get's
+// variadic argument does not escape (a kept answer costs no allocation).
+func (m *Manager) getThroughLibrary(ctx context.Context, key string, path []string) (string, error) {
 	return read(ctx, m, func(h *cManager, w wait) (string, bool, error) {
-		b, ready, err := cText(h, textString, path, w)
-		return string(b), ready, err
+		g, asked := m.kept.current(), time.Now()
+		b, ready, reuseFor, err := cStringReusable(h, path, w)
+		v := string(b)
+		if ready && err == nil {
+			m.kept.keep(key, v, asked, reuseFor, g)
+		}
+		return v, ready, err
 	})
+}
+
+// flushHits hands the reads answered from kept answers to the library as hits.
+func (m *Manager) flushHits() {
+	h, err := m.acquire()
+	if err != nil {
+		return // closed: its stats are gone
+	}
+	defer m.release()
+	m.flushHitsWith(h)
+}
+
+func (m *Manager) flushHitsWith(h *cManager) {
+	if n := m.kept.hits.Swap(0); n > 0 {
+		if err := cRecordHits(h, n); err != nil {
+			m.kept.hits.Add(n) // told next time
+		}
+	}
 }
 
 // GetJSON returns the value at a key path as JSON text (any JSON type), or the whole
@@ -396,9 +445,19 @@ func (m *Manager) Invalidate() error {
 
 // run calls one manager operation that answers nothing but an error (Refresh, Invalidate,
 // the snapshot hooks) through call.
+// Each of them may replace the value: Get's kept answers are not used while it runs and are
+// forgotten when it ends (an AfterRestore's in every Manager: a restore is the whole
+// process's).
 func (m *Manager) run(ctx context.Context, op managerOp) error {
 	_, err := call(ctx, m, func(h *cManager) (struct{}, error) {
-		return struct{}{}, cOp(h, op)
+		var err error
+		m.kept.whileReplacing(func() {
+			err = cOp(h, op)
+			if op == opAfterRestore {
+				restores.Add(1)
+			}
+		})
+		return struct{}{}, err
 	})
 	return err
 }
@@ -457,6 +516,7 @@ type Stats struct {
 // Stats returns the cache counters.
 func (m *Manager) Stats() (Stats, error) {
 	raw, err := call(context.Background(), m, func(h *cManager) ([]byte, error) {
+		m.flushHitsWith(h)
 		b, _, err := cText(h, textStats, nil, block)
 		return b, err
 	})

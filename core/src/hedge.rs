@@ -138,14 +138,17 @@ impl HttpClient for HedgingClient {
         })
     }
 
-    /// The main pool only: the hedge pool sets up its TLS on first use, so a process that
-    /// never hedges (nearly all) does not pay for it at start-up.
-    fn validate_base_client_config(
-        &self,
-        components: &RuntimeComponentsBuilder,
-        cfg: &ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.pooled.validate_base_client_config(components, cfg)
+    /// Builds nothing: each pool sets up the TLS configuration a connection needs when it
+    /// opens its first one. The pool's own validation would build its TLS configuration
+    /// twice at client construction, one per ALPN offer (h2 + HTTP/1.1, and HTTP/1.1 alone,
+    /// which only an HTTP/1-only attempt uses), and each build parses every trusted root
+    /// again: the second is a whole extra root-bundle parse (about 1 ms of a 220 KB system
+    /// bundle) in every cold start, before the first connection (bench/overhead/RESULTS.md,
+    /// fourth round). The pool validates nothing else, and the roots it is given were
+    /// already checked by `transport`, so there is nothing to fail early here. The hedge
+    /// pool was never built at start-up either: a process that never hedges never pays for it.
+    fn validate_base_client_config(&self, _: &RuntimeComponentsBuilder, _: &ConfigBag) -> Result<(), BoxError> {
+        Ok(())
     }
 
     fn validate_final_config(&self, components: &RuntimeComponents, cfg: &ConfigBag) -> Result<(), BoxError> {
@@ -331,6 +334,70 @@ mod tests {
         assert_eq!(carried.0.lock().unwrap().len(), CARRIED_MAX);
         assert!(!carried.note(ConnectionId::new(1)), "1 was forgotten");
         assert!(carried.note(ConnectionId::new(0)));
+    }
+
+    /// An HTTP client that counts the validations asked of it and is never used for a request.
+    #[derive(Debug, Default)]
+    struct CountsValidations(AtomicU32);
+
+    impl HttpClient for CountsValidations {
+        fn http_connector(&self, _: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
+            unreachable!("no request is made")
+        }
+
+        fn validate_base_client_config(&self, _: &RuntimeComponentsBuilder, _: &ConfigBag) -> Result<(), BoxError> {
+            self.0.fetch_add(1, Relaxed);
+            Ok(())
+        }
+    }
+
+    /// The pools' own validation builds their TLS configuration (twice, a full parse of the
+    /// trusted roots each time) when the SDK client is built; the hedging client asks it of
+    /// neither pool, so each builds the one configuration its first connection needs.
+    #[test]
+    fn building_the_sdk_client_sets_up_no_pools_tls() {
+        let pooled = Arc::new(CountsValidations::default());
+        let fresh = Arc::new(CountsValidations::default());
+        let client = HedgingClient::new(
+            SharedHttpClient::new(ArcClient(pooled.clone())),
+            SharedHttpClient::new(ArcClient(fresh.clone())),
+        );
+        let components = RuntimeComponentsBuilder::new("hedge test");
+        client
+            .validate_base_client_config(&components, &ConfigBag::base())
+            .unwrap();
+        assert_eq!(
+            pooled.0.load(Relaxed),
+            0,
+            "the main pool set up its TLS at client construction"
+        );
+        assert_eq!(
+            fresh.0.load(Relaxed),
+            0,
+            "the hedge pool set up its TLS at client construction"
+        );
+    }
+
+    /// Shares a [`CountsValidations`] with the test that reads its count.
+    #[derive(Debug)]
+    struct ArcClient(Arc<CountsValidations>);
+
+    impl HttpClient for ArcClient {
+        fn http_connector(
+            &self,
+            settings: &HttpConnectorSettings,
+            components: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            self.0.http_connector(settings, components)
+        }
+
+        fn validate_base_client_config(
+            &self,
+            components: &RuntimeComponentsBuilder,
+            cfg: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.0.validate_base_client_config(components, cfg)
+        }
     }
 
     #[test]

@@ -116,13 +116,15 @@ fn tls_client(env: EnvLookup<'_>, profile: Option<&ProfileTransport>, scheme: Sc
         .map_err(|e| Error::new(Code::Internal, format!("cannot set up TLS: {e}")))?;
     let idle_timeout = pool_idle_timeout(env)?;
     let proxy = proxy_config(env, scheme)?;
-    let pool = || {
+    // Each pool takes its own copy of the roots (one allocation per certificate): the
+    // context is moved into the second rather than copied once more.
+    let pool = |context: TlsContext| {
         with_policy(ConnectionPool::builder(), idle_timeout, proxy.clone())
             .tls_provider(Provider::rustls(CryptoMode::Ring))
-            .tls_context(context.clone())
+            .tls_context(context)
             .build_https()
     };
-    shared(pool(), pool())
+    shared(pool(context.clone()), pool(context))
 }
 
 /// A client without TLS, for a plain `http://` endpoint (a local emulator): no roots are
@@ -368,7 +370,22 @@ fn bundle_file(what: &str, path: &str) -> Result<TrustStore> {
 /// from the DER it checked: whatever quirk the original text had (a stray `\r`, spaces), the
 /// SDK's parser gets exactly the certificate that passed here, so it cannot panic on it.
 fn trusted_roots(pem: &[u8]) -> (TrustStore, usize) {
+    let (roots, usable) = trusted_roots_pem(pem);
     let mut store = TrustStore::empty();
+    if usable > 0 {
+        store.add_pem_certificate(roots);
+    }
+    (store, usable)
+}
+
+/// The usable roots of `pem` as one plain-PEM text (see [`trusted_roots`]), and how many.
+///
+/// One text for all of them, not one per root: the SDK reads every certificate of each text
+/// it holds, and copies its trust store once per connection pool it builds (and core builds
+/// two per client, see `tls_client`), which for ~145 separate roots is ~145 allocations per
+/// copy, against one.
+fn trusted_roots_pem(pem: &[u8]) -> (Vec<u8>, usize) {
+    let mut roots = Vec::with_capacity(pem.len());
     let mut usable = 0;
     let mut rest = pem;
     let mut der = Vec::new();
@@ -388,17 +405,18 @@ fn trusted_roots(pem: &[u8]) -> (TrustStore, usize) {
             continue; // not base64 (a header line, a character out of the alphabet): unusable
         };
         if webpki::anchor_from_trusted_cert(&CertificateDer::from(&*decoded)).is_ok() {
-            store.add_pem_certificate(plain_pem(decoded));
+            push_plain_pem(&mut roots, decoded);
             usable += 1;
         }
     }
-    (store, usable)
+    (roots, usable)
 }
 
-/// `der` as one PEM certificate: base64 in lines of 64 characters between the markers.
-fn plain_pem(der: &[u8]) -> Vec<u8> {
+/// Appends `der` to `pem` as one PEM certificate: base64 in lines of 64 characters between
+/// the markers.
+fn push_plain_pem(pem: &mut Vec<u8>, der: &[u8]) {
     let text = base64_simd::STANDARD.encode_type::<String>(der);
-    let mut pem = Vec::with_capacity(PEM_BEGIN.len() + PEM_END.len() + text.len() + text.len() / 64 + 3);
+    pem.reserve(PEM_BEGIN.len() + PEM_END.len() + text.len() + text.len() / 64 + 3);
     pem.extend_from_slice(PEM_BEGIN);
     pem.push(b'\n');
     for line in text.as_bytes().chunks(64) {
@@ -407,7 +425,6 @@ fn plain_pem(der: &[u8]) -> Vec<u8> {
     }
     pem.extend_from_slice(PEM_END);
     pem.push(b'\n');
-    pem
 }
 
 /// The first `needle` in `haystack`: a vectorised substring search (memchr's). A bundle is
@@ -453,12 +470,15 @@ mod tests {
             trusted_roots(ISRG_ROOT_X1.replace("-----END CERTIFICATE-----", "").as_bytes()).1,
             0
         );
-        // What the SDK is handed parses, with the SDK's own PEM reader, to the checked DER.
-        let plain = plain_pem(&expected);
+        // What the SDK is handed parses, with the SDK's own PEM reader, to the checked DER:
+        // one text holding every usable root, in the bundle's order, the garbage skipped.
+        let garbage = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
+        let (plain, usable) = trusted_roots_pem(format!("{quirky}{garbage}{ISRG_ROOT_X1}").as_bytes());
+        assert_eq!(usable, 2);
         let reparsed: Vec<_> = CertificateDer::pem_slice_iter(&plain)
             .collect::<std::result::Result<_, _>>()
             .unwrap();
-        assert_eq!(reparsed, vec![expected]);
+        assert_eq!(reparsed, vec![expected.clone(), expected]);
         assert!(plain.split(|&b| b == b'\n').all(|line| line.len() <= 64));
     }
 
