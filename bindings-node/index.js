@@ -75,17 +75,17 @@ function localAddon(file) {
  * at `require`: a read that succeeds never needs it.
  */
 let codeInfo
-function codeInfoOf(code) {
+function codeInfoMap() {
   if (codeInfo === undefined) codeInfo = new Map(native.codes().map((c) => [c.code, Object.freeze(c)]))
-  return codeInfo.get(code)
+  return codeInfo
+}
+function codeInfoOf(code) {
+  return codeInfoMap().get(code)
 }
 /** `codes.SECRET_NOT_FOUND === 'SECRET_NOT_FOUND'` (the `codes` export, built at first use). */
 let codes
 function codesObject() {
-  if (codes === undefined) {
-    codeInfoOf('')
-    codes = Object.freeze(Object.fromEntries([...codeInfo.keys()].map((c) => [c, c])))
-  }
+  if (codes === undefined) codes = Object.freeze(Object.fromEntries([...codeInfoMap().keys()].map((c) => [c, c])))
   return codes
 }
 /** napi-rs statuses raised when an argument of the wrong type reaches the addon. */
