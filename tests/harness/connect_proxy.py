@@ -11,7 +11,8 @@ listener on 127.0.0.1, so tests running in parallel each count their own tunnels
   reachable only through a proxy, as a host outside the worker's own DNS is.
 * forwards a plain-HTTP request in absolute form (``GET http://host:port/path``), as an
   ``http_proxy`` receives a client's requests to an ``http://`` endpoint: it sends it on to
-  the target in origin form, with ``Connection: close``, and relays the answer. It counts
+  the target in origin form, with ``Connection: close``, and relays the answer, saying ``Connection: close`` in
+  its head, so the client sends its next request on a new connection. It counts
   those per target too.
 * optionally requires ``Proxy-Authorization: Basic`` for ``user:password`` (else ``407``),
   or refuses every request with a given status (``403`` by default).
@@ -182,7 +183,8 @@ class ConnectProxy:
             if self.tls is not None:
                 _relay_tls(client, upstream)
                 return
-            relay = threading.Thread(target=_pipe, args=(upstream, client), name="connect-proxy-relay", daemon=True)
+            answer = (_forward_answer, (upstream, client)) if forward else (_pipe, (upstream, client))
+            relay = threading.Thread(target=answer[0], args=answer[1], name="connect-proxy-relay", daemon=True)
             relay.start()
             _pipe(client, upstream)
             relay.join()
@@ -224,6 +226,29 @@ def _read_head(sock: socket.socket) -> tuple[str, dict[str, str], bytes, list[st
 
 def _reply(sock: socket.socket, status: int, reason: str, extra: str = "") -> None:
     sock.sendall(f"HTTP/1.1 {status} {reason}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n".encode())
+
+
+def _forward_answer(upstream: socket.socket, client: socket.socket) -> None:
+    """Relay a forwarded request's answer, saying ``Connection: close`` in its head: the proxy
+    serves one request per connection, so a client must not send its next request on this one
+    (it would race the proxy's close, and lose when the machine is busy)."""
+    try:
+        head = _read_head(upstream)
+    except OSError:
+        head = None
+    if head is None:
+        try:
+            client.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        return
+    status_line, _, early, header_lines = head
+    kept = [line for line in header_lines if line.partition(":")[0].strip().lower() not in ("connection", "keep-alive")]
+    try:
+        client.sendall("\r\n".join([status_line, *kept, "Connection: close", "", ""]).encode("latin-1") + early)
+    except OSError:
+        return
+    _pipe(upstream, client)
 
 
 def _pipe(source: socket.socket, sink: socket.socket) -> None:
