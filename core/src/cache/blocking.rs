@@ -16,7 +16,18 @@ impl SecretsManager {
         if let Some(secret) = self.fast_hit() {
             return Ok(secret);
         }
-        self.delivered(runtime::block_on(self.access(&mut Fetcher::Sdk, Count::Access)))
+        self.access_blocking(&mut Fetcher::Sdk)
+    }
+
+    /// The miss path of [`secret_blocking`](Self::secret_blocking) and
+    /// [`secret_blocking_with`](Self::secret_blocking_with). Its own function, never inlined:
+    /// the access's future (the whole SDK call, tens of KB) sits on the stack of the function
+    /// that builds it, and in the caller it made every hit set up (and probe, page by page)
+    /// that frame (bench/overhead/RESULTS.md, "Fifth round").
+    #[cold]
+    #[inline(never)]
+    fn access_blocking(&self, fetcher: &mut Fetcher<'_>) -> Result<Arc<Secret>> {
+        self.delivered(runtime::block_on(self.access(fetcher, Count::Access)))
     }
 
     /// Bring the secret into the cache unless it is fresh there, sharing a fetch in flight,
@@ -57,9 +68,7 @@ impl SecretsManager {
         if let Some(secret) = self.fast_hit() {
             return Ok(secret);
         }
-        self.delivered(runtime::block_on(
-            self.access(&mut Fetcher::Caller(fetch), Count::Access),
-        ))
+        self.access_blocking(&mut Fetcher::Caller(fetch))
     }
 
     /// [`refresh_blocking`](Self::refresh_blocking) with a caller-supplied fetch, as

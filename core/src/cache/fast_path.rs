@@ -175,7 +175,14 @@ impl SecretsManager {
 
     /// The hit decided under the state lock: the view answered nothing (none published, the
     /// deadline is near or passed, the refresh-ahead point is reached, another epoch).
+    ///
+    /// Never inlined into the hit: it can start a refresh-ahead, whose future (the whole SDK
+    /// call, tens of KB) is built on the stack of whichever function it lands in. Inlined
+    /// (as `#[cold]` alone allowed at the release profile's opt-level "z"), every hit had a
+    /// ~57 KB frame and probed each of its pages: that was the hit path's regression since
+    /// refresh-ahead came in (`d78df03`; bench/overhead/RESULTS.md, "Fifth round").
     #[cold]
+    #[inline(never)]
     fn locked_hit(&self, now: Instant, due: Due) -> Option<Arc<Secret>> {
         let state = self.lock_state();
         if let Some(pinned) = state.overrides.innermost() {
@@ -194,7 +201,8 @@ impl SecretsManager {
     /// Start the background refresh if the fresh entry is due for one (see the module doc):
     /// refresh-ahead on, the entry past its age, none in flight, no failure backoff running,
     /// fetches not through a caller's fetch. Called by the hit paths under the state lock;
-    /// only spawns.
+    /// only spawns. Not inlined, for the reason given at [`Self::locked_hit`].
+    #[inline(never)]
     fn maybe_refresh_ahead(&self, state: &State, settings: &Arc<Settings>, now: Instant) {
         if !self.refresh_ahead_due(state, settings, now) {
             return;
