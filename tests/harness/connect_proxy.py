@@ -11,9 +11,9 @@ listener on 127.0.0.1, so tests running in parallel each count their own tunnels
   reachable only through a proxy, as a host outside the worker's own DNS is.
 * forwards a plain-HTTP request in absolute form (``GET http://host:port/path``), as an
   ``http_proxy`` receives a client's requests to an ``http://`` endpoint: it sends it on to
-  the target in origin form, with ``Connection: close``, and relays the answer, saying ``Connection: close`` in
-  its head, so the client sends its next request on a new connection. It counts
-  those per target too.
+  the target in origin form, with ``Connection: close``, and relays the answer with
+  ``Connection: close`` in its head, so the client sends its next request on a new
+  connection. It counts those per target too.
 * optionally requires ``Proxy-Authorization: Basic`` for ``user:password`` (else ``407``),
   or refuses every request with a given status (``403`` by default).
 * optionally speaks TLS itself (an ``https://`` proxy URL), with the harness's server
@@ -183,8 +183,8 @@ class ConnectProxy:
             if self.tls is not None:
                 _relay_tls(client, upstream)
                 return
-            answer = (_forward_answer, (upstream, client)) if forward else (_pipe, (upstream, client))
-            relay = threading.Thread(target=answer[0], args=answer[1], name="connect-proxy-relay", daemon=True)
+            answer = _forward_answer if forward else _pipe
+            relay = threading.Thread(target=answer, args=(upstream, client), name="connect-proxy-relay", daemon=True)
             relay.start()
             _pipe(client, upstream)
             relay.join()
