@@ -7,8 +7,9 @@
 //! [`Deadline`] (the coarse clock decides while far from it), behind a lock of its own that
 //! only hits and republishing take, so hits neither compute the TTL nor wait behind whoever
 //! holds the state (a fetch recording its outcome, `stats()`). A lock-free `ArcSwap` was tried
-//! for the view and measured slower than this lock at the release profile
-//! (bench/overhead/RESULTS.md, "Core's hit path").
+//! for the view and measured slower than this lock at the release profile, but by a comparison
+//! that may have mixed builds (bench/overhead/RESULTS.md, fourth and fifth rounds of "core's hit
+//! path"); it was not measured again.
 //!
 //! The rule that keeps it exact: the view answers only where the locked path would answer the
 //! same, and only until the first instant at which anything but a state change could change
