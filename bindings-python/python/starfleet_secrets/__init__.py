@@ -17,11 +17,8 @@ Everything that decides anything lives in the Rust core; this package converts t
 maps errors. See the README for the whole API.
 """
 
-from __future__ import annotations
-
 import atexit
 import os
-import weakref
 
 from . import _native
 from ._errors import (
@@ -78,11 +75,14 @@ __all__ = [
 
 # Cold start matters (a Lambda container pays it once per start), so nothing heavy is
 # imported here: asyncio only inside the asyncio methods (a running loop has imported it
-# already), `typing` only for type checkers, `logging` not at all (the native layer hands
-# records to it only if the application imported it).
+# already), `typing` only for type checkers (annotations that name its types are strings:
+# `from __future__ import annotations` is a real import too), `weakref` only on SnapStart,
+# `logging` not at all (the native layer hands records to it only if the application
+# imported it).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict
+    import weakref
+    from typing import Any, Callable, Dict, Optional
 
 __version__: str = _native.__version__
 
@@ -90,7 +90,7 @@ __version__: str = _native.__version__
 ChangeSubscription = _native.ChangeSubscription
 
 # "no default given" for get()/aget(); None is a legitimate default.
-_MISSING: Any = object()
+_MISSING: "Any" = object()
 
 # The native wake-up (a Unix socket pair) is not built on other platforms; there the asyncio
 # methods run the blocking call in the loop's default executor instead.
@@ -109,7 +109,7 @@ class _LoopWaiters:
         self.wakeup = _native._Wakeup()
         self._waiting: Dict[Any, Any] = {}
 
-    async def finished(self, pending: Any) -> Any:
+    async def finished(self, pending: "Any") -> "Any":
         """Wait, without blocking the loop, until ``pending`` has its outcome."""
         import asyncio
 
@@ -140,7 +140,7 @@ class _LoopWaiters:
 
 
 # One per event loop, forgotten with the loop.
-_LOOPS: Any = None
+_LOOPS: "Any" = None
 
 
 def _waiters() -> _LoopWaiters:
@@ -161,13 +161,13 @@ def _waiters() -> _LoopWaiters:
     return waiters
 
 
-async def _native_fetch(manager: Any, refresh: bool) -> Any:
+async def _native_fetch(manager: "Any", refresh: bool) -> "Any":
     """A native fetch (after a miss, or a refresh) started and awaited on this loop."""
     waiters = _waiters()
     return await waiters.finished(manager._start(refresh, waiters.wakeup))
 
 
-async def _in_executor(call: Callable[[], Any]) -> Any:
+async def _in_executor(call: "Callable[[], Any]") -> "Any":
     """The fallback where the native wake-up is not built: the loop's default executor."""
     import asyncio
 
@@ -207,13 +207,15 @@ class SecretsManager(_native.SecretsManager):
     # subclass may define its own __init__ and call super().__init__(**options).
     __init__ = _native.SecretsManager.configure
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> "SecretsManager":
+    def __new__(cls, *args: "Any", **kwargs: "Any") -> "SecretsManager":
         manager = super().__new__(cls, *args, **kwargs)
-        # Every live manager, for the snapshot hooks (a weak set: it keeps none alive).
-        _LIVE.add(manager)
+        # Every live manager, for the snapshot hooks (a weak set: it keeps none alive);
+        # only kept where the hooks are registered.
+        if _LIVE is not None:
+            _LIVE.add(manager)
         return manager  # type: ignore[return-value]  # the native __new__ makes a cls
 
-    async def asecrets(self) -> Dict[str, Any]:
+    async def asecrets(self) -> "Dict[str, Any]":
         """:attr:`secrets` for asyncio: the event loop keeps running while it fetches."""
         if not _NATIVE_ASYNC:
             secrets: Dict[str, Any] = await _in_executor(lambda: self.secrets)
@@ -225,7 +227,7 @@ class SecretsManager(_native.SecretsManager):
         pending = hit or await _native_fetch(self, False)
         return self._secrets_from(pending)
 
-    async def aget(self, *path: str, default: Any = _MISSING) -> Any:
+    async def aget(self, *path: str, default: "Any" = _MISSING) -> "Any":
         """:meth:`get` for asyncio."""
         kwargs = {} if default is _MISSING else {"default": default}
         if not _NATIVE_ASYNC:
@@ -257,40 +259,46 @@ class SecretsManager(_native.SecretsManager):
         self._refreshed(pending)
 
 
-# Every live SecretsManager (SnapStart's hooks reach each one; weak, so none is kept alive).
-_LIVE: "weakref.WeakSet[_native.SecretsManager]" = weakref.WeakSet()
-
-SECRETS_MANAGER: SecretsManager = SecretsManager()
-"""The process-wide manager of the Starfleet secret, located as the core resolves it."""
+# Every live SecretsManager, where SnapStart's hooks are registered (they reach each one; weak,
+# so none is kept alive); None elsewhere, so `weakref` (over a millisecond of a cold start,
+# with what it imports) is only imported on SnapStart. Set before SECRETS_MANAGER is made.
+_LIVE: "Optional[weakref.WeakSet[_native.SecretsManager]]" = None
 
 
 def _before_snapshot() -> None:
     """SnapStart's before-snapshot hook: :meth:`SecretsManager.before_snapshot` on every live manager."""
-    for manager in list(_LIVE):
+    for manager in list(_LIVE or ()):
         manager.before_snapshot()
 
 
 def _after_restore() -> None:
     """SnapStart's after-restore hook: :meth:`SecretsManager.after_restore` on every live manager."""
-    for manager in list(_LIVE):
+    for manager in list(_LIVE or ()):
         manager.after_restore()
 
 
 def _register_snapshot_hooks() -> None:
     """On Lambda SnapStart (``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``, the runtime's
-    ``snapshot_restore_py`` importable), register the hooks above with it. Anywhere else
-    nothing is imported and nothing happens."""
+    ``snapshot_restore_py`` importable), register the hooks above with it and start keeping
+    :data:`_LIVE`. Anywhere else nothing is imported and nothing happens."""
+    global _LIVE
     if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "snap-start":
         return
     try:
         import snapshot_restore_py  # type: ignore[import-not-found]
     except ImportError:
         return
+    import weakref
+
+    _LIVE = weakref.WeakSet()
     snapshot_restore_py.register_before_snapshot(_before_snapshot)
     snapshot_restore_py.register_after_restore(_after_restore)
 
 
 _register_snapshot_hooks()
+
+SECRETS_MANAGER: SecretsManager = SecretsManager()
+"""The process-wide manager of the Starfleet secret, located as the core resolves it."""
 
 # A daemon thread still fetching when the interpreter shuts down must not re-enter it.
 atexit.register(_native._at_exit)

@@ -16,9 +16,9 @@ Messages say which secret, region, file or key path is involved so the reader ca
 problem, and never contain a secret value (they are built in the core from names only).
 """
 
-from __future__ import annotations
-
-TYPE_CHECKING = False  # no `typing` import at run time: it costs cold-start milliseconds
+# No `typing` import at run time (it costs cold-start milliseconds), and no `from __future__
+# import annotations` (a real import too): annotations naming its types are strings.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import ClassVar, Dict, Type
 
@@ -29,11 +29,11 @@ if TYPE_CHECKING:
 class StarfleetSecretsError(Exception):
     """Base class of every error raised by starfleet_secrets."""
 
-    code: ClassVar[str] = ""
+    code: "ClassVar[str]" = ""
     """The stable error code, e.g. ``"SECRET_NOT_FOUND"`` (set on each subclass)."""
-    number: ClassVar[int] = 0
+    number: "ClassVar[int]" = 0
     """The stable error number (the C enum value)."""
-    transient: ClassVar[bool] = False
+    transient: "ClassVar[bool]" = False
     """Whether retrying later could succeed without anyone changing anything."""
 
     message: str
@@ -157,7 +157,7 @@ SecretKeyNotFoundError = SecretsKeyNotFoundError
 
 
 
-_BY_CODE: Dict[str, Type[StarfleetSecretsError]] = {
+_BY_CODE: "Dict[str, Type[StarfleetSecretsError]]" = {
     cls.code: cls for cls in StarfleetSecretsError.__subclasses__()
 }
 
