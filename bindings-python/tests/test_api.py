@@ -390,3 +390,20 @@ def test_typed_usage_passes_mypy_strict(tmp_path: Path) -> None:
         timeout=120,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_import_loads_no_module_the_bare_interpreter_does_not() -> None:
+    """Cold start: importing the package adds only its own modules (and `atexit`, built in) to
+    what `python -c pass` has loaded; `typing`, `weakref`, `__future__`, `asyncio` and
+    `logging` each cost a cold start milliseconds, and are imported only where used."""
+    code = "import sys; {}; print(' '.join(sorted(sys.modules)))"
+    bare = run([sys.executable, "-c", code.format("pass")])
+    package = run([sys.executable, "-c", code.format("import starfleet_secrets")])
+    assert bare.returncode == 0 and package.returncode == 0, package.stderr
+    added = set(package.stdout.split()) - set(bare.stdout.split())
+    assert added == {
+        "atexit",
+        "starfleet_secrets",
+        "starfleet_secrets._errors",
+        "starfleet_secrets._native",
+    }, sorted(added)
