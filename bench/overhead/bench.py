@@ -5,15 +5,18 @@
 
 FILE lists the programs, one per line: ``LANGUAGE<TAB>ROLE<TAB>LABEL<TAB>ENV<TAB>ARGV...``
 (tab-separated; ENV is ``-`` or ``VAR=VALUE`` pairs separated by spaces; ROLE is ``bare``,
-``package``, ``floor`` or ``sdk``; a floor row is the runtime's own minimal client doing the same request,
-bench/overhead/floor). Every program runs once unmeasured (page cache, .pyc files), then
+``package``, ``control``, ``floor`` or ``sdk``; a floor row is the runtime's own minimal client doing the same request,
+bench/overhead/floor; a control row is the package's worker with the package taken out: the
+same kind of script file, the same writes, a constant for the value). Every program runs once unmeasured (page cache, .pyc files), then
 all of them round-robin, N rounds, so load drifts alike for every row. Each run is one whole
 process: wall time from fork() to wait4(), and the child's user + system CPU from wait4().
 A program must exit 0 (the workers check the value they read).
 
 Prints, per language: the bare runtime, each package build (LABEL: several dist/ builds,
 e.g. before and after a change, interleaved in the same run), the AWS SDK, the package's
-overhead over the bare runtime (difference of the medians), the floor's, and the ratio to the SDK.
+overhead over the bare runtime (difference of the medians), the floor's, and the ratio to the SDK;
+where a language has a control row, also each package build's overhead over it (CPU): what the
+package adds to its worker, without what the worker itself adds to the bare runtime.
 """
 
 from __future__ import annotations
@@ -85,26 +88,29 @@ def main() -> int:
         f"{args.runs} runs per row, interleaved; medians (min–max). Load average (1, 5, 15 min) "
         f"before {' '.join(load_before)}, after {' '.join(load_after)}.",
         "",
-        "| language | row | wall ms | CPU ms | row − bare, wall | row − bare, CPU | wall / SDK |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| language | row | wall ms | CPU ms | row − bare, wall | row − bare, CPU | package − control, CPU | wall / SDK |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     languages = list(dict.fromkeys(language for language, *_ in programs))
     for language in languages:
         rows = [(r, l) for lang, r, l, *_ in programs if lang == language]
         bare = next(((r, l) for r, l in rows if r == "bare"), None)
         sdk = next(((r, l) for r, l in rows if r == "sdk"), None)
+        control = next(((r, l) for r, l in rows if r == "control"), None)
         for role, label in rows:
             key = (language, role, label)
             w = wall[key]
-            over_wall = over_cpu = ratio = ""
-            if role in ("package", "floor") and bare:
+            over_wall = over_cpu = over_control = ratio = ""
+            if role in ("package", "control", "floor") and bare:
                 over_wall = f"**{med[key] - med[(language, *bare)]:+.1f}**"
                 over_cpu = f"{cmed[key] - cmed[(language, *bare)]:+.1f}"
-            if role != "bare" and sdk:
+            if role == "package" and control:
+                over_control = f"**{cmed[key] - cmed[(language, *control)]:+.1f}**"
+            if role not in ("bare", "control") and sdk:
                 ratio = f"{med[key] / med[(language, *sdk)]:.2f}×"
             lines.append(
                 f"| {language} | {label} | {med[key]:.1f} ({min(w):.1f}–{max(w):.1f}) | {cmed[key]:.1f} "
-                f"| {over_wall} | {over_cpu} | {ratio} |"
+                f"| {over_wall} | {over_cpu} | {over_control} | {ratio} |"
             )
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
