@@ -102,3 +102,15 @@ test('an addon that does not load here is left to binding.js, which reports it',
   assert.match(stderr, /Cannot find native binding/)
   assert.match(stderr, /binding\.js/)
 })
+
+test('requiring the package loads no built-in module (each costs every cold start)', async () => {
+  // process.moduleLoadList names every built-in module and internal binding loaded so far.
+  const code = `
+    const before = new Set(process.moduleLoadList)
+    const pkg = require(process.argv[1])
+    void pkg.SECRETS_MANAGER
+    console.log(JSON.stringify(process.moduleLoadList.filter((m) => !before.has(m))))`
+  const out = await runNode(['-e', code, PACKAGE_DIR])
+  assert.equal(out.code, 0, out.stderr)
+  assert.deepEqual(JSON.parse(out.stdout), [])
+})
