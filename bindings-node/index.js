@@ -20,13 +20,18 @@ const native = loadAddon()
  * straight from where napi-rs's generated loader, binding.js, would find it, in the same order
  * (a local build next to this file, then the platform package). binding.js first reads
  * /usr/bin/ldd to tell musl from glibc and is itself a large file to compile: together about
- * 3 ms of CPU per process (bench/overhead/RESULTS.md). The local build is opened by its
- * absolute path with `process.dlopen` and entered in `require.cache` as `require()` would
- * (`localAddon`): `require('./...node')` would first resolve the path (path operations, a stat
- * and a realpath walk of every parent directory), about 0.3 ms of each cold start for a file
- * whose path is already known. Every other case goes through binding.js, which then reports
- * what it tried: another platform, musl (the glibc addon is absent or does not load), and
- * napi-rs's NAPI_RS_* overrides (a library path, WASI, the version check).
+ * 3 ms of CPU per process (bench/overhead/RESULTS.md). The addon is opened by its absolute
+ * path with `process.dlopen` and entered in `require.cache` as `require()` would
+ * (`localAddon`): `require()` would first resolve the name (path operations, reading the
+ * platform package's package.json, a stat and a realpath walk of every parent directory),
+ * about 0.5 ms of each cold start for a file whose place is known. Known places, the first
+ * that exists (`existsSync`: a missing file costs no exception): the local build, then the
+ * platform package where npm, pnpm and Yarn's node_modules linker install it, nested in this
+ * package's node_modules (a version conflict) or beside this package, the places `require()`
+ * looks first. Any other layout (a node_modules further up, NODE_PATH, Yarn Plug'n'Play) goes
+ * through `require()`. Every other case goes through binding.js, which then reports what it
+ * tried: another platform, musl (the glibc addon is absent or does not load), and napi-rs's
+ * NAPI_RS_* overrides (a library path, WASI, the version check).
  */
 function loadAddon() {
   const env = process.env
@@ -39,13 +44,23 @@ function loadAddon() {
     !env.NAPI_RS_ENFORCE_VERSION_CHECK
   ) {
     const target = `linux-${process.arch}-gnu`
-    try {
-      return localAddon(`${__dirname}/starfleet-secrets.${target}.node`)
-    } catch {
-      // Absent, or not loadable here (musl): the platform package, else binding.js.
+    const file = `starfleet-secrets.${target}.node`
+    const platform = `starfleet-secrets-${target}`
+    const parent = __dirname.slice(0, __dirname.lastIndexOf('/'))
+    const places = [`${__dirname}/${file}`, `${__dirname}/node_modules/${platform}/${file}`]
+    if (parent.endsWith('/node_modules')) places.push(`${parent}/${platform}/${file}`)
+    const { existsSync } = require('fs') // loaded by Node's own module loader already
+    const found = places.find((place) => existsSync(place))
+    if (found !== undefined) {
+      try {
+        return localAddon(found)
+      } catch {
+        // Not loadable here (musl): binding.js decides and reports.
+        return require('./binding.js')
+      }
     }
     try {
-      return require(`starfleet-secrets-${target}`)
+      return require(platform)
     } catch {
       // Absent, or not loadable here (musl): binding.js decides and reports.
     }

@@ -88,6 +88,37 @@ test('installed: the platform package, without binding.js', { skip }, async () =
   assert.equal(seen.addon, fs.realpathSync(path.join(main, '..', `starfleet-secrets-${TARGET}`, ADDON)))
 })
 
+test('installed with a version conflict: the platform package nested in the package comes first', { skip }, async () => {
+  // npm nests a dependency in the package's own node_modules when another version holds the
+  // place beside it; require() looks there first, and so does loadAddon. The one beside it
+  // here does not load, so taking it would fail the probe.
+  const main = installed('nested', (to) => fs.writeFileSync(to, 'not a shared object'))
+  const nested = path.join(main, 'node_modules', `starfleet-secrets-${TARGET}`)
+  fs.mkdirSync(nested, { recursive: true })
+  fs.copyFileSync(path.join(PACKAGE_DIR, ADDON), path.join(nested, ADDON))
+  const { seen, stderr } = await probe(main)
+  assert.ok(seen, stderr)
+  assert.equal(seen.bindingJs, false)
+  assert.equal(seen.addon, path.join(fs.realpathSync(nested), ADDON))
+})
+
+test('installed further up: a platform package only require() finds still loads without binding.js', { skip }, async () => {
+  // The package in a nested node_modules (a workspace's), its platform package hoisted to the
+  // root node_modules: neither known place has it, require() does.
+  const root = path.join(scratch, 'hoisted', 'node_modules')
+  const main = path.join(root, 'app', 'node_modules', 'starfleet-secrets')
+  const platform = path.join(root, `starfleet-secrets-${TARGET}`)
+  fs.mkdirSync(main, { recursive: true })
+  fs.mkdirSync(platform, { recursive: true })
+  for (const f of ['index.js', 'binding.js', 'package.json']) fs.copyFileSync(path.join(PACKAGE_DIR, f), path.join(main, f))
+  fs.writeFileSync(path.join(platform, 'package.json'), JSON.stringify({ name: `starfleet-secrets-${TARGET}`, version: '0.1.0', main: ADDON }))
+  fs.copyFileSync(path.join(PACKAGE_DIR, ADDON), path.join(platform, ADDON))
+  const { seen, stderr } = await probe(main)
+  assert.ok(seen, stderr)
+  assert.equal(seen.bindingJs, false)
+  assert.equal(seen.addon, path.join(fs.realpathSync(platform), ADDON))
+})
+
 test("napi-rs's overrides still go through binding.js", { skip }, async () => {
   const { seen, stderr } = await probe(PACKAGE_DIR, { NAPI_RS_NATIVE_LIBRARY_PATH: path.join(PACKAGE_DIR, ADDON) })
   assert.ok(seen, stderr)
