@@ -2,6 +2,7 @@
 """Where a cold start's CPU goes: `perf script` samples of whole processes, by category.
 
     categorize.py --hz HZ ROW=DIR [ROW=DIR ...]
+    categorize.py --hz HZ --frame REGEX [--frame REGEX ...] ROW=DIR [ROW=DIR ...]
 
 Each DIR holds `*.txt` files, the `perf script` output of one run each (perf record -g of the
 whole process, every thread). A sample goes to the first category below whose pattern matches
@@ -10,6 +11,11 @@ trust store, and one taken by the dynamic loader as loading). Prints, per catego
 over the runs of its CPU in ms (samples / HZ), per ROW, and the difference of the last ROW
 minus the first (a package's worker minus the bare runtime). Only meaningful on a library
 built with symbols (`bench/overhead/profile` says how).
+
+With `--frame`, prints instead, per REGEX and ROW, the CPU per run (mean, ms) of the samples
+whose call chain holds a frame matching REGEX: one function's inclusive cost, whatever
+category its samples went to (code the compiler inlined into a caller is only found by the
+caller's name).
 """
 
 from __future__ import annotations
@@ -27,7 +33,10 @@ CATEGORIES: List[Tuple[str, str]] = [
     (
         "trust store (read and parse the root bundle)",
         r"trusted_roots|bundle_file|transport::find|rustls_pki_types::pem|rustls\S*RootCertStore|anchor_from_trusted_cert"
-        r"|rustls_root_certs|rustls_native_certs|openssl_probe",
+        r"|rustls_root_certs|rustls_native_certs|openssl_probe"
+        # The SDK's rustls configuration, whose cost is decoding the roots' PEM (inlined into
+        # an iterator adapter, so no pem frame names it: RESULTS.md, sixth round).
+        r"|create_rustls_client_config",
     ),
     (
         "TLS handshake (rustls, ring)",
@@ -62,32 +71,54 @@ OTHER = "the runtime itself (interpreter, JIT, Go runtime, libc)"
 COMPILED = [(name, re.compile(p)) for name, p in CATEGORIES]
 
 
+def chains(path: Path) -> List[List[str]]:
+    """The call chain ("address symbol (dso)" frames, leaf first) of each sample in `path`."""
+    found: List[List[str]] = []
+    chain: List[str] = []
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith(("\t", " ")) and line.strip():
+            chain.append(line.strip())
+        elif chain:
+            found.append(chain)
+            chain = []
+    if chain:
+        found.append(chain)
+    return found
+
+
 def samples(path: Path) -> Counter:
     counts: Counter = Counter()
-    chain: List[str] = []
-
-    def flush() -> None:
-        if chain:
-            category = next((n for n, p in COMPILED if any(p.search(f) for f in chain)), OTHER)
-            counts[category] += 1
-        chain.clear()
-
-    for line in path.read_text(errors="replace").splitlines():
-        if not line.strip():
-            flush()
-        elif line.startswith(("\t", " ")):
-            chain.append(line.strip())
-        else:
-            flush()
-    flush()
+    for chain in chains(path):
+        category = next((n for n, p in COMPILED if any(p.search(f) for f in chain)), OTHER)
+        counts[category] += 1
     return counts
+
+
+def frames(patterns: List[str], rows: List[str], hz: float) -> None:
+    """Per pattern and row, the mean CPU per run of the samples with a matching frame."""
+    compiled = [re.compile(p) for p in patterns]
+    names = [spec.partition("=")[0] for spec in rows]
+    print("| frame | " + " | ".join(f"{n}, CPU ms per run" for n in names) + " |")
+    print("| --- |" + " ---: |" * len(rows))
+    cells: List[List[str]] = [[] for _ in patterns]
+    for spec in rows:
+        runs = [chains(p) for p in sorted(Path(spec.partition("=")[2]).glob("*.txt"))]
+        for i, pattern in enumerate(compiled):
+            hits = sum(1 for run in runs for chain in run if any(pattern.search(f) for f in chain))
+            cells[i].append(f"{hits / max(len(runs), 1) / hz * 1000:.2f}")
+    for pattern, row in zip(patterns, cells):
+        print(f"| `{pattern}` | " + " | ".join(row) + " |")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--hz", type=float, required=True)
+    parser.add_argument("--frame", action="append", default=[], help="a frame's regex (see the doc)")
     parser.add_argument("rows", nargs="+")
     args = parser.parse_args()
+    if args.frame:
+        frames(args.frame, args.rows, args.hz)
+        return 0
     per_row: Dict[str, List[Counter]] = {}
     for spec in args.rows:
         name, _, directory = spec.partition("=")
