@@ -41,8 +41,11 @@ after(() => fs.rmSync(scratch, { recursive: true, force: true }))
 /** An installed layout: the main package without an addon, beside the platform package holding `addon`. */
 function installed(name, addon) {
   const modules = path.join(scratch, name, 'node_modules')
-  const main = path.join(modules, 'starfleet-secrets')
-  const platform = path.join(modules, `starfleet-secrets-${TARGET}`)
+  return place(path.join(modules, 'starfleet-secrets'), path.join(modules, `starfleet-secrets-${TARGET}`), addon)
+}
+
+/** The main package (without an addon) at `main`, the platform package holding `addon` at `platform`. */
+function place(main, platform, addon) {
   fs.mkdirSync(main, { recursive: true })
   fs.mkdirSync(platform, { recursive: true })
   for (const f of ['index.js', 'binding.js', 'package.json']) fs.copyFileSync(path.join(PACKAGE_DIR, f), path.join(main, f))
@@ -106,13 +109,10 @@ test('installed further up: a platform package only require() finds still loads 
   // The package in a nested node_modules (a workspace's), its platform package hoisted to the
   // root node_modules: neither known place has it, require() does.
   const root = path.join(scratch, 'hoisted', 'node_modules')
-  const main = path.join(root, 'app', 'node_modules', 'starfleet-secrets')
   const platform = path.join(root, `starfleet-secrets-${TARGET}`)
-  fs.mkdirSync(main, { recursive: true })
-  fs.mkdirSync(platform, { recursive: true })
-  for (const f of ['index.js', 'binding.js', 'package.json']) fs.copyFileSync(path.join(PACKAGE_DIR, f), path.join(main, f))
-  fs.writeFileSync(path.join(platform, 'package.json'), JSON.stringify({ name: `starfleet-secrets-${TARGET}`, version: '0.1.0', main: ADDON }))
-  fs.copyFileSync(path.join(PACKAGE_DIR, ADDON), path.join(platform, ADDON))
+  const main = place(path.join(root, 'app', 'node_modules', 'starfleet-secrets'), platform, (to) =>
+    fs.copyFileSync(path.join(PACKAGE_DIR, ADDON), to),
+  )
   const { seen, stderr } = await probe(main)
   assert.ok(seen, stderr)
   assert.equal(seen.bindingJs, false)
