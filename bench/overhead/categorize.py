@@ -40,7 +40,8 @@ CATEGORIES: List[Tuple[str, str]] = [
     ),
     (
         "TLS handshake (rustls, ring)",
-        r"rustls::|ring::|ring_core|tokio_rustls|hyper_rustls",
+        # `\bring::`: ring's frames, not every `String::` (V8's, in Node's rows).
+        r"rustls::|\bring::|ring_core|tokio_rustls|hyper_rustls",
     ),
     (
         "config and credentials resolution",
