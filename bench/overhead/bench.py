@@ -4,7 +4,8 @@
     bench.py --runs N --spec FILE [--out RESULTS.md --command "..."]
 
 FILE lists the programs, one per line: ``LANGUAGE<TAB>ROLE<TAB>LABEL<TAB>ENV<TAB>ARGV...``
-(tab-separated; ENV is ``-`` or ``VAR=VALUE`` pairs separated by spaces; ROLE is ``bare``,
+(tab-separated; ENV is ``-`` or, separated by spaces, ``VAR=VALUE`` pairs to set and ``-VAR``
+names to remove from the environment; ROLE is ``bare``,
 ``package``, ``control``, ``floor`` or ``sdk``; a floor row is the runtime's own minimal client doing the same request,
 bench/overhead/floor; a control row is the package's worker with the package taken out: the
 same kind of script file, the same writes, a constant for the value). Every program runs once unmeasured (page cache, .pyc files), then
@@ -57,7 +58,12 @@ def parse_spec(path: str) -> List[Tuple[str, str, str, Dict[str, str], List[str]
             language, role, label, env_text, *argv = line.rstrip("\n").split("\t")
             env = dict(os.environ)
             if env_text != "-":
-                env.update(pair.split("=", 1) for pair in env_text.split(" "))
+                for item in env_text.split(" "):
+                    if item.startswith("-"):
+                        env.pop(item[1:], None)
+                    else:
+                        name, _, value = item.partition("=")
+                        env[name] = value
             programs.append((language, role, label, env, argv))
     return programs
 
