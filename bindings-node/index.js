@@ -23,8 +23,9 @@ const native = loadAddon()
  * 3 ms of CPU per process (bench/overhead/RESULTS.md). The addon is opened by its absolute
  * path with `process.dlopen` and entered in `require.cache` as `require()` would
  * (`localAddon`): `require()` would first resolve the name (path operations, reading the
- * platform package's package.json, a stat and a realpath walk of every parent directory),
- * about 0.5 ms of each cold start for a file whose place is known. Known places, the first
+ * platform package's package.json, a stat and a realpath walk of every parent directory):
+ * `require` of the installed package took 0.28 ms longer that way (bench/overhead/RESULTS.md,
+ * sixth round), for a file whose place is known. Known places, the first
  * that exists (`existsSync`: a missing file costs no exception): the local build, then the
  * platform package where npm, pnpm and Yarn's node_modules linker install it, nested in this
  * package's node_modules (a version conflict) or beside this package, the places `require()`
