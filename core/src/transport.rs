@@ -59,7 +59,7 @@ use aws_sdk_secretsmanager::config::{IntoShared, SharedHttpClient};
 use aws_smithy_http_client::pool::{Builder as PoolBuilder, Client as PoolClient, ConnectionPool};
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
-use rustls_pki_types::CertificateDer;
+use rustls_pki_types::{CertificateDer, TrustAnchor};
 
 use crate::error::{Code, Error, Result};
 use crate::hedge::HedgingClient;
@@ -363,12 +363,15 @@ fn bundle_file(what: &str, path: &str) -> Result<TrustStore> {
 /// system bundles do carry the odd certificate rustls cannot use.
 ///
 /// The SDK parses the PEM it is given again when it builds its TLS configuration, with
-/// rustls-pki-types' decoder (about 3 ns a byte at the release profile's opt-level "z", so
-/// 0.7 ms for a 220 KB system bundle). This check is the other parse of every cold start, so
-/// it decodes with the SIMD decoder the SDK already links (aws-smithy-types' base64-simd,
-/// roots being public data), and hands the SDK each root it kept re-encoded as plain PEM
-/// from the DER it checked: whatever quirk the original text had (a stray `\r`, spaces), the
-/// SDK's parser gets exactly the certificate that passed here, so it cannot panic on it.
+/// rustls-pki-types' decoder (about 3 ns a byte at any opt-level: it decodes base64 in
+/// constant time, so 0.6-1.0 ms of every cold start for a 220 KB system bundle), then keeps
+/// of each certificate only its trust anchor. This check is the other parse of every cold
+/// start, so it decodes with the SIMD decoder the SDK already links (aws-smithy-types'
+/// base64-simd, roots being public data), and hands the SDK, for each root it kept, the
+/// smallest certificate that yields the same trust anchor ([`anchor_certificate`]), as plain
+/// PEM: half the bytes for the SDK's slow decoder, and whatever quirk the original text had
+/// (a stray `\r`, spaces), the SDK's parser gets exactly a certificate that passed here, so it
+/// cannot panic on it.
 fn trusted_roots(pem: &[u8]) -> (TrustStore, usize) {
     let (roots, usable) = trusted_roots_pem(pem);
     let mut store = TrustStore::empty();
@@ -404,12 +407,68 @@ fn trusted_roots_pem(pem: &[u8]) -> (Vec<u8>, usize) {
         let Ok(decoded) = base64_simd::STANDARD.decode_inplace(&mut der) else {
             continue; // not base64 (a header line, a character out of the alphabet): unusable
         };
-        if webpki::anchor_from_trusted_cert(&CertificateDer::from(&*decoded)).is_ok() {
-            push_plain_pem(&mut roots, decoded);
+        if let Ok(anchor) = webpki::anchor_from_trusted_cert(&CertificateDer::from(&*decoded)) {
+            match anchor_certificate(&anchor) {
+                Some(smallest) => push_plain_pem(&mut roots, &smallest),
+                None => push_plain_pem(&mut roots, decoded),
+            }
             usable += 1;
         }
     }
     (roots, usable)
+}
+
+/// The smallest certificate whose trust anchor is `anchor`, or `None` to keep the original.
+///
+/// What a root contributes to verification is its trust anchor alone: the subject, the
+/// public key and any name constraints (rustls's `RootCertStore` keeps nothing else, so a
+/// root's own signature, validity, serial and other extensions are never read). A root
+/// certificate carries about as much again in those fields (an RSA root's signature is as
+/// long as its key), all of which the SDK would decode and discard. This builds a version 3
+/// certificate of the subject (as issuer too), the public key, a fixed serial, validity and
+/// signature algorithm, and an empty signature, and keeps it only if webpki reads back
+/// exactly the anchor it read from the original, byte for byte; otherwise (and for a root
+/// with name constraints, which it does not rebuild) the original is handed on. So what is
+/// trusted cannot differ from the bundle: the same anchors, only smaller certificates.
+fn anchor_certificate(anchor: &TrustAnchor<'_>) -> Option<Vec<u8>> {
+    /// `[0] EXPLICIT INTEGER 2`: version 3, which webpki requires of a trust anchor's
+    /// certificate with this layout.
+    const VERSION_3: &[u8] = &[0xa0, 0x03, 0x02, 0x01, 0x02];
+    const SERIAL: &[u8] = &[0x02, 0x01, 0x01];
+    /// ecdsa-with-SHA256 (1.2.840.10045.4.3.2), the same in the certificate and its
+    /// signature, as webpki checks; never verified, there being no signature.
+    const ALGORITHM: &[u8] = &[0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+    /// 1970-01-01 to 2049-12-31 (UTCTime): an anchor has no validity of its own.
+    const VALIDITY: &[u8] = b"\x30\x1e\x17\x0d700101000000Z\x17\x0d491231235959Z";
+    /// A BIT STRING of no bits.
+    const NO_SIGNATURE: &[u8] = &[0x03, 0x01, 0x00];
+    if anchor.name_constraints.is_some() {
+        return None;
+    }
+    let name = der_sequence(&[anchor.subject.as_ref()])?;
+    let key = der_sequence(&[anchor.subject_public_key_info.as_ref()])?;
+    let tbs = der_sequence(&[VERSION_3, SERIAL, ALGORITHM, &name, VALIDITY, &name, &key])?;
+    let certificate = der_sequence(&[&tbs, ALGORITHM, NO_SIGNATURE])?;
+    let same = webpki::anchor_from_trusted_cert(&CertificateDer::from(certificate.as_slice()))
+        .is_ok_and(|rebuilt| rebuilt == *anchor);
+    same.then_some(certificate)
+}
+
+/// A DER SEQUENCE of `parts` (already encoded), or `None` past the 64 KB webpki accepts.
+fn der_sequence(parts: &[&[u8]]) -> Option<Vec<u8>> {
+    let len = parts.iter().map(|part| part.len()).sum::<usize>();
+    let mut der = Vec::with_capacity(len + 4);
+    der.push(0x30);
+    match len {
+        0..=0x7f => der.push(len as u8),
+        0x80..=0xff => der.extend_from_slice(&[0x81, len as u8]),
+        0x100..=0xffff => der.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]),
+        _ => return None,
+    }
+    for part in parts {
+        der.extend_from_slice(part);
+    }
+    Some(der)
 }
 
 /// Appends `der` to `pem` as one PEM certificate: base64 in lines of 64 characters between
@@ -470,16 +529,67 @@ mod tests {
             trusted_roots(ISRG_ROOT_X1.replace("-----END CERTIFICATE-----", "").as_bytes()).1,
             0
         );
-        // What the SDK is handed parses, with the SDK's own PEM reader, to the checked DER:
-        // one text holding every usable root, in the bundle's order, the garbage skipped.
+        // What the SDK is handed parses, with the SDK's own PEM reader, to certificates of the
+        // checked roots' anchors: one text holding every usable root, in the bundle's order,
+        // the garbage skipped.
         let garbage = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
         let (plain, usable) = trusted_roots_pem(format!("{quirky}{garbage}{ISRG_ROOT_X1}").as_bytes());
         assert_eq!(usable, 2);
-        let reparsed: Vec<_> = CertificateDer::pem_slice_iter(&plain)
-            .collect::<std::result::Result<_, _>>()
-            .unwrap();
-        assert_eq!(reparsed, vec![expected.clone(), expected]);
+        let expected_anchor = webpki::anchor_from_trusted_cert(&expected).unwrap();
+        assert_eq!(sdk_anchors(&plain), vec![expected_anchor.clone(), expected_anchor]);
         assert!(plain.split(|&b| b == b'\n').all(|line| line.len() <= 64));
+    }
+
+    /// The trust anchors the SDK makes of `pem`, as it makes them (`rustls_root_certs`).
+    fn sdk_anchors(pem: &[u8]) -> Vec<TrustAnchor<'static>> {
+        use rustls_pki_types::pem::PemObject;
+        CertificateDer::pem_slice_iter(pem)
+            .map(|der| webpki::anchor_from_trusted_cert(&der.unwrap()).unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_sdk_gets_smaller_certificates_of_the_same_anchors() {
+        use rustls_pki_types::pem::PemObject;
+        let original = CertificateDer::from_pem_slice(ISRG_ROOT_X1.as_bytes()).unwrap();
+        let anchor = webpki::anchor_from_trusted_cert(&original).unwrap();
+        let smallest = anchor_certificate(&anchor).expect("rebuilt");
+        assert!(
+            smallest.len() < original.len() * 2 / 3,
+            "{} of {} bytes",
+            smallest.len(),
+            original.len()
+        );
+        let rebuilt = CertificateDer::from(smallest);
+        assert_eq!(webpki::anchor_from_trusted_cert(&rebuilt).unwrap(), anchor);
+        // Name constraints are not rebuilt: such a root is handed on as it is.
+        let constrained = TrustAnchor {
+            name_constraints: Some(rustls_pki_types::Der::from_slice(&[0x30, 0x00])),
+            ..anchor.clone()
+        };
+        assert_eq!(anchor_certificate(&constrained), None);
+        // The whole system bundle, where this host has one: every root's anchor reaches the
+        // SDK unchanged, in order, in fewer bytes.
+        let Some(system) = openssl_probe::probe().cert_file else {
+            return;
+        };
+        let pem = std::fs::read(system).unwrap();
+        let originals: Vec<_> = CertificateDer::pem_slice_iter(&pem)
+            .filter_map(|der| {
+                webpki::anchor_from_trusted_cert(&der.unwrap())
+                    .ok()
+                    .map(|a| a.to_owned())
+            })
+            .collect();
+        let (plain, usable) = trusted_roots_pem(&pem);
+        assert_eq!(usable, originals.len());
+        assert_eq!(sdk_anchors(&plain), originals);
+        assert!(
+            plain.len() < pem.len() * 2 / 3,
+            "{} of {} bytes",
+            plain.len(),
+            pem.len()
+        );
     }
 
     #[test]
