@@ -30,7 +30,6 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::error::CredentialsError;
-use aws_sdk_secretsmanager::config::SharedHttpClient;
 use aws_sdk_secretsmanager::error::{ConnectorError, ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_sdk_secretsmanager::Client;
@@ -149,74 +148,46 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
     });
     let plain_http = plain_http_endpoint(endpoint.as_deref().or(profile.endpoint_url.as_deref()), &process_env);
     let environment_credentials = access_keys_in_environment(&process_env);
+    let https_client = || transport::https_client_with(&process_env, Some(&profile));
+    let http_client = if plain_http {
+        transport::http_client_with(&process_env, Some(&profile))?
+    } else {
+        https_client()?
+    };
+    // Credential providers other than the environment's (STS web identity, SSO, IMDS, ECS)
+    // call AWS over HTTPS even when Secrets Manager is a plain-HTTP emulator.
+    let credentials_http_client = if plain_http && !environment_credentials {
+        https_client()?
+    } else {
+        http_client.clone()
+    };
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(credentials_http_client.clone())
         .region(Region::new(key.region.clone()))
         .retry_config(retry_config())
         .timeout_config(timeouts(key.timeout));
     if let Some(url) = &endpoint {
         loader = loader.endpoint_url(url);
     }
-    // The HTTP clients read and check the trusted roots: most of a millisecond for a system
-    // bundle, on the way to the first connection. With the keys in the environment (Lambda)
-    // nothing needs them before the first request, so they are built on a blocking thread
-    // while the configuration loads and the client is built around a handle to them, bound
-    // before this returns (so a bundle that cannot be used still fails here, as CONFIG_INVALID).
-    let late = transport::LateHttpClient::default();
-    let clients = move || http_clients(&profile, plain_http, environment_credentials);
-    let pending = if environment_credentials {
+    if environment_credentials {
         // The default chain would choose these first anyway; naming the provider skips
         // building the rest of the chain, whose STS client (web identity) loads and parses
         // the system root store at once: milliseconds of every cold start on Lambda, where
-        // the keys are always in the environment. No credential provider calls out, so the
-        // loader's client is the same handle.
-        loader = loader
-            .http_client(late.clone())
-            .credentials_provider(EnvironmentVariableCredentialsProvider::new());
-        Some(tokio::task::spawn_blocking(clients))
+        // the keys are always in the environment.
+        loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
     } else {
-        let (http_client, credentials_http_client) = clients()?;
-        late.bind(http_client);
-        let chain = default_credentials_chain(&key.region, key.timeout, credentials_http_client.clone()).await;
-        loader = loader.http_client(credentials_http_client).credentials_provider(chain);
-        None
-    };
-    let sdk_config = loader.load().await;
-    let config = aws_sdk_secretsmanager::config::Builder::from(&sdk_config).http_client(late.clone());
-    let client = Client::from_conf(config.build());
-    if let Some(pending) = pending {
-        let (http_client, _) = pending
-            .await
-            .map_err(|e| Error::new(Code::Internal, format!("cannot build the HTTP client: {e}")))??;
-        late.bind(http_client);
+        let chain = default_credentials_chain(&key.region, key.timeout, credentials_http_client).await;
+        loader = loader.credentials_provider(chain);
     }
+    let sdk_config = loader.load().await;
+    let config = aws_sdk_secretsmanager::config::Builder::from(&sdk_config).http_client(http_client);
+    let client = Client::from_conf(config.build());
     let (client, evicted) = {
         let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
         keep(&mut clients, key, client, MAX_CLIENTS)
     };
     drop(evicted); // outside the lock: it may close connections
     Ok(client)
-}
-
-/// The HTTP client of Secrets Manager calls and the one of the credential providers, which
-/// call AWS over HTTPS (STS web identity, SSO, IMDS, ECS) even when Secrets Manager is a
-/// plain-HTTP emulator.
-fn http_clients(
-    profile: &transport::ProfileTransport,
-    plain_http: bool,
-    environment_credentials: bool,
-) -> Result<(SharedHttpClient, SharedHttpClient)> {
-    let https_client = || transport::https_client_with(&process_env, Some(profile));
-    let http_client = if plain_http {
-        transport::http_client_with(&process_env, Some(profile))?
-    } else {
-        https_client()?
-    };
-    let credentials_http_client = if plain_http && !environment_credentials {
-        https_client()?
-    } else {
-        http_client.clone()
-    };
-    Ok((http_client, credentials_http_client))
 }
 
 /// The retry policy of every client: Secrets Manager's and the credential providers'.

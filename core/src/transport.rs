@@ -53,22 +53,12 @@
 //! each client is a [`HedgingClient`] over the pool and a second pool for hedges, whose
 //! connections are never reused.
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::config::{IntoShared, SharedHttpClient};
 use aws_smithy_http_client::pool::{Builder as PoolBuilder, Client as PoolClient, ConnectionPool};
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::client::result::ConnectorError;
-use aws_smithy_runtime_api::client::runtime_components::{RuntimeComponents, RuntimeComponentsBuilder};
-use aws_smithy_types::config_bag::ConfigBag;
 use rustls_pki_types::{CertificateDer, TrustAnchor};
 
 use crate::error::{Code, Error, Result};
@@ -170,67 +160,6 @@ fn with_policy<Tls>(builder: PoolBuilder<Tls>, idle_timeout: Duration, proxy: Op
     match proxy {
         Some(proxy) => builder.proxy_config(proxy),
         None => builder,
-    }
-}
-
-/// An HTTP client bound after the SDK client that holds it is built, so that reading the
-/// trusted roots can run beside the configuration loader and the SDK client's construction
-/// (`source::sdk_client`, which binds it before it hands the client out). Building a client
-/// asks nothing of its HTTP client (the hedging client validates nothing at construction), so
-/// only requests need the binding; one sent unbound fails (it cannot happen: the handle never
-/// leaves `sdk_client` unbound).
-#[derive(Clone, Debug, Default)]
-pub struct LateHttpClient(Arc<OnceLock<SharedHttpClient>>);
-
-impl LateHttpClient {
-    /// Binds the client (once; later calls change nothing).
-    pub fn bind(&self, client: SharedHttpClient) {
-        let _ = self.0.set(client);
-    }
-}
-
-impl HttpClient for LateHttpClient {
-    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
-        match self.0.get() {
-            Some(client) => client.http_connector(settings, components),
-            None => SharedHttpConnector::new(Unbound),
-        }
-    }
-
-    fn validate_base_client_config(
-        &self,
-        _: &RuntimeComponentsBuilder,
-        _: &ConfigBag,
-    ) -> std::result::Result<(), BoxError> {
-        Ok(())
-    }
-
-    fn validate_final_config(
-        &self,
-        components: &RuntimeComponents,
-        cfg: &ConfigBag,
-    ) -> std::result::Result<(), BoxError> {
-        match self.0.get() {
-            Some(client) => client.validate_final_config(components, cfg),
-            None => Err("the HTTP client was not set up".into()),
-        }
-    }
-
-    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
-        self.0.get()?.connector_metadata()
-    }
-}
-
-/// The connector of an unbound [`LateHttpClient`].
-#[derive(Debug)]
-struct Unbound;
-
-impl HttpConnector for Unbound {
-    fn call(&self, _: HttpRequest) -> HttpConnectorFuture {
-        HttpConnectorFuture::ready(Err(ConnectorError::other(
-            "the HTTP client was not set up".into(),
-            None,
-        )))
     }
 }
 
@@ -790,25 +719,6 @@ mod tests {
         let err = pool_idle_timeout(&env(&[("STARFLEET_SECRETS_POOL_IDLE_TIMEOUT", "0")])).unwrap_err();
         assert_eq!(err.code(), Code::ConfigInvalid);
         assert!(err.to_string().contains("STARFLEET_SECRETS_POOL_IDLE_TIMEOUT"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn a_late_client_forwards_once_bound_and_fails_requests_before() {
-        let late = LateHttpClient::default();
-        let components = RuntimeComponentsBuilder::new("late client test");
-        assert!(late
-            .validate_base_client_config(&components, &ConfigBag::base())
-            .is_ok());
-        assert!(late.connector_metadata().is_none());
-        let err = Unbound.call(HttpRequest::empty()).await.unwrap_err();
-        assert!(
-            err.to_string().contains("not set up") || format!("{err:?}").contains("not set up"),
-            "{err:?}"
-        );
-        let client = http_client(&env(&[])).unwrap();
-        let metadata = client.connector_metadata();
-        late.bind(client);
-        assert_eq!(late.connector_metadata(), metadata);
     }
 
     #[test]
