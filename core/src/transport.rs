@@ -363,15 +363,16 @@ fn bundle_file(what: &str, path: &str) -> Result<TrustStore> {
 /// system bundles do carry the odd certificate rustls cannot use.
 ///
 /// The SDK parses the PEM it is given again when it builds its TLS configuration, with
-/// rustls-pki-types' decoder (about 3 ns a byte at any opt-level: it decodes base64 in
-/// constant time, so 0.6-1.0 ms of every cold start for a 220 KB system bundle), then keeps
-/// of each certificate only its trust anchor. This check is the other parse of every cold
-/// start, so it decodes with the SIMD decoder the SDK already links (aws-smithy-types'
-/// base64-simd, roots being public data), and hands the SDK, for each root it kept, the
-/// smallest certificate that yields the same trust anchor ([`anchor_certificate`]), as plain
-/// PEM: half the bytes for the SDK's slow decoder, and whatever quirk the original text had
-/// (a stray `\r`, spaces), the SDK's parser gets exactly a certificate that passed here, so it
-/// cannot panic on it.
+/// rustls-pki-types' decoder (about 3 ns a byte at any opt-level: it decodes base64 as if it
+/// were secret, in constant time; 0.6-1.0 ms of every cold start for a 220 KB system bundle),
+/// then keeps of each certificate only its trust anchor. This check is the other parse of
+/// every cold start, so it decodes with the SIMD decoder the SDK already links
+/// (aws-smithy-types' base64-simd, roots being public data), and hands the SDK, for each root
+/// it kept, the smallest certificate that yields the same trust anchor
+/// ([`anchor_certificate`]), as plain PEM: 60 % of the bytes for the SDK's slow decoder (132
+/// KB of a 220 KB system bundle, bench/overhead/RESULTS.md, seventh round), and whatever
+/// quirk the original text had (a stray `\r`, spaces), the SDK's parser gets exactly a
+/// certificate that passed here, so it cannot panic on it.
 fn trusted_roots(pem: &[u8]) -> (TrustStore, usize) {
     let (roots, usable) = trusted_roots_pem(pem);
     let mut store = TrustStore::empty();
