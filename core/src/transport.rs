@@ -570,7 +570,8 @@ mod tests {
         };
         assert_eq!(anchor_certificate(&constrained), None);
         // The whole system bundle, where this host has one: every root's anchor reaches the
-        // SDK unchanged, in order, in fewer bytes.
+        // SDK unchanged, in order, in fewer bytes (how many fewer depends on the bundle's
+        // keys; 60 % of Debian's).
         let Some(system) = openssl_probe::probe().cert_file else {
             return;
         };
@@ -585,12 +586,7 @@ mod tests {
         let (plain, usable) = trusted_roots_pem(&pem);
         assert_eq!(usable, originals.len());
         assert_eq!(sdk_anchors(&plain), originals);
-        assert!(
-            plain.len() < pem.len() * 2 / 3,
-            "{} of {} bytes",
-            plain.len(),
-            pem.len()
-        );
+        assert!(plain.len() < pem.len(), "{} of {} bytes", plain.len(), pem.len());
     }
 
     #[test]
