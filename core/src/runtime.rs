@@ -31,8 +31,13 @@ pub fn get() -> Result<Arc<Runtime>> {
     if let Some((_, inherited)) = slot.take() {
         std::mem::forget(inherited);
     }
+    // One worker: the library's work is waiting on sockets and timers, and a blocking caller
+    // (Python, C, Go) drives its own future on its own thread anyway. A second worker cost
+    // every cold start a thread, its malloc arena and hand-offs of the same fetch between the
+    // two (0.2-0.4 ms of CPU and 0.3-0.7 ms of wall per language, bench/overhead/RESULTS.md,
+    // eighth round), and bought no throughput a secrets read needs.
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .thread_name("starfleet-secrets")
         .on_thread_start(ignore_sigpipe_on_this_thread)
         .enable_all()
