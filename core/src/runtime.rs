@@ -34,8 +34,9 @@ pub fn get() -> Result<Arc<Runtime>> {
     // One worker: the library's work is waiting on sockets and timers, and a blocking caller
     // (Python, C, Go) drives its own future on its own thread anyway. A second worker cost
     // every cold start a thread, its malloc arena and hand-offs of the same fetch between the
-    // two (0.2-0.4 ms of CPU and 0.3-0.7 ms of wall per language, bench/overhead/RESULTS.md,
-    // eighth round), and bought no throughput a secrets read needs.
+    // two (0.1-0.6 ms of CPU and up to 0.7 ms of wall, by language and run, in two interleaved
+    // whole-table runs: bench/overhead/RESULTS.md, eighth round), and bought no throughput a
+    // secrets read needs.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("starfleet-secrets")
