@@ -652,13 +652,20 @@ class SecretsManager {
 /** The process's (this JS realm's) manager, located from the environment / Starfleet config. */
 const SECRETS_MANAGER = new SecretsManager()
 
-module.exports = {
-  SECRETS_MANAGER,
-  SecretsManager,
-  StarfleetSecretsError,
-  /** Built at first use: the same frozen object every time. */
-  get codes() {
-    return codesObject()
-  },
-  coreVersion: native.coreVersion(),
-}
+/**
+ * The exports, as one object literal of plain names: for `import` from ES modules, Node finds
+ * these names by reading this file (cjs-module-lexer), which only understands `name` and
+ * `name: identifier` entries. There is no ES-module entry point and no `exports` field in
+ * package.json on purpose: with one, every `require('starfleet-secrets')` goes through Node's
+ * package-exports resolver, 1.5 ms of CPU in a process where no package was resolved that way
+ * before and 0.4 ms in one where one was (Node 20; bench/overhead/RESULTS.md, ninth round).
+ */
+const coreVersion = native.coreVersion()
+module.exports = { SECRETS_MANAGER, SecretsManager, StarfleetSecretsError, codes: undefined, coreVersion }
+/**
+ * `codes` is built at first use: the same frozen object every time. Defined through a second
+ * name for the exports: a getter defined on `module.exports` by that name would make Node's
+ * reader drop `codes` from the ES-module names.
+ */
+const exported = module.exports
+Object.defineProperty(exported, 'codes', { enumerable: true, get: codesObject })

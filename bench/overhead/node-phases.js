@@ -8,7 +8,10 @@ const { performance } = require('node:perf_hooks')
 const { readFileSync, readdirSync, writeSync } = require('node:fs')
 
 const t0 = performance.now()
-const { SECRETS_MANAGER } = require(process.env.BENCH_STARFLEET_PKG)
+// BENCH_STARFLEET_PKG is the build under test, at <dir>/node_modules/starfleet-secrets; it is
+// required by name from <dir>/node_modules, as a worker's own require('starfleet-secrets') is
+// (Node reads its package.json and resolves it), not by its path, which skips that.
+const { SECRETS_MANAGER } = require('node:module').createRequire(process.env.BENCH_STARFLEET_PKG)('starfleet-secrets')
 const t1 = performance.now()
 const read = SECRETS_MANAGER.get('STARFLEET', 'SlackToken')
 const t2 = performance.now()

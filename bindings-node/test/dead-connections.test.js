@@ -13,7 +13,7 @@ const readline = require('node:readline')
 const h = require('./helpers')
 
 const WORKER = `
-const { SecretsManager } = require('.')
+const { SecretsManager } = require('starfleet-secrets')
 const readline = require('node:readline')
 const m = new SecretsManager({ secretId: process.argv[1], region: '${h.REGION}', ttl: 1 })
 const lines = readline.createInterface({ input: process.stdin })
@@ -31,7 +31,7 @@ m.secrets().then((doc) => {
 test('a black-holed pooled connection costs about a second, not the deadline', async () => {
   const name = h.unique('dead')
   await h.createSecret(name, { v: 'old' })
-  const child = spawn(process.execPath, ['-e', WORKER, name], { cwd: h.PACKAGE_DIR, stdio: ['pipe', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['-e', WORKER, name], { cwd: h.consumerFolder(), stdio: ['pipe', 'pipe', 'inherit'] })
   const out = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]()
   try {
     assert.deepEqual(JSON.parse((await out.next()).value), { v: 'old' })

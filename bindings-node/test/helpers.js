@@ -8,10 +8,30 @@
 // with its own secret.
 
 const { spawn } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 
 const REGION = 'us-east-2'
 const PACKAGE_DIR = path.resolve(__dirname, '..')
+
+let consumerDir
+/**
+ * A folder whose node_modules/starfleet-secrets is this package (a symlink, as `npm link` makes):
+ * child processes run there require and import the package by name, as a user's code does.
+ * The package has no `exports` field (index.js says why), so it cannot import itself by name
+ * from its own folder. Made once per test file's process, removed at its exit.
+ */
+function consumerFolder() {
+  if (consumerDir === undefined) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'starfleet-node-consumer-'))
+    fs.mkdirSync(path.join(dir, 'node_modules'))
+    fs.symlinkSync(PACKAGE_DIR, path.join(dir, 'node_modules', 'starfleet-secrets'), 'dir')
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
+    consumerDir = dir
+  }
+  return consumerDir
+}
 
 function env(name) {
   const value = process.env[name]
@@ -112,9 +132,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 /**
  * Run `node` with `args` (e.g. ['-e', code]) and the given environment changes (a value of
  * undefined removes the variable). Resolves to { code, signal, stdout, stderr, ms }; kills the
- * child and rejects after `timeoutMs`.
+ * child and rejects after `timeoutMs`. Runs in the consumer folder (`consumerFolder`) unless
+ * `cwd` says otherwise.
  */
-function runNode(args, { env: changes = {}, timeoutMs = 30000, cwd = PACKAGE_DIR } = {}) {
+function runNode(args, { env: changes = {}, timeoutMs = 30000, cwd = consumerFolder() } = {}) {
   const childEnv = { ...process.env }
   for (const [k, v] of Object.entries(changes)) {
     if (v === undefined) delete childEnv[k]
@@ -151,6 +172,7 @@ function settlesWithin(promise, ms, what = 'promise') {
 module.exports = {
   REGION,
   PACKAGE_DIR,
+  consumerFolder,
   MOTO,
   PROXY,
   unique,

@@ -155,7 +155,7 @@ test('a subscription never keeps the process alive', async () => {
   const name = h.unique('notify-exit')
   await h.createSecret(name, { k: 1 })
   const script = `
-    const { SecretsManager } = require('.')
+    const { SecretsManager } = require('starfleet-secrets')
     const m = new SecretsManager({ secretId: ${JSON.stringify(name)}, region: ${JSON.stringify(h.REGION)} })
     m.onChange((o, n) => console.log('changed', o, typeof n))
     m.secrets().then(() => setTimeout(() => console.log('done'), 100))
@@ -169,7 +169,7 @@ test('a subscription never keeps the process alive', async () => {
 
 test('a callback that captures its manager does not keep it alive (the cycle goes through Rust)', async () => {
   const script = `
-    const { SecretsManager } = require('.')
+    const { SecretsManager } = require('starfleet-secrets')
     const freed = new FinalizationRegistry((what) => console.log('freed', what))
     ;(() => {
       const m = new SecretsManager({ secretId: 'never-read', region: 'us-east-2' })

@@ -33,9 +33,13 @@ const PROBE_CJS = `
     new s.StarfleetSecretsError('TIMEOUT', 'x') instanceof Error
   const m = new s.SecretsManager(); m.pin({ A: { B: 'pinned' } })
   m.get('A.B').then((v) => console.log(ok, v, require('node:fs').realpathSync(require.resolve('starfleet-secrets'))))`
+// Every export by name (Node reads the names from index.js's source: there is no ES-module
+// entry), and the default import is the same object require() returns.
 const PROBE_ESM = `
-  import { SECRETS_MANAGER, SecretsManager, StarfleetSecretsError, codes } from 'starfleet-secrets'
-  console.log(SECRETS_MANAGER instanceof SecretsManager, typeof StarfleetSecretsError, codes.TIMEOUT)`
+  import pkg, { SECRETS_MANAGER, SecretsManager, StarfleetSecretsError, codes, coreVersion } from 'starfleet-secrets'
+  import { createRequire } from 'node:module'
+  const same = pkg === createRequire(process.cwd() + '/')('starfleet-secrets') && pkg.codes === codes
+  console.log(SECRETS_MANAGER instanceof SecretsManager, typeof StarfleetSecretsError, codes.TIMEOUT, coreVersion === pkg.coreVersion, same)`
 
 /** Load the installed package both ways; `from` is the directory it must resolve into. */
 async function probe(dir, from) {
@@ -46,7 +50,7 @@ async function probe(dir, from) {
   assert.ok(resolved.startsWith(fs.realpathSync(from) + path.sep), `${resolved} is not under ${from}`)
   const esm = await runNode(['--input-type=module', '-e', PROBE_ESM], { cwd: dir })
   assert.equal(esm.code, 0, esm.stderr)
-  assert.equal(esm.stdout.trim(), 'true function TIMEOUT')
+  assert.equal(esm.stdout.trim(), 'true function TIMEOUT true true')
 }
 
 before(() => {
@@ -61,7 +65,7 @@ test('an npm pack tarball installs into a fresh project and loads with require a
   const out = npmRun(['pack', '--json', '--pack-destination', scratch], PACKAGE_DIR)
   const [info] = JSON.parse(out.slice(out.indexOf('[')))
   const files = info.files.map((f) => f.path)
-  for (const f of ['package.json', 'index.js', 'index.mjs', 'index.d.ts', 'binding.js', 'binding.d.ts', 'install.js', 'README.md']) {
+  for (const f of ['package.json', 'index.js', 'index.d.ts', 'binding.js', 'binding.d.ts', 'install.js', 'README.md']) {
     assert.ok(files.includes(f), `${f} is packed: ${files}`)
   }
   assert.ok(files.some((f) => f.endsWith('.node')), 'the addon is packed')
@@ -75,4 +79,13 @@ test('npm install of the source folder works too', async () => {
   const project = freshProject('folder')
   npmRun(['install', '--no-save', PACKAGE_DIR], project)
   await probe(project, PACKAGE_DIR)
+})
+
+test('package.json has no exports field (require by name stays off Node 20 package-exports resolver)', () => {
+  // With one, every require('starfleet-secrets') costs 1.5 ms of CPU more in a process that
+  // had not resolved a package that way (bench/overhead/RESULTS.md, ninth round); the ES-module
+  // names come from index.js instead (the import probe above).
+  const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE_DIR, 'package.json'), 'utf8'))
+  assert.equal(pkg.exports, undefined)
+  assert.equal(pkg.main, 'index.js')
 })

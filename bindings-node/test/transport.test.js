@@ -9,7 +9,7 @@ const assert = require('node:assert/strict')
 const h = require('./helpers')
 
 const READ = `
-const { SecretsManager } = require('.')
+const { SecretsManager } = require('starfleet-secrets')
 new SecretsManager({ secretId: process.argv[1], region: '${h.REGION}' })
   .get('STARFLEET.SlackToken')
   .then((v) => console.log(String(v.length)), (e) => console.log(e.code + ' ' + e.message))
