@@ -657,8 +657,7 @@ const SECRETS_MANAGER = new SecretsManager()
  * these names by reading this file (cjs-module-lexer), which only understands `name` and
  * `name: identifier` entries. There is no ES-module entry point and no `exports` field in
  * package.json on purpose: with one, every `require('starfleet-secrets')` goes through Node's
- * package-exports resolver, 1.5 ms of CPU in a process where no package was resolved that way
- * before and 0.4 ms in one where one was (Node 20; bench/overhead/RESULTS.md, ninth round).
+ * package-exports resolver (its cost: README.md, `bench/overhead/node-exports`).
  */
 const coreVersion = native.coreVersion()
 module.exports = { SECRETS_MANAGER, SecretsManager, StarfleetSecretsError, codes: undefined, coreVersion }

@@ -8,9 +8,7 @@ const { performance } = require('node:perf_hooks')
 const { readFileSync, readdirSync, writeSync } = require('node:fs')
 
 const t0 = performance.now()
-// BENCH_STARFLEET_PKG is the build under test, at <dir>/node_modules/starfleet-secrets; it is
-// required by name from <dir>/node_modules, as a worker's own require('starfleet-secrets') is
-// (Node reads its package.json and resolves it), not by its path, which skips that.
+// The build under test required by name (bench/node/cold/starfleet-secrets.js says why).
 const { SECRETS_MANAGER } = require('node:module').createRequire(process.env.BENCH_STARFLEET_PKG)('starfleet-secrets')
 const t1 = performance.now()
 const read = SECRETS_MANAGER.get('STARFLEET', 'SlackToken')

@@ -82,9 +82,9 @@ test('npm install of the source folder works too', async () => {
 })
 
 test('package.json has no exports field (require by name stays off Node 20 package-exports resolver)', () => {
-  // With one, every require('starfleet-secrets') costs 1.5 ms of CPU more in a process that
-  // had not resolved a package that way (bench/overhead/RESULTS.md, ninth round); the ES-module
-  // names come from index.js instead (the import probe above).
+  // With one, every require('starfleet-secrets') goes through Node's package-exports resolver
+  // (its cost: README.md, bench/overhead/node-exports); the ES-module names come from index.js
+  // instead (the import probe above).
   const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE_DIR, 'package.json'), 'utf8'))
   assert.equal(pkg.exports, undefined)
   assert.equal(pkg.main, 'index.js')
