@@ -1,6 +1,6 @@
 //! Secret text and a key path (split at the first NUL) → parse, look up, render.
-//! Properties: no panic; a rendered path parses back to itself; errors and Debug never
-//! contain the looked-up string value.
+//! Properties: no panic; a rendered path parses back to itself; an error about a path below a
+//! string value is the same whatever that value is.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -27,13 +27,20 @@ fuzz_target!(|data: &[u8]| {
     let _ = format!("{document:?} {document}");
     let Ok(p) = Path::parse_dotted(&path) else { return };
     match document.get_str(&p) {
-        Ok(value) if value.len() >= 8 => {
-            // A long-enough value must not leak into messages about its neighbours.
+        Ok(_) => {
+            // A value must not leak into messages about its neighbours: the message for a
+            // path below it is the one the same path gets when the value is a canary. (A
+            // substring check fails on values such as "ot an object", which the message's
+            // own words contain.)
             let deeper = Path::from_keys(p.keys().iter().cloned().chain(["x".to_owned()])).unwrap();
             let e = document.get(&deeper).unwrap_err();
-            assert!(!e.message().contains(value) || p.to_string().contains(value), "{e}");
+            let canary = p.keys().iter().rev().fold(serde_json::json!("canary"), |inner, key| {
+                serde_json::json!({ key.as_str(): inner })
+            });
+            let canary = Document::parse(Zeroizing::new(canary.to_string())).unwrap();
+            let expected = canary.get(&deeper).unwrap_err();
+            assert_eq!(format!("{e} {e:?}"), format!("{expected} {expected:?}"), "depends on the value");
         }
-        Ok(_) => {}
         Err(e) => assert!(matches!(e.code(), Code::KeyNotFound | Code::SecretFormat)),
     }
 });
