@@ -8,8 +8,9 @@ const { performance } = require('node:perf_hooks')
 const { readFileSync, readdirSync, writeSync } = require('node:fs')
 
 const t0 = performance.now()
-// The build under test required by name (bench/node/cold/starfleet-secrets.js says why).
-const { SECRETS_MANAGER } = require('node:module').createRequire(process.env.BENCH_STARFLEET_PKG)('starfleet-secrets')
+// Required by name from beside the build's node_modules, where node-addons copies this file
+// (bench/node/cold/starfleet-secrets.js says why).
+const { SECRETS_MANAGER } = require('starfleet-secrets')
 const t1 = performance.now()
 const read = SECRETS_MANAGER.get('STARFLEET', 'SlackToken')
 const t2 = performance.now()

@@ -59,6 +59,7 @@ use aws_sdk_secretsmanager::config::{IntoShared, SharedHttpClient};
 use aws_smithy_http_client::pool::{Builder as PoolBuilder, Client as PoolClient, ConnectionPool};
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
+use memchr::memmem::Finder;
 use rustls_pki_types::{CertificateDer, TrustAnchor};
 
 use crate::error::{Code, Error, Result};
@@ -388,14 +389,21 @@ fn trusted_roots(pem: &[u8]) -> (TrustStore, usize) {
 /// it holds, and copies its trust store once per connection pool it builds (and core builds
 /// two per client, see `tls_client`), which for ~145 separate roots is ~145 allocations per
 /// copy, against one.
+///
+/// The markers are found with memchr's vectorised substring search, its two searchers built
+/// once for the whole text rather than once per search (`memmem::find`), ~290 times for a
+/// system bundle: building the client over it 333-343 → 316-326 µs (`cargo bench -p
+/// starfleet-secrets --bench trust_store`, bench/overhead/RESULTS.md, tenth round). A
+/// byte-window comparison, before memchr, was a tenth of a cold start's CPU at opt-level "z".
 fn trusted_roots_pem(pem: &[u8]) -> (Vec<u8>, usize) {
     let mut roots = Vec::with_capacity(pem.len());
     let mut usable = 0;
     let mut rest = pem;
     let mut der = Vec::new();
-    while let Some(start) = find(rest, PEM_BEGIN) {
+    let (begin, end) = (Finder::new(PEM_BEGIN), Finder::new(PEM_END));
+    while let Some(start) = begin.find(rest) {
         let body = &rest[start + PEM_BEGIN.len()..];
-        let Some(len) = find(body, PEM_END) else {
+        let Some(len) = end.find(body) else {
             break;
         };
         rest = &body[len + PEM_END.len()..];
@@ -485,13 +493,6 @@ fn push_plain_pem(pem: &mut Vec<u8>, der: &[u8]) {
     }
     pem.extend_from_slice(PEM_END);
     pem.push(b'\n');
-}
-
-/// The first `needle` in `haystack`: a vectorised substring search (memchr's). A bundle is
-/// ~220 KB; comparing a window at every byte, as `windows().position()` does, was a tenth of
-/// a cold start's CPU at the release profile's opt-level "z" (BENCHMARKS.md).
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(haystack, needle)
 }
 
 #[cfg(test)]
