@@ -390,11 +390,10 @@ fn trusted_roots(pem: &[u8]) -> (TrustStore, usize) {
 /// two per client, see `tls_client`), which for ~145 separate roots is ~145 allocations per
 /// copy, against one.
 ///
-/// The markers are found with memchr's vectorised substring search, its two searchers built
-/// once for the whole text rather than once per search (`memmem::find`), ~290 times for a
-/// system bundle: building the client over it 333-343 → 316-326 µs (`cargo bench -p
-/// starfleet-secrets --bench trust_store`, bench/overhead/RESULTS.md, tenth round). A
-/// byte-window comparison, before memchr, was a tenth of a cold start's CPU at opt-level "z".
+/// The markers are found with memchr's vectorised substring search (a byte-window comparison
+/// was a tenth of a cold start's CPU at opt-level "z"), its two searchers built once for the
+/// whole text rather than once per search as `memmem::find` does, ~290 times for a system
+/// bundle (bench/core/RESULTS.md, `--bench trust_store`).
 fn trusted_roots_pem(pem: &[u8]) -> (Vec<u8>, usize) {
     let mut roots = Vec::with_capacity(pem.len());
     let mut usable = 0;
