@@ -480,10 +480,11 @@ fn der_sequence(parts: &[&[u8]]) -> Option<Vec<u8>> {
 }
 
 /// Appends `der` to `pem` as one PEM certificate: its base64 on a single line between the
-/// markers. RFC 7468 has writers wrap at 64 characters, but this text is read only by the SDK's
-/// parser (rustls-pki-types), which takes a line of any length and does a fixed amount of work
-/// per line besides its per-byte work: one line per root instead of a dozen or more makes its parse of a
-/// system bundle's roots about 11 % cheaper (bench/core/RESULTS.md, `pem_lines`).
+/// markers. RFC 7468 has writers wrap at 64 characters, but this text is read only by the
+/// SDK's parser (rustls-pki-types), which takes a line of any length and does a fixed amount
+/// of work per line besides its per-byte work: one line per root instead of a dozen or more
+/// makes its parse of a system bundle's roots about 11 % cheaper (bench/core/RESULTS.md,
+/// `pem_lines`).
 fn push_plain_pem(pem: &mut Vec<u8>, der: &[u8]) {
     pem.extend_from_slice(PEM_BEGIN);
     pem.push(b'\n');
