@@ -2,14 +2,16 @@ package starfleetsecrets
 
 // The cgo layer: every C call of the package is here.
 //
-// Build flags come from pkg-config (link_shared.go, link_static.go): the C SDK
-// (libstarfleet_secrets and its header) installs lib/pkgconfig/starfleet_secrets.pc. For an SDK
-// outside the default search path, or the in-repository development build that
-// scripts/test-c-go lays out in target/debug/c-sdk:
+// Build flags come from pkg-config (link_static.go, link_shared.go): the C SDK
+// (libstarfleet_secrets and its header) installs lib/pkgconfig/starfleet_secrets_static.pc,
+// linked by default (one self-contained binary), and starfleet_secrets.pc, for the shared
+// library under -tags starfleet_shared. For an SDK outside the default search path, or the
+// in-repository development build that scripts/test-c-go lays out in target/debug/c-sdk:
 //
 //	PKG_CONFIG_PATH=/path/to/sdk/lib/pkgconfig go build ./...
 //
-// The .pc file adds an rpath to the SDK's lib/, so programs run without LD_LIBRARY_PATH.
+// Over the shared library, the .pc file adds an rpath to the SDK's lib/, so programs run
+// without LD_LIBRARY_PATH.
 
 /*
 #include <stdbool.h>
