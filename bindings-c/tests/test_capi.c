@@ -3,7 +3,7 @@
  *
  * Built only from the C SDK (header and shared library, through pkg-config); run by
  * scripts/test-c-go under valgrind inside scripts/with-harness, against the development SDK
- * it lays out in target/debug/c-sdk:
+ * it lays out in target/<triple>/debug/c-sdk:
  *
  *     cc -std=c11 -Wall -Wextra -Werror -pedantic bindings-c/tests/test_capi.c bindings-c/tests/harness_client.c \
  *        $(pkg-config --cflags --libs starfleet_secrets) -lpthread -lm -o target/c-tests/test_capi

@@ -6,7 +6,7 @@ package starfleetsecrets
 // (libstarfleet_secrets and its header) installs lib/pkgconfig/starfleet_secrets_static.pc,
 // linked by default (one self-contained binary), and starfleet_secrets.pc, for the shared
 // library under -tags starfleet_shared. For an SDK outside the default search path, or the
-// in-repository development build that scripts/test-c-go lays out in target/debug/c-sdk:
+// in-repository development build that scripts/test-c-go lays out in target/<triple>/debug/c-sdk:
 //
 //	PKG_CONFIG_PATH=/path/to/sdk/lib/pkgconfig go build ./...
 //
