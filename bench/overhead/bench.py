@@ -5,7 +5,8 @@
 
 FILE lists the programs, one per line: ``LANGUAGE<TAB>ROLE<TAB>LABEL<TAB>ENV<TAB>ARGV...``
 (tab-separated; ENV is ``-`` or, separated by spaces, ``VAR=VALUE`` pairs to set and ``-VAR``
-names to remove from the environment; ROLE is ``bare``,
+names to remove from the environment, a ``$VAR`` in a VALUE expanded from this process's
+environment, e.g. a path the harness chose; ROLE is ``bare``,
 ``package``, ``control``, ``floor`` or ``sdk``; a floor row is the runtime's own minimal client doing the same request,
 bench/overhead/floor; a control row is the package's worker with the package taken out: the
 same kind of script file, the same writes, a constant for the value). Every program runs once unmeasured (page cache, .pyc files), then
@@ -63,7 +64,7 @@ def parse_spec(path: str) -> List[Tuple[str, str, str, Dict[str, str], List[str]
                         env.pop(item[1:], None)
                     else:
                         name, _, value = item.partition("=")
-                        env[name] = value
+                        env[name] = os.path.expandvars(value)
             programs.append((language, role, label, env, argv))
     return programs
 
