@@ -49,6 +49,22 @@ fn https_verified_with_the_ca_in_aws_ca_bundle_or_ssl_cert_file() {
     assert_eq!(proxied_gets(&name), 2);
 }
 
+/// The path every deployment takes, reaching Secrets Manager by name: the system resolver (on
+/// the runtime's blocking pool), SNI, and the certificate verified for the name rather than
+/// for an address. The harness's certificate names `localhost`; where `localhost` also resolves
+/// to `::1`, which the harness does not listen on, that attempt is refused and the next address
+/// is tried, so the read succeeds either way.
+#[test]
+fn https_by_host_name_is_resolved_and_verified_for_the_name() {
+    let name = seeded("tls-by-name");
+    let https = var("STARFLEET_TEST_PROXY_HTTPS");
+    let port = https.rsplit(':').next().unwrap();
+    let by_name = format!("https://localhost:{port}");
+    let (ok, stderr) = read(&name, &by_name, &[("AWS_CA_BUNDLE", &var("STARFLEET_TEST_CA"))], &[]);
+    assert!(ok, "{by_name}: {stderr}");
+    assert_eq!(proxied_gets(&name), 1);
+}
+
 #[test]
 fn wrong_roots_are_a_network_error_and_no_request_is_sent() {
     let name = seeded("tls-wrong");
