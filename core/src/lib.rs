@@ -38,6 +38,7 @@ pub mod arn;
 pub mod cache;
 pub mod config;
 pub mod deadline;
+pub mod dns;
 pub mod document;
 pub mod error;
 pub mod hedge;

@@ -47,6 +47,8 @@ const MAX_ATTEMPTS: u32 = 3;
 const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
 /// How long opening a connection (TCP and TLS handshake) may take, within the deadline: the
 /// AWS SDKs' own bound. It covers no answer: once a request is sent, only the deadline ends it.
+/// It covers the host-name lookup too, which is why a lookup outlives the attempt that started
+/// it ([`crate::dns`]): a resolver slower than this is waited for across attempts.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a GetSecretValue sent on a **reused** pooled connection waits for its answer
 /// before the same request is also sent on a new connection ([`crate::hedge`]), the first

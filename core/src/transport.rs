@@ -47,6 +47,9 @@
 //! `HTTP_PROXY` unless `NO_PROXY` lists the address (container credentials it never proxies).
 //! With no proxy variable set nothing is parsed and the connector has no proxy layer.
 //!
+//! **Host names** are looked up by [`crate::dns`] (getaddrinfo, each lookup outliving the connect
+//! attempt that started it, so a slow DNS server is waited for).
+//!
 //! **Pooled connections** are dropped after [`POOL_IDLE_TIMEOUT`] idle, well below the
 //! 350 s after which an AWS NAT gateway silently forgets a flow, and carry TCP keepalive
 //! probes. A connection that died anyway (a Lambda freeze, a NAT) is caught by [`crate::hedge`]:
@@ -62,6 +65,7 @@ use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsCont
 use memchr::memmem::Finder;
 use rustls_pki_types::{CertificateDer, TrustAnchor};
 
+use crate::dns;
 use crate::error::{Code, Error, Result};
 use crate::hedge::HedgingClient;
 use crate::settings::EnvLookup;
@@ -119,8 +123,9 @@ fn tls_client(env: EnvLookup<'_>, profile: Option<&ProfileTransport>, scheme: Sc
     let proxy = proxy_config(env, scheme)?;
     // Each pool takes its own copy of the roots (one allocation per certificate): the
     // context is moved into the second rather than copied once more.
+    let resolver = dns::Resolver::default();
     let pool = |context: TlsContext| {
-        with_policy(ConnectionPool::builder(), idle_timeout, proxy.clone())
+        with_policy(ConnectionPool::builder(), idle_timeout, proxy.clone(), &resolver)
             .tls_provider(Provider::rustls(CryptoMode::Ring))
             .tls_context(context)
             .build_https()
@@ -147,14 +152,22 @@ pub fn http_client_with(env: EnvLookup<'_>, profile: Option<&ProfileTransport>) 
     }
     let idle_timeout = pool_idle_timeout(env)?;
     let proxy = proxy_config(env, Scheme::Http)?;
-    let pool = || with_policy(ConnectionPool::builder(), idle_timeout, proxy.clone()).build_http();
+    let resolver = dns::Resolver::default();
+    let pool = || with_policy(ConnectionPool::builder(), idle_timeout, proxy.clone(), &resolver).build_http();
     shared(pool(), pool())
 }
 
 /// The pooling policy of both clients (module doc), with `idle_timeout` (see
-/// [`pool_idle_timeout`]) and the proxy, if any (see [`proxy_config`]).
-fn with_policy<Tls>(builder: PoolBuilder<Tls>, idle_timeout: Duration, proxy: Option<ProxyConfig>) -> PoolBuilder<Tls> {
+/// [`pool_idle_timeout`]), the proxy, if any (see [`proxy_config`]), and the client's resolver
+/// (shared by its two pools; see [`crate::dns`]).
+fn with_policy<Tls>(
+    builder: PoolBuilder<Tls>,
+    idle_timeout: Duration,
+    proxy: Option<ProxyConfig>,
+    resolver: &dns::Resolver,
+) -> PoolBuilder<Tls> {
     let builder = builder
+        .dns_resolver(resolver.clone())
         .idle_timeout(idle_timeout)
         .tcp_keepalive(TCP_KEEPALIVE)
         .tcp_nodelay(true);

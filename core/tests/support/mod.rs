@@ -215,8 +215,7 @@ pub async fn get_count(secret: &str) -> u64 {
 /// The example worker (`cargo build --example worker`), run as its own process with a
 /// chosen environment.
 pub fn worker(envs: &[(&str, &str)], remove: &[&str]) -> std::process::Output {
-    let exe = std::env::current_exe().unwrap();
-    let examples = exe.parent().unwrap().parent().unwrap().join("examples").join("worker");
+    let examples = worker_path();
     let mut cmd = std::process::Command::new(&examples);
     for k in remove {
         cmd.env_remove(k);
@@ -224,6 +223,12 @@ pub fn worker(envs: &[(&str, &str)], remove: &[&str]) -> std::process::Output {
     cmd.envs(envs.iter().copied()).env_remove("STARFLEET_CONFIG");
     cmd.output()
         .unwrap_or_else(|e| panic!("run {}: {e}", examples.display()))
+}
+
+/// Where `cargo build --example worker` put the example worker.
+pub fn worker_path() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().join("examples").join("worker")
 }
 
 /// What a host application hands over (`SecretsManager::use_config`): a loaded Starfleet
