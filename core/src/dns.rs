@@ -16,6 +16,12 @@
 //! must still come within the attempts the retry policy allows (three: about 9 s, where reads
 //! gave up at 9.1-9.3 s before this module, bench/slow-dns; glibc itself stops a lookup at
 //! 10 s with its default `timeout:5 attempts:2`).
+//!
+//! A GetSecretValue no longer has that timer at all: its connection keeps trying until the
+//! deadline, and the connect timeout only paces copies of it on other connections
+//! ([`crate::hedge`]). This module still serves those copies (each joins, or races, the
+//! lookup in flight) and the calls that keep the SDK's connect timeout: the credential
+//! providers' (STS, SSO, container credentials over HTTPS) and the operator CLI's.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -1,31 +1,43 @@
-//! Hedged reads: how a dead pooled connection is caught without a timer that fails slow answers.
+//! Hedged reads: how a dead connection is caught without a timer that fails slow answers.
 //!
-//! A pooled connection can die without either end being told: an AWS NAT gateway forgets an
-//! idle flow, a Lambda sandbox is frozen between invocations and its peer closes. A request
-//! sent on such a connection gets no answer and no error, ever. A fresh connection cannot be
-//! in that state: its handshake has just been answered. So the only request worth watching is
-//! one that went out on a **reused** connection, and the way to stop waiting on it is not to
-//! give up (a Secrets Manager, or the KMS behind it, that takes 1.5 s is slow, not broken)
-//! but to **hedge**: after [`Hedge::delay`] without an answer, the same request (already
-//! signed, a read, so safe to send twice) goes out again on a new connection while the first
-//! keeps waiting, and whichever answers first is the answer. If the new one wins, the old
-//! connection is poisoned (it leaves the pool, closed); the loser's request is dropped.
+//! Two kinds of connection can leave a request waiting forever, with no answer and no error:
 //!
-//! Whether a request went out on a reused connection is known before any answer: the pool
-//! names the connection it hands a request to (the SDK's `CaptureSmithyConnection` extension,
-//! set before the request is written), and this module remembers which connections of the
-//! pool have carried a request before ([`Carried`]). Nothing here guesses from timings.
+//! * A **reused** pooled connection that died without either end being told: an AWS NAT
+//!   gateway forgot an idle flow, a Lambda sandbox was frozen between invocations and its
+//!   peer closed. A fresh connection cannot be in that state: its handshake has just been
+//!   answered. So the only sent request worth watching is one that went out on a reused
+//!   connection, and the way to stop waiting on it is not to give up (a Secrets Manager, or
+//!   the KMS behind it, that takes 1.5 s is slow, not broken) but to **hedge**: after
+//!   [`Hedge::delay`] without an answer, the same request (already signed, a read, so safe to
+//!   send twice) goes out again on a new connection while the first keeps waiting, and
+//!   whichever answers first is the answer. If the new one wins, the old connection is
+//!   poisoned (it leaves the pool, closed); the loser's request is dropped.
+//! * A connection still **being opened** (DNS, TCP, a proxy's `CONNECT`, TLS) after the
+//!   client's connect timeout (`source::CONNECT_TIMEOUT`, 3 s): its address may be
+//!   black-holed (a SYN that nothing answers), or the way to it merely slow (a proxy whose own
+//!   way upstream is slow, a distant region, a slow resolver). Failing the attempt there, as
+//!   the SDK's connect timeout does, turns every slow-but-healthy handshake into a failure
+//!   (three attempts of 3 s each, then `TIMEOUT`, where boto3 waits 60 s and reads). So a
+//!   hedged request opens its connection with no timer of its own, and each connect timeout
+//!   that passes without a connection sends a copy on another new connection (a fresh lookup,
+//!   perhaps another address) while the earlier ones keep trying: the first answer wins.
 //!
-//! The hedge takes a second pool of its own, and every hedge request carries
-//! `Connection: close`, so that pool never keeps an idle connection: each hedge opens a new
-//! one. Going through the main pool instead could pick another idle connection the same
-//! NAT has forgotten. Connect and TLS of that new connection keep the operation's connect
-//! timeout; the caller's deadline (the SDK's operation timeout) still bounds everything.
+//! Whether a request went out on a reused connection, or on any, is known before any answer:
+//! the pool names the connection it hands a request to (the SDK's `CaptureSmithyConnection`
+//! extension, set before the request is written), and this module remembers which
+//! connections of the pool have carried a request before ([`Carried`]). Nothing here guesses
+//! from timings.
+//!
+//! Copies go to a second pool of their own, and every copy carries `Connection: close`, so
+//! that pool never keeps an idle connection: each copy opens a new one. Going through the main
+//! pool instead could pick another idle connection the same NAT has forgotten. The caller's
+//! deadline (the SDK's operation timeout) bounds everything.
 //!
 //! Only requests that carry a [`Hedge`] extension are hedged (`source` puts it on each
 //! GetSecretValue attempt); anything else, a write from the operator CLI or a credential
-//! provider's call, goes through the main pool untouched. One hedge per [`Hedge`] (that is,
-//! per read, across the SDK's retries of it), and its count is what `stats().hedges` reports.
+//! provider's call, goes through the main pool untouched, its connect timeout applied as the
+//! SDK applies it. At most [`MAX_HEDGES`] copies per [`Hedge`] (that is, per read, across the
+//! SDK's retries of it), and their count is what `stats().hedges` reports.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -33,7 +45,7 @@ use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -50,12 +62,20 @@ use aws_smithy_types::config_bag::ConfigBag;
 /// While a request has not yet been handed to a connection (one is being opened), how often to
 /// look whether it has: short, because the hedge delay counts from that moment.
 const SELECTION_POLL: Duration = Duration::from_millis(50);
+/// The longest single sleep of [`watch`] (it has nothing to wake for but an answer).
+const DAY: Duration = Duration::from_secs(86_400);
 /// Connections remembered by [`Carried`]: far more than a pool holds at once (a forgotten one
 /// that is still pooled would be taken for new, and its request not hedged).
 const CARRIED_MAX: usize = 256;
 
-/// A request extension: "this read may be hedged after `delay` of silence on a reused
-/// connection". Clones share the count, so the caller keeps one and reads [`Hedge::count`].
+/// Copies of one read's request at most: as many as the SDK's retries of it
+/// (`source::MAX_ATTEMPTS` - 1), so a connection stuck on a black-holed address gets the
+/// other chances a retry would have given it, without anything being given up.
+pub const MAX_HEDGES: u32 = 2;
+
+/// A request extension: "this read may be hedged: after `delay` of silence on a reused
+/// connection, or while a connection is still being opened". Clones share the count, so the
+/// caller keeps one and reads [`Hedge::count`].
 #[derive(Clone, Debug)]
 pub struct Hedge {
     delay: Duration,
@@ -75,19 +95,21 @@ impl Hedge {
         self.delay
     }
 
-    /// Hedges sent for this read (0 or 1).
+    /// Copies sent for this read (at most [`MAX_HEDGES`]).
     pub fn count(&self) -> u32 {
         self.sent.load(Relaxed)
     }
 
-    /// Claims the one hedge of this read; false when it was already sent.
+    /// Claims one of this read's copies; false when all were sent.
     fn claim(&self) -> bool {
-        self.sent.compare_exchange(0, 1, Relaxed, Relaxed).is_ok()
+        self.sent
+            .fetch_update(Relaxed, Relaxed, |sent| (sent < MAX_HEDGES).then_some(sent + 1))
+            .is_ok()
     }
 }
 
 /// The HTTP client of an SDK client: `pooled` for every request, `fresh` (a pool whose
-/// connections are never reused) for hedges. Built by `transport`, which owns both pools.
+/// connections are never reused) for the copies. Built by `transport`, which owns both pools.
 #[derive(Debug)]
 pub struct HedgingClient {
     pooled: SharedHttpClient,
@@ -131,9 +153,15 @@ impl Carried {
 
 impl HttpClient for HedgingClient {
     fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        // A hedged request's connection has no timer: the connect timeout paces its copies.
+        let mut patient = HttpConnectorSettings::builder();
+        patient.set_read_timeout(settings.read_timeout());
+        let patient = patient.build();
         SharedHttpConnector::new(HedgingConnector {
             pooled: self.pooled.http_connector(settings, components),
-            fresh: self.fresh.http_connector(settings, components),
+            patient: self.pooled.http_connector(&patient, components),
+            fresh: self.fresh.http_connector(&patient, components),
+            connect_delay: settings.connect_timeout(),
             carried: self.carried.clone(),
         })
     }
@@ -160,9 +188,15 @@ impl HttpClient for HedgingClient {
     }
 }
 
+/// One attempt's connectors: `pooled` as the SDK configured it (connect timeout and all), for
+/// requests that are not hedged; `patient`, the same pool with no connect timer, and `fresh`,
+/// the copies' pool, likewise, for hedged ones, whose copies go every `connect_delay` while
+/// no connection is open.
 struct HedgingConnector {
     pooled: SharedHttpConnector,
+    patient: SharedHttpConnector,
     fresh: SharedHttpConnector,
+    connect_delay: Option<Duration>,
     carried: Arc<Carried>,
 }
 
@@ -184,52 +218,137 @@ impl HttpConnector for HedgingConnector {
                 capture
             }
         };
-        // Cloned before sending: a small buffered body. A clone carries no extensions, so the
-        // hedge is not hedged again; `Connection: close` keeps its connection out of any pool.
-        let hedge = request.extension::<Hedge>().cloned().and_then(|hedge| {
+        // Copied before sending: a small buffered body. A copy carries no extensions, so it is
+        // not hedged again; `Connection: close` keeps its connection out of any pool.
+        let hedging = request.extension::<Hedge>().cloned().and_then(|hedge| {
             let mut spare = request.try_clone()?;
             spare.headers_mut().insert("connection", "close");
             Some(Hedging {
                 hedge,
                 spare,
                 fresh: self.fresh.clone(),
+                connect_delay: self.connect_delay,
             })
         });
-        let first = self.pooled.call(request);
-        HttpConnectorFuture::new(watch(first, connection, self.carried.clone(), hedge))
+        let first = match hedging {
+            Some(_) => self.patient.call(request),
+            None => self.pooled.call(request),
+        };
+        HttpConnectorFuture::new(watch(first, connection, self.carried.clone(), hedging))
     }
 }
 
-/// What a hedge needs: the read's [`Hedge`], a copy of the request, the connector of the
-/// hedge pool.
+/// What hedging needs: the read's [`Hedge`], a copy of the request to send again, the
+/// connector of the copies' pool, and how long a connection may take to open before a copy
+/// goes (the SDK's connect timeout).
 struct Hedging {
     hedge: Hedge,
     spare: HttpRequest,
     fresh: SharedHttpConnector,
+    connect_delay: Option<Duration>,
+}
+
+impl Hedging {
+    /// A copy of the request on a new connection, if the read has one left.
+    fn send_copy(&self, why: &str) -> Option<Contender> {
+        let mut copy = self.spare.try_clone()?;
+        if !self.hedge.claim() {
+            return None;
+        }
+        log::debug!("{why}: sending the request again on a new connection");
+        let connection = CaptureSmithyConnection::new();
+        copy.add_extension(connection.clone());
+        Some(Contender {
+            answer: Box::pin(self.fresh.call(copy)),
+            connection,
+            first: false,
+            had_connection: false,
+        })
+    }
 }
 
 type Answer = Result<HttpResponse, ConnectorError>;
 
-/// `first`'s answer, noting its connection in `carried`; when `hedging`, and `first` went out
-/// on a reused connection and has had no answer for [`Hedge::delay`], the first answer of it
-/// and of the hedge (an error loses to the other's answer).
+/// A request racing for a read's answer: the SDK's attempt (`first`) or a copy of it, with the
+/// capture that names its connection once it has one, and whether it had one when last polled.
+struct Contender {
+    answer: Pin<Box<HttpConnectorFuture>>,
+    connection: CaptureSmithyConnection,
+    first: bool,
+    had_connection: bool,
+}
+
+impl Contender {
+    fn placed(&self) -> bool {
+        self.connection.get().is_some()
+    }
+}
+
+/// Polls each contender once, in order; the first answer, and whether it is `first`'s. When
+/// one gets a connection while others are still opening theirs, those are dropped before
+/// they are polled again, so before their request can be written: such copies exist to get a
+/// connection, and a request that has a new one is waited for (a slow lookup that answers
+/// every contender at once would otherwise send the request twice). A request that was
+/// already on a (reused) connection when its copy went drops nothing.
+fn poll_contenders(contenders: &mut Vec<Contender>, cx: &mut Context<'_>) -> Poll<(bool, Answer)> {
+    let mut index = 0;
+    while index < contenders.len() {
+        if let Poll::Ready(answer) = contenders[index].answer.as_mut().poll(cx) {
+            return Poll::Ready((contenders.remove(index).first, answer));
+        }
+        if !contenders[index].had_connection && contenders[index].placed() {
+            contenders[index].had_connection = true;
+            let placed: Vec<bool> = contenders
+                .iter()
+                .enumerate()
+                .map(|(i, c)| i == index || c.placed())
+                .collect();
+            let kept_before = placed[..index].iter().filter(|p| **p).count();
+            let mut keep = placed.into_iter();
+            contenders.retain(|_| keep.next().unwrap_or(true));
+            index = kept_before;
+        }
+        index += 1;
+    }
+    Poll::Pending
+}
+
+/// `first`'s answer, noting its connection in `carried`. When `hedging`, copies race it: one
+/// each connect delay while no request has a connection yet, or one if `first` went out on a
+/// reused connection and has had no answer for [`Hedge::delay`]. The first answer wins; an
+/// error loses to any other contender's answer.
 async fn watch(
     first: HttpConnectorFuture,
     connection: CaptureSmithyConnection,
     carried: Arc<Carried>,
     hedging: Option<Hedging>,
 ) -> Answer {
-    let mut first = std::pin::pin!(first);
-    // Not known to be on a connection after this instant (the hedge delay counts from it).
-    let mut unplaced_at = Instant::now();
+    let mut first = Box::pin(first);
     // One poll: an idle pooled connection is taken, and the request written to it, at once.
     if let Poll::Ready(answer) = poll_fn(|cx| Poll::Ready(first.as_mut().poll(cx))).await {
         note(&connection, &carried);
         return answer;
     }
-    // The connection the request is on, whether it had carried a request before, and since when.
+    let Some(hedging) = hedging else {
+        let answer = first.await;
+        note(&connection, &carried);
+        return answer;
+    };
+    let started = Instant::now();
+    // Not known to be on a connection after this instant (the hedge delay counts from it).
+    let mut unplaced_at = started;
+    // The connection `first` is on, whether it had carried a request before, and since when.
     let mut placed: Option<(ConnectionId, bool, Instant)> = None;
-    let hedging = loop {
+    // Copies due so far (sent, or not because the read had none left).
+    let mut due = 0;
+    let mut contenders = vec![Contender {
+        answer: first,
+        had_connection: connection.get().is_some(),
+        connection: connection.clone(),
+        first: true,
+    }];
+    let mut failure = None;
+    loop {
         match connection.get().and_then(|c| c.connection_id()) {
             Some(id) if placed.map(|(known, ..)| known) != Some(id) => {
                 placed = Some((id, carried.note(id), unplaced_at));
@@ -237,67 +356,63 @@ async fn watch(
             Some(_) => {}
             None => unplaced_at = Instant::now(),
         }
-        let wait = match (&hedging, placed) {
-            // A new connection: nothing can have dropped it yet, so its answer is awaited.
-            (None, _) | (Some(_), Some((_, false, _))) => None,
-            (Some(_), None) => Some(SELECTION_POLL),
-            (Some(h), Some((_, true, since))) => match (since + h.hedge.delay()).checked_duration_since(Instant::now())
-            {
-                Some(left) if !left.is_zero() => Some(left),
-                _ => break hedging,
-            },
-        };
-        let Some(wait) = wait else {
-            let answer = first.as_mut().await;
-            if placed.is_none() {
-                note(&connection, &carried);
+        let next = match placed {
+            // No connection yet: a copy each connect delay, until one of them has one.
+            None if !contenders.iter().any(Contender::placed) => {
+                hedging.connect_delay.map(|delay| started + delay * (due + 1))
             }
-            return answer;
+            // Sent on a reused connection: one copy after the hedge delay.
+            Some((_, true, since)) if due == 0 => Some(since + hedging.hedge.delay()),
+            // Sent on a new connection: nothing can have dropped it yet, so its answer is awaited.
+            _ => None,
         };
-        tokio::select! {
-            answer = first.as_mut() => {
-                if placed.is_none() {
-                    note(&connection, &carried);
-                }
-                return answer;
-            }
-            () = tokio::time::sleep(wait) => {}
+        let now = Instant::now();
+        if next.is_some_and(|at| at <= now) {
+            due += 1;
+            let why = match placed {
+                None => "no connection opened yet",
+                Some(_) => "no answer on a reused connection",
+            };
+            contenders.extend(hedging.send_copy(why));
+            continue;
         }
-    };
-    let Some(Hedging { hedge, spare, fresh }) = hedging.filter(|h| h.hedge.claim()) else {
-        return first.await;
-    };
-    log::debug!(
-        "no answer after {:?} on a reused connection: sending the request again on a new connection",
-        hedge.delay()
-    );
-    race(first, fresh.call(spare), &connection).await
-}
-
-/// The first answer of `first` (on a reused connection, `connection`) and `second` (its hedge
-/// on a new one); an error loses to the other's answer.
-async fn race(
-    mut first: Pin<&mut HttpConnectorFuture>,
-    second: HttpConnectorFuture,
-    connection: &CaptureSmithyConnection,
-) -> Answer {
-    let mut second = std::pin::pin!(second);
-    tokio::select! {
-        answer = first.as_mut() => match answer {
-            Ok(response) => Ok(response),
-            Err(_) => second.await,
-        },
-        answer = second.as_mut() => match answer {
+        let until_next = next.map(|at| at - now);
+        // Whether `first` has a connection is looked at again shortly.
+        let wait = match placed {
+            None => until_next.map_or(SELECTION_POLL, |left| left.min(SELECTION_POLL)),
+            Some(_) => until_next.unwrap_or(Duration::MAX),
+        };
+        let mut tick = std::pin::pin!(tokio::time::sleep(wait.min(DAY)));
+        let event = poll_fn(|cx| match poll_contenders(&mut contenders, cx) {
+            Poll::Ready(answer) => Poll::Ready(Some(answer)),
+            Poll::Pending => tick.as_mut().poll(cx).map(|()| None),
+        })
+        .await;
+        let Some((from_first, answer)) = event else {
+            continue;
+        };
+        if from_first && placed.is_none() {
+            note(&connection, &carried);
+        }
+        match answer {
             Ok(response) => {
-                // The reused connection lost to a new one: treat it as dead (closed, out of the
+                // A reused connection lost to a new one: treat it as dead (closed, out of the
                 // pool), so no later request is sent into it.
-                if let Some(connection) = connection.get() {
+                if let (false, Some((_, true, _)), Some(connection)) = (from_first, placed, connection.get()) {
                     connection.poison();
                 }
-                Ok(response)
+                return Ok(response);
             }
-            Err(_) => first.await,
-        },
+            // An error loses to any other contender's answer; `first`'s is the one reported.
+            Err(error) => {
+                if from_first || failure.is_none() {
+                    failure = Some(error);
+                }
+                if contenders.is_empty() {
+                    return Err(failure.expect("set just above"));
+                }
+            }
+        }
     }
 }
 
@@ -400,12 +515,76 @@ mod tests {
         }
     }
 
+    /// A contender whose request never answers, on a connection once `placed` is set.
+    fn contender(first: bool, placed: &Arc<std::sync::atomic::AtomicBool>) -> Contender {
+        let connection = CaptureSmithyConnection::new();
+        let placed = Arc::clone(placed);
+        connection.set_connection_retriever(move || {
+            placed.load(Relaxed).then(|| {
+                aws_smithy_runtime_api::client::connection::ConnectionMetadata::builder()
+                    .proxied(false)
+                    .poison_fn(|| {})
+                    .build()
+            })
+        });
+        Contender {
+            answer: Box::pin(HttpConnectorFuture::new(std::future::pending())),
+            had_connection: false,
+            connection,
+            first,
+        }
+    }
+
+    fn poll_once(contenders: &mut Vec<Contender>) {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(poll_contenders(contenders, &mut cx).is_pending());
+    }
+
     #[test]
-    fn one_hedge_per_read() {
+    fn the_contender_that_gets_a_connection_drops_those_still_opening_one() {
+        let flags: Vec<_> = (0..3)
+            .map(|_| Arc::new(std::sync::atomic::AtomicBool::new(false)))
+            .collect();
+        let mut contenders: Vec<_> = flags.iter().enumerate().map(|(i, f)| contender(i == 0, f)).collect();
+        poll_once(&mut contenders);
+        assert_eq!(contenders.len(), 3, "nobody has a connection yet");
+        // The second copy's connection opens first: the first request and the other copy,
+        // still opening theirs, are dropped before they can send.
+        flags[2].store(true, Relaxed);
+        poll_once(&mut contenders);
+        assert_eq!(contenders.len(), 1);
+        assert!(!contenders[0].first && contenders[0].had_connection);
+    }
+
+    #[test]
+    fn a_request_already_on_a_reused_connection_drops_nothing() {
+        let (on_reused, copy) = (
+            Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        );
+        let mut first = contender(true, &on_reused);
+        first.had_connection = true;
+        let mut contenders = vec![first, contender(false, &copy)];
+        poll_once(&mut contenders);
+        assert_eq!(
+            contenders.len(),
+            2,
+            "the hedge of a silent reused connection was dropped"
+        );
+        // The copy's new connection opens: both have one, and both answers are awaited.
+        copy.store(true, Relaxed);
+        poll_once(&mut contenders);
+        assert_eq!(contenders.len(), 2);
+    }
+
+    #[test]
+    fn a_read_has_max_hedges_copies_shared_by_its_clones() {
         let hedge = Hedge::new(Duration::from_secs(1));
         let copy = hedge.clone();
-        assert!(hedge.claim());
-        assert!(!copy.claim(), "clones share the one hedge");
-        assert_eq!(copy.count(), 1);
+        for _ in 0..MAX_HEDGES {
+            assert!(hedge.claim());
+        }
+        assert!(!copy.claim(), "clones share the read's copies");
+        assert_eq!(copy.count(), MAX_HEDGES);
     }
 }

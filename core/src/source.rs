@@ -11,10 +11,13 @@
 //! [`crate::transport`]. SDK errors are classified here, once, into the stable [`Code`]s.
 //!
 //! Deadlines: the caller's `timeout` is the one cap on a read (the SDK's operation timeout,
-//! retries included). Within it, connecting (TCP and TLS) has its own bounded timeout
-//! ([`CONNECT_TIMEOUT`]), and an answer has none: a request on a new connection waits for its
-//! answer until the deadline, however slow. A request on a reused pooled connection that stays
-//! silent for [`HEDGE_DELAY`] is hedged ([`crate::hedge`]), never failed.
+//! retries included). Within it nothing slow is failed: a GetSecretValue whose connection is
+//! still being opened (DNS, TCP, a proxy, TLS) after [`CONNECT_TIMEOUT`] gets a copy on
+//! another new connection while it keeps trying, a request on a new connection waits for its
+//! answer until the deadline, and a request on a reused pooled connection that stays silent
+//! for [`HEDGE_DELAY`] gets a copy on a new connection ([`crate::hedge`]). Other calls (the
+//! credential providers', the operator CLI's writes) keep the connect timeout as the SDK
+//! applies it.
 //!
 //! Replica failover ([`read_with_failover`]) lives here too: a read tries the secret's region,
 //! then each of `fallback_regions`, moving on only after a regional failure, all within the
@@ -45,10 +48,13 @@ const MAX_ATTEMPTS: u32 = 3;
 /// First retry delay; the SDK doubles it with jitter. Short, because a Lambda invocation
 /// is waiting, and bounded overall by the fetch deadline.
 const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
-/// How long opening a connection (TCP and TLS handshake) may take, within the deadline: the
-/// AWS SDKs' own bound. It covers no answer: once a request is sent, only the deadline ends it.
-/// It covers the host-name lookup too, which is why a lookup outlives the attempt that started
-/// it ([`crate::dns`]): a resolver slower than this is waited for across attempts.
+/// How long opening a connection (DNS, TCP, a proxy's `CONNECT`, TLS) may take before
+/// something else is tried: the AWS SDKs' own bound. For a GetSecretValue it fails nothing:
+/// it paces the copies sent on other new connections while the first keeps trying
+/// ([`crate::hedge`]), so a black-holed address is left and a slow proxy still answers. For
+/// other calls it is the SDK's connect timeout; a host-name lookup outlives the attempt it cut
+/// ([`crate::dns`]), so a resolver slower than this is waited for across attempts. It covers
+/// no answer: once a request is sent, only the deadline ends it.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a GetSecretValue sent on a **reused** pooled connection waits for its answer
 /// before the same request is also sent on a new connection ([`crate::hedge`]), the first
@@ -373,7 +379,8 @@ pub struct Served {
 
 /// What a read across regions brought back, how many times it moved to another region, and
 /// how many fallback regions answered with an older version than the one cached, and
-/// how many hedges it sent ([`crate::hedge`]; at most one per read).
+/// how many copies of its request it sent ([`crate::hedge`]; at most
+/// [`crate::hedge::MAX_HEDGES`] per read).
 #[derive(Debug)]
 pub struct Outcome {
     pub result: Result<Served>,
@@ -515,8 +522,8 @@ where
     }
 }
 
-/// [`fetch`] in each region [`read_with_failover`] tries (`cached` as there); one hedge for
-/// the whole read.
+/// [`fetch`] in each region [`read_with_failover`] tries (`cached` as there); one hedge
+/// budget for the whole read.
 pub async fn fetch_with_failover(settings: &Settings, cached: Option<(&str, SystemTime)>) -> Outcome {
     let hedge = match hedge_delay(&process_env) {
         Ok(delay) => Hedge::new(delay),
@@ -538,7 +545,7 @@ pub async fn fetch_with_failover(settings: &Settings, cached: Option<(&str, Syst
 }
 
 /// One GetSecretValue in the settings' region, ended (TIMEOUT) after `deadline`, hedged
-/// (once, shared with the read's other regions) per `hedge`.
+/// (its copies shared with the read's other regions) per `hedge`.
 async fn fetch_within(settings: &Settings, deadline: Duration, hedge: &Hedge) -> Result<Secret> {
     let started = Instant::now();
     let loc = &settings.location;

@@ -124,6 +124,39 @@ fn reads_through_an_https_proxy_that_counts_the_tunnel() {
     assert_eq!(proxy_stats(id)["tunnels"], 3);
 }
 
+/// Longer than the connect timeout (3 s, `source::CONNECT_TIMEOUT`), which covers a proxy's
+/// `CONNECT` too, and well inside the worker's deadline.
+const SLOW_PROXY: Duration = Duration::from_secs(4);
+
+#[test]
+fn a_proxy_slower_than_the_connect_timeout_is_waited_for() {
+    let name = seeded("proxy-slow");
+    let private = var("STARFLEET_TEST_PRIVATE_ENDPOINT");
+    let millis = SLOW_PROXY.as_millis() as u64;
+    let (id, url) = connect_proxy(json!({ "delay_ms": millis }));
+    let started = Instant::now();
+    let (ok, stderr) = read(
+        &name,
+        &[
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &private),
+            ("HTTPS_PROXY", &url),
+            ("STARFLEET_SECRETS_TIMEOUT", "20"),
+        ],
+        &[],
+    );
+    let took = started.elapsed();
+    assert!(ok, "{stderr}");
+    // The first tunnel's answer (as boto3 reads, in about the proxy's time), not a TIMEOUT
+    // after every attempt was cut at 3 s.
+    assert!(took >= SLOW_PROXY && took < SLOW_PROXY * 2, "took {took:?}");
+    assert_eq!(block(get_count(&name)), 1);
+    let host = private.trim_start_matches("https://");
+    assert!(
+        proxy_stats(id)["requested"][host].as_u64() >= Some(1),
+        "through the proxy"
+    );
+}
+
 #[test]
 fn tls_runs_end_to_end_through_the_tunnel() {
     let name = seeded("proxy-tls");

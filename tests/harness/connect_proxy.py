@@ -18,6 +18,9 @@ listener on 127.0.0.1, so tests running in parallel each count their own tunnels
   or refuses every request with a given status (``403`` by default).
 * optionally speaks TLS itself (an ``https://`` proxy URL), with the harness's server
   certificate: the client verifies the proxy, then, inside, the endpoint.
+* optionally answers each ``CONNECT`` only after a delay (``delay_ms``), as a healthy proxy
+  whose own connection upstream is slow (a distant region, a slow resolver of its own) does:
+  the tunnel is opened, and works, after that long.
 * answers anything else (a request in origin form) with ``405``.
 """
 
@@ -47,11 +50,13 @@ class ConnectProxy:
         auth: str | None = None,
         refuse: int | None = None,
         tls: ssl.SSLContext | None = None,
+        delay_ms: float = 0,
     ):
         self.id = proxy_id
         self.auth = auth
         self.refuse = refuse
         self.tls = tls
+        self.delay_s = delay_ms / 1000
         self._lock = threading.Lock()
         self._tunnels: dict[str, int] = {}
         # Every CONNECT target asked for, tunnel opened or not: which host a client chose.
@@ -173,6 +178,9 @@ class ConnectProxy:
                 request = "\r\n".join([f"{parts[0]} {path} {parts[2]}", *kept, "Connection: close", "", ""])
                 upstream.sendall(request.encode("latin-1") + early)
             else:
+                # A slow proxy: the client hears nothing until then (and may give up).
+                if self._closed.wait(self.delay_s):
+                    return
                 with self._lock:
                     self._tunnels[target] = self._tunnels.get(target, 0) + 1
                 client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")

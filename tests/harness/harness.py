@@ -243,13 +243,17 @@ class HarnessState:
         self.proxy_tls: ssl.SSLContext | None = None
 
     def add_connect_proxy(self, spec: Any) -> ConnectProxy:
-        """Start a CONNECT proxy: ``{"auth": "user:password", "refuse": 403, "tls": true}``, all
-        optional."""
-        if not isinstance(spec, dict) or set(spec) - {"auth", "refuse", "tls"}:
+        """Start a CONNECT proxy: ``{"auth": "user:password", "refuse": 403, "tls": true,
+        "delay_ms": 4000}``, all optional."""
+        if not isinstance(spec, dict) or set(spec) - {"auth", "refuse", "tls", "delay_ms"}:
             raise ControlError(
-                400, 'connect-proxies takes {"auth": "user:password", "refuse": status, "tls": true}'
+                400,
+                'connect-proxies takes {"auth": "user:password", "refuse": status, "tls": true, "delay_ms": ms}',
             )
         auth, refuse, tls = spec.get("auth"), spec.get("refuse"), spec.get("tls", False)
+        delay_ms = spec.get("delay_ms", 0)
+        if isinstance(delay_ms, bool) or not isinstance(delay_ms, (int, float)) or not 0 <= delay_ms <= 60_000:
+            raise ControlError(400, "delay_ms must be a number of milliseconds, 0-60000")
         if not isinstance(tls, bool):
             raise ControlError(400, "tls must be true or false")
         if tls and self.proxy_tls is None:
@@ -259,7 +263,7 @@ class HarnessState:
         if refuse is not None and (not _is_int(refuse) or not 400 <= refuse <= 599):
             raise ControlError(400, "refuse must be an HTTP error status (400-599)")
         with self._lock:
-            proxy = ConnectProxy(self._next_proxy_id, auth, refuse, self.proxy_tls if tls else None)
+            proxy = ConnectProxy(self._next_proxy_id, auth, refuse, self.proxy_tls if tls else None, delay_ms)
             self._connect_proxies[proxy.id] = proxy
             self._next_proxy_id += 1
             return proxy

@@ -748,9 +748,24 @@ def test_connect_proxy_auth_refusal_and_requested_targets(harness: Harness):
     assert (stats["tunnels"], stats["refused"], stats["requested"]) == (1, 1, {target: 2}), stats
     refused = harness.control("GET", f"/__harness/connect-proxies/{refusing['id']}")[1]
     assert (refused["tunnels"], refused["refused"], refused["requested"]) == (0, 1, {"unreachable.invalid:443": 1})
-    for bad in ({"auth": "no-colon"}, {"refuse": 200}, {"other": 1}, {"tls": "yes"}):
+    for bad in ({"auth": "no-colon"}, {"refuse": 200}, {"other": 1}, {"tls": "yes"}, {"delay_ms": -1}, {"delay_ms": True}):
         assert harness.control("POST", "/__harness/connect-proxies", bad)[0] == 400, bad
     assert harness.control("GET", "/__harness/connect-proxies/999")[0] == 404
+
+
+def test_a_slow_connect_proxy_opens_its_tunnel_after_the_delay(harness: Harness):
+    status, proxy = harness.control("POST", "/__harness/connect-proxies", {"delay_ms": 400})
+    assert status == 200
+    target = urlsplit(harness.urls["private_endpoint"]).netloc
+    started = time.monotonic()
+    sock, line = _connect(("127.0.0.1", int(proxy["url"].rsplit(":", 1)[1])), f"CONNECT {target} HTTP/1.1\r\n\r\n")
+    waited = time.monotonic() - started
+    assert line.startswith("HTTP/1.1 200"), line
+    assert 0.4 <= waited < 3, waited
+    # The tunnel works: TLS with the endpoint, verified, through it.
+    context = ssl.create_default_context(cafile=harness.urls["ca"])
+    context.wrap_socket(sock, server_hostname="secretsmanager.harness.test").close()
+    assert harness.control("GET", f"/__harness/connect-proxies/{proxy['id']}")[1]["tunnels"] == 1
 
 
 def test_connect_proxy_forwards_plain_http_and_can_speak_tls(harness: Harness):
