@@ -14,7 +14,7 @@
 //! resolver's own timeout) does not hold the retry up. Nothing is cached: a lookup leaves the
 //! table when it completes, so every attempt after that asks the resolver again. The answer
 //! must still come within the attempts the retry policy allows (three: about 9 s, where reads
-//! gave up at 9.1-9.3 s before this module, bench/slow-dns; glibc itself stops a lookup at
+//! gave up at 9.1-9.3 s before this module, bench/slow-network; glibc itself stops a lookup at
 //! 10 s with its default `timeout:5 attempts:2`).
 //!
 //! A GetSecretValue no longer has that timer at all: its connection keeps trying until the

@@ -94,7 +94,11 @@ fn no_hit_answers_past_the_ttl() {
             assert!(now >= before + ttl, "expired early, {:?} after the load", now - before);
             break;
         }
-        assert!(asked < loaded + ttl, "answered a call made {:?} after the load ended", asked - loaded);
+        assert!(
+            asked < loaded + ttl,
+            "answered a call made {:?} after the load ended",
+            asked - loaded
+        );
         last_hit = now;
         assert!(now < before + ttl * 3, "never expired");
     }
