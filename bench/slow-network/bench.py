@@ -1,5 +1,4 @@
-"""A slow or faulty way to Secrets Manager, against the release wheel and boto3
-(bench/slow-network/run).
+"""A slow or faulty way to Secrets Manager, the release wheel against boto3 (run: ./run).
 
 Runs in a mount namespace of its own (``unshare -m``, set up by the run script), where it
 bind-mounts a resolv.conf naming a DNS server of its own on 127.53.53.53:53, and reads the
@@ -184,7 +183,7 @@ def main() -> int:
             runs = results[(mode, label)]
             outcomes = sorted({o for _, o, _ in runs})
             lines.append(
-                f"| {mode}: {what} | {label} | {statistics.median(t for t, _, _ in runs):.2f} "
+                f"| {what} | {label} | {statistics.median(t for t, _, _ in runs):.2f} "
                 f"({', '.join(f'{t:.2f}' for t, _, _ in runs)}) | {'; '.join(outcomes)} "
                 f"| {statistics.median(q for _, _, q in runs):g} |"
             )
