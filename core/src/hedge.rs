@@ -33,11 +33,25 @@
 //! pool instead could pick another idle connection the same NAT has forgotten. The caller's
 //! deadline (the SDK's operation timeout) bounds everything.
 //!
-//! Only requests that carry a [`Hedge`] extension are hedged (`source` puts it on each
-//! GetSecretValue attempt); anything else, a write from the operator CLI or a credential
-//! provider's call, goes through the main pool untouched, its connect timeout applied as the
-//! SDK applies it. At most [`MAX_HEDGES`] copies per [`Hedge`] (that is, per read, across the
-//! SDK's retries of it), and their count is what `stats().hedges` reports.
+//! Which requests get what:
+//!
+//! * A read, a request that carries a [`Hedge`] extension (`source` puts it on each
+//!   GetSecretValue attempt), gets both: copies while its connection is being opened, and
+//!   one after silence on a reused connection. At most [`MAX_HEDGES`] copies per [`Hedge`]
+//!   (that is, per read, across the SDK's retries of it), and their count is what
+//!   `stats().hedges` reports.
+//! * Any other call over HTTPS (a credential provider's: STS for web identity or an assumed
+//!   role, SSO, sign-in; a write from the operator CLI) gets the first only: its connection
+//!   has no timer and a copy goes each connect timeout while none is open, at most
+//!   [`MAX_HEDGES`] per call. These are calls to AWS endpoints that may be far away or behind
+//!   the same slow proxy as Secrets Manager, where boto3 waits 60 s to connect; such a call
+//!   would otherwise fail a read that the slow way could serve. A call already sent is never
+//!   sent again: a write must not be, and a credential call that was sent is waited for.
+//! * A plain-HTTP call (instance metadata, container credentials: services of the host itself,
+//!   on link-local or loopback addresses, never through a proxy) goes through the main pool
+//!   untouched, its connect timeout (1-3 s) applied as the SDK applies it: off EC2 or ECS
+//!   the metadata address answers nothing, and waiting for it to the deadline would turn a
+//!   missing credential into a `TIMEOUT` (boto3 gives these calls 1-2 s in all).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -189,9 +203,9 @@ impl HttpClient for HedgingClient {
 }
 
 /// One attempt's connectors: `pooled` as the SDK configured it (connect timeout and all), for
-/// requests that are not hedged; `patient`, the same pool with no connect timer, and `fresh`,
-/// the copies' pool, likewise, for hedged ones, whose copies go every `connect_delay` while
-/// no connection is open.
+/// plain-HTTP calls; `patient`, the same pool with no connect timer, and `fresh`, the copies'
+/// pool, likewise, for reads and HTTPS calls, whose copies go every `connect_delay` while no
+/// connection is open.
 struct HedgingConnector {
     pooled: SharedHttpConnector,
     patient: SharedHttpConnector,
@@ -218,17 +232,23 @@ impl HttpConnector for HedgingConnector {
                 capture
             }
         };
+        // A read (marked with its `Hedge`) may be sent twice; any call over HTTPS may be given
+        // another connection while its own is being opened. Plain-HTTP calls are the host's
+        // own metadata services (instance metadata, container credentials): see the module doc.
+        let read = request.extension::<Hedge>().cloned();
+        let paced = read.is_some() || is_https(request.uri());
         // Copied before sending: a small buffered body. A copy carries no extensions, so it is
         // not hedged again; `Connection: close` keeps its connection out of any pool.
-        let hedging = request.extension::<Hedge>().cloned().and_then(|hedge| {
-            let mut spare = request.try_clone()?;
+        let hedging = paced.then(|| request.try_clone()).flatten().map(|mut spare| {
             spare.headers_mut().insert("connection", "close");
-            Some(Hedging {
-                hedge,
+            Hedging {
+                resend_when_silent: read.is_some(),
+                // Another call's copies are its own, counted nowhere.
+                hedge: read.unwrap_or_else(|| Hedge::new(DAY)),
                 spare,
                 fresh: self.fresh.clone(),
                 connect_delay: self.connect_delay,
-            })
+            }
         });
         let first = match hedging {
             Some(_) => self.patient.call(request),
@@ -238,11 +258,19 @@ impl HttpConnector for HedgingConnector {
     }
 }
 
-/// What hedging needs: the read's [`Hedge`], a copy of the request to send again, the
-/// connector of the copies' pool, and how long a connection may take to open before a copy
-/// goes (the SDK's connect timeout).
+/// Whether `uri` is an `https://` one.
+fn is_https(uri: &str) -> bool {
+    uri.get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+}
+
+/// What hedging needs: the call's [`Hedge`] (its copy budget), whether it is a read that may
+/// also be sent again after silence on a reused connection, a copy of the request to send
+/// again, the connector of the copies' pool, and how long a connection may take to open
+/// before a copy goes (the SDK's connect timeout).
 struct Hedging {
     hedge: Hedge,
+    resend_when_silent: bool,
     spare: HttpRequest,
     fresh: SharedHttpConnector,
     connect_delay: Option<Duration>,
@@ -314,9 +342,9 @@ fn poll_contenders(contenders: &mut Vec<Contender>, cx: &mut Context<'_>) -> Pol
 }
 
 /// `first`'s answer, noting its connection in `carried`. When `hedging`, copies race it: one
-/// each connect delay while no request has a connection yet, or one if `first` went out on a
-/// reused connection and has had no answer for [`Hedge::delay`]. The first answer wins; an
-/// error loses to any other contender's answer.
+/// each connect delay while no request has a connection yet, or, for a read, one if `first`
+/// went out on a reused connection and has had no answer for [`Hedge::delay`]. The first
+/// answer wins; an error loses to any other contender's answer.
 async fn watch(
     first: HttpConnectorFuture,
     connection: CaptureSmithyConnection,
@@ -362,7 +390,7 @@ async fn watch(
                 hedging.connect_delay.map(|delay| started + delay * (due + 1))
             }
             // Sent on a reused connection: one copy after the hedge delay.
-            Some((_, true, since)) if due == 0 => Some(since + hedging.hedge.delay()),
+            Some((_, true, since)) if due == 0 && hedging.resend_when_silent => Some(since + hedging.hedge.delay()),
             // Sent on a new connection: nothing can have dropped it yet, so its answer is awaited.
             _ => None,
         };
@@ -426,6 +454,15 @@ fn note(connection: &CaptureSmithyConnection, carried: &Carried) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_https_calls_are_paced() {
+        assert!(is_https("https://sts.us-east-2.amazonaws.com/"));
+        assert!(is_https("HTTPS://secretsmanager.us-east-2.amazonaws.com"));
+        assert!(!is_https("http://169.254.169.254/latest/api/token"));
+        assert!(!is_https("http://169.254.170.2/v2/credentials/task"));
+        assert!(!is_https("https:/"));
+    }
 
     #[test]
     fn a_connection_is_reused_from_its_second_request_on() {

@@ -15,9 +15,11 @@
 //! still being opened (DNS, TCP, a proxy, TLS) after [`CONNECT_TIMEOUT`] gets a copy on
 //! another new connection while it keeps trying, a request on a new connection waits for its
 //! answer until the deadline, and a request on a reused pooled connection that stays silent
-//! for [`HEDGE_DELAY`] gets a copy on a new connection ([`crate::hedge`]). Other calls (the
-//! credential providers', the operator CLI's writes) keep the connect timeout as the SDK
-//! applies it.
+//! for [`HEDGE_DELAY`] gets a copy on a new connection ([`crate::hedge`]). Other calls over
+//! HTTPS (the credential providers' STS, SSO and sign-in calls, the operator CLI's writes)
+//! get the same copies while their connection is being opened, never a second sending; plain
+//! HTTP ones (instance metadata, container credentials: the host's own services) keep the
+//! connect timeout as the SDK applies it.
 //!
 //! Replica failover ([`read_with_failover`]) lives here too: a read tries the secret's region,
 //! then each of `fallback_regions`, moving on only after a regional failure, all within the
@@ -49,12 +51,13 @@ const MAX_ATTEMPTS: u32 = 3;
 /// is waiting, and bounded overall by the fetch deadline.
 const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
 /// How long opening a connection (DNS, TCP, a proxy's `CONNECT`, TLS) may take before
-/// something else is tried: the AWS SDKs' own bound. For a GetSecretValue it fails nothing:
-/// it paces the copies sent on other new connections while the first keeps trying
-/// ([`crate::hedge`]), so a black-holed address is left and a slow proxy still answers. For
-/// other calls it is the SDK's connect timeout; a host-name lookup outlives the attempt it cut
-/// ([`crate::dns`]), so a resolver slower than this is waited for across attempts. It covers
-/// no answer: once a request is sent, only the deadline ends it.
+/// something else is tried: the AWS SDKs' own bound. For a call over HTTPS (GetSecretValue,
+/// a credential provider's STS or SSO call) it fails nothing: it paces the copies sent on
+/// other new connections while the first keeps trying ([`crate::hedge`]), so a black-holed
+/// address is left and a slow proxy still answers. For plain-HTTP calls it is the SDK's
+/// connect timeout; a host-name lookup outlives the attempt it cut ([`crate::dns`]), so a
+/// resolver slower than this is waited for across attempts. It covers no answer: once a
+/// request is sent, only the deadline ends it.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a GetSecretValue sent on a **reused** pooled connection waits for its answer
 /// before the same request is also sent on a new connection ([`crate::hedge`]), the first

@@ -524,9 +524,13 @@ fn sso_profile_with_a_cached_token_and_a_local_sso_portal() {
     assert_eq!(signing_keys(&name), ["AKIDFROMSSO"]);
 }
 
+/// Held by each test that counts STS's calls (the harness counts them for all callers).
+static STS_COUNTED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn web_identity_through_a_local_sts() {
     let name = seeded("web-identity");
+    let _counted = STS_COUNTED.lock().unwrap_or_else(|p| p.into_inner());
     let token = TempFile::new("web-identity-token", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZXN0In0.");
     let before = block(control("GET", "counts", None))["AssumeRoleWithWebIdentity"]
         .as_u64()
@@ -550,6 +554,49 @@ fn web_identity_through_a_local_sts() {
     let keys = signing_keys(&name);
     assert_eq!(keys.len(), 1);
     assert_ne!(keys[0], "testing", "signed with the role's credentials from STS");
+}
+
+/// A credential provider's call through a proxy that opens each tunnel in 4 s (longer than the
+/// 3 s connect timeout): STS's AssumeRoleWithWebIdentity is waited for as GetSecretValue is,
+/// where each of its attempts used to be cut at 3 s (the read then failed after about 9 s;
+/// boto3, whose connect timeout is 60 s, reads).
+#[test]
+fn web_identity_through_a_proxy_slower_than_the_connect_timeout() {
+    let name = seeded("web-identity-slow-proxy");
+    let token = TempFile::new("web-identity-token", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZXN0In0.");
+    let private = var("STARFLEET_TEST_PRIVATE_ENDPOINT");
+    let (id, url) = connect_proxy(json!({ "delay_ms": SLOW_PROXY.as_millis() as u64 }));
+    let _counted = STS_COUNTED.lock().unwrap_or_else(|p| p.into_inner());
+    let calls = || {
+        block(control("GET", "counts", None))["AssumeRoleWithWebIdentity"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = calls();
+    let started = Instant::now();
+    let (ok, stderr) = read(
+        &name,
+        &[
+            ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/starfleet-worker"),
+            ("AWS_ROLE_SESSION_NAME", "starfleet-test"),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", token.path()),
+            // STS and Secrets Manager both reachable only through the slow proxy.
+            ("AWS_ENDPOINT_URL_STS", &private),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &private),
+            ("HTTPS_PROXY", &url),
+            ("STARFLEET_SECRETS_TIMEOUT", "30"),
+        ],
+        OTHER_CREDENTIALS,
+    );
+    let took = started.elapsed();
+    assert!(ok, "{stderr}");
+    // At most one tunnel's wait for each of the two calls, not a cut and a retry.
+    assert!(took >= SLOW_PROXY && took < SLOW_PROXY * 3, "took {took:?}");
+    assert_eq!(calls() - before, 1, "STS was called once");
+    assert_eq!(block(get_count(&name)), 1);
+    assert_ne!(signing_keys(&name), ["testing"], "signed with the role's credentials");
+    let host = private.trim_start_matches("https://");
+    assert!(proxy_stats(id)["requested"][host].as_u64() >= Some(1));
 }
 
 #[test]
