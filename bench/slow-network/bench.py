@@ -4,7 +4,7 @@ Runs in a mount namespace of its own (``unshare -m``, set up by the run script),
 bind-mounts a resolv.conf naming a DNS server of its own on 127.53.53.53:53, and reads the
 Starfleet secret with bench/python's cold-start workers (a whole process each: this package,
 and boto3 as Starfleet uses it) from the harness's HTTPS listener under a name only that server
-knows (``sm.harness.test``, which the harness certificate covers). Four cases:
+knows (``sm.harness.test``, which the harness certificate covers). Five cases:
 
 - **slow DNS**: every answer after ``--delay`` seconds (a slow forwarder, a resolver under
   load), longer than the 3 s connect timeout of the AWS SDKs, which covers the lookup;
@@ -14,6 +14,10 @@ knows (``sm.harness.test``, which the harness certificate covers). Four cases:
 - **slow proxy**: ``HTTPS_PROXY`` is a harness CONNECT proxy that answers each ``CONNECT``
   after ``--delay`` seconds (a proxy whose own way upstream is slow), and the endpoint is a
   name only that proxy resolves (``STARFLEET_TEST_PRIVATE_ENDPOINT``);
+- **web identity through the slow proxy**: the same proxy, and no access keys: the
+  credentials come from STS (``AssumeRoleWithWebIdentity``, moto's, at the same private
+  endpoint through the proxy), as on EKS with IAM roles for service accounts, so a
+  credential provider's call meets the slow proxy before GetSecretValue does;
 - **black hole**: the first lookup names 127.0.0.2, where a listener with a full accept queue
   makes the kernel drop every SYN (a black-holed address), every later one 127.0.0.1: the fault
   a connect timeout is for.
@@ -144,24 +148,35 @@ def main() -> int:
     proxy_url, proxy_id = slow_proxy(args.delay)
     env = {**os.environ, "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"https://sm.harness.test:{port}"}
     env.pop("STARFLEET_CONFIG", None)
-    proxied = {
-        **env,
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER": os.environ["STARFLEET_TEST_PRIVATE_ENDPOINT"],
-        "HTTPS_PROXY": proxy_url,
+    private = os.environ["STARFLEET_TEST_PRIVATE_ENDPOINT"]
+    proxied = {**env, "AWS_ENDPOINT_URL_SECRETS_MANAGER": private, "HTTPS_PROXY": proxy_url}
+    token = Path(tempfile.mkdtemp()) / "web-identity-token"
+    token.write_text("eyJhbGciOiJub25lIn0.eyJzdWIiOiJiZW5jaCJ9.")
+    web_identity = {
+        key: value
+        for key, value in proxied.items()
+        if key not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
     }
+    web_identity.update(
+        AWS_ROLE_ARN="arn:aws:iam::123456789012:role/starfleet-worker",
+        AWS_ROLE_SESSION_NAME="bench",
+        AWS_WEB_IDENTITY_TOKEN_FILE=str(token),
+        AWS_ENDPOINT_URL_STS=private,
+    )
 
     # (mode, what, the worker's environment, what the last column counts)
     cases = [
         ("slow", f"slow DNS: every answer after {args.delay:g} s", env, "DNS queries"),
         ("lossy", "lossy DNS: the first lookup's queries lost", env, "DNS queries"),
         ("proxy", f"slow proxy: each CONNECT answered after {args.delay:g} s", proxied, "CONNECTs"),
+        ("sts", "web identity (STS) through the same slow proxy", web_identity, "CONNECTs"),
         ("hole", "black hole: the first lookup names an address that drops SYNs", env, "DNS queries"),
     ]
     results = {}
     for _ in range(args.runs):
         for mode, _, case_env, counted in cases:
             for label, script in WORKERS.items():
-                server.reset("fast" if mode == "proxy" else mode, args.delay)
+                server.reset("fast" if counted == "CONNECTs" else mode, args.delay)
                 before = connects(proxy_id)
                 started = time.perf_counter()
                 out = subprocess.run([args.python, str(COLD / script)], env=case_env, capture_output=True, text=True)

@@ -405,10 +405,12 @@ async fn watch(
             continue;
         }
         let until_next = next.map(|at| at - now);
-        // Whether `first` has a connection is looked at again shortly.
-        let wait = match placed {
-            None => until_next.map_or(SELECTION_POLL, |left| left.min(SELECTION_POLL)),
-            Some(_) => until_next.unwrap_or(Duration::MAX),
+        // Whether `first` has a connection is looked at again shortly, while it is racing
+        // without one (not once a copy's connection has replaced it).
+        let selecting = placed.is_none() && contenders.iter().any(|c| c.first);
+        let wait = match selecting {
+            true => until_next.map_or(SELECTION_POLL, |left| left.min(SELECTION_POLL)),
+            false => until_next.unwrap_or(Duration::MAX),
         };
         let mut tick = std::pin::pin!(tokio::time::sleep(wait.min(DAY)));
         let event = poll_fn(|cx| match poll_contenders(&mut contenders, cx) {

@@ -174,6 +174,7 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
     };
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(credentials_http_client.clone())
+        .identity_cache(identity_cache(key.timeout))
         .region(Region::new(key.region.clone()))
         .retry_config(retry_config())
         .timeout_config(timeouts(key.timeout));
@@ -199,6 +200,17 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
     };
     drop(evicted); // outside the lock: it may close connections
     Ok(client)
+}
+
+/// The SDK's credentials cache, as aws-config builds it by default, except that resolving
+/// credentials may take up to the fetch `deadline`: the default gives up after about 19 s
+/// (three attempts of twice the connect timeout), so a slow credential process or STS was
+/// failed before a longer deadline, and reported as `NETWORK`. The deadline is the one limit
+/// on a read.
+fn identity_cache(deadline: Duration) -> aws_smithy_runtime_api::client::identity::SharedIdentityCache {
+    aws_config::identity::IdentityCache::lazy()
+        .load_timeout(deadline)
+        .build()
 }
 
 /// The retry policy of every client: Secrets Manager's and the credential providers'.

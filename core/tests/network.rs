@@ -19,22 +19,8 @@ use serde_json::{json, Value};
 use starfleet_secrets::runtime;
 use support::*;
 
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run through scripts/with-harness"))
-}
-
 fn block<T>(fut: impl std::future::Future<Output = T>) -> T {
     runtime::get().unwrap().block_on(fut)
-}
-
-/// A fresh secret holding a Starfleet document; returns its name.
-fn seeded(prefix: &str) -> String {
-    let name = unique(prefix);
-    block(create_json(
-        &name,
-        &json!({"STARFLEET": {"SlackToken": "xoxb-network"}}),
-    ));
-    name
 }
 
 /// A CONNECT proxy of the harness (`spec`: `auth`, `refuse`); returns its id and URL.
@@ -369,6 +355,35 @@ fn credential_process_in_the_profile() {
     let failing = TempFile::new("aws-config", "[default]\ncredential_process = /bin/false\n");
     let (ok, stderr) = read(&name, &[("AWS_CONFIG_FILE", failing.path())], OTHER_CREDENTIALS);
     assert!(!ok && stderr.contains("CREDENTIALS"), "{stderr}");
+}
+
+/// Credentials that take longer than the SDK's own limit on resolving them (its identity
+/// cache gives up after about 19 s: three attempts of twice the connect timeout) are waited
+/// for when the read's deadline is longer: the deadline is the one limit on a read (boto3 sets
+/// none on a credential process).
+#[test]
+fn a_credential_process_slower_than_the_sdks_limit_is_waited_for_within_the_deadline() {
+    let name = seeded("credential-process-slow");
+    let script = TempFile::new(
+        "credential-process-slow.sh",
+        "#!/bin/sh
+sleep 21
+echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDSLOWPROCESS\", \"SecretAccessKey\": \"process-secret\"}'\n",
+    );
+    std::fs::set_permissions(&script.0, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let config = TempFile::new(
+        "aws-config",
+        &format!("[default]\ncredential_process = {}\n", script.path()),
+    );
+    let started = Instant::now();
+    let (ok, stderr) = read(
+        &name,
+        &[("AWS_CONFIG_FILE", config.path()), ("STARFLEET_SECRETS_TIMEOUT", "40")],
+        OTHER_CREDENTIALS,
+    );
+    assert!(ok, "{stderr}");
+    assert!(started.elapsed() >= Duration::from_secs(21));
+    assert_eq!(signing_keys(&name), ["AKIDSLOWPROCESS"]);
 }
 
 /// What a fake service answers: status, extra header lines (each ending in `\r\n`) and body,
@@ -837,6 +852,39 @@ fn imdsv2_credentials_slow_or_not_and_never_through_a_proxy() {
     );
     assert_eq!(requests(&seen).len(), 3, "no request was sent twice");
     assert_eq!(signing_keys(&name), ["AKIDFROMIMDS", "AKIDFROMIMDS"]);
+}
+
+/// Instance metadata at an address that black-holes connections (off EC2, 169.254.169.254
+/// often answers nothing at all) is given up on at the metadata client's own connect timeout,
+/// as boto3 gives up on it after 1 s: a worker with no other credentials gets `CREDENTIALS`
+/// in seconds, not a `TIMEOUT` at the deadline (HTTPS calls have no connect timer, plain-HTTP
+/// ones keep theirs: `hedge.rs`).
+#[test]
+fn black_holed_instance_metadata_is_a_credentials_error_before_the_deadline() {
+    let name = seeded("imds-black-hole");
+    // A listener with a full accept queue (backlog 0, one connection waiting): the kernel
+    // drops every further SYN, as a black hole does.
+    let hole = TcpListener::bind("127.0.0.3:0").unwrap();
+    // SAFETY: a listening socket's own descriptor; listen() again only lowers its backlog.
+    assert_eq!(unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&hole), 0) }, 0);
+    let address = hole.local_addr().unwrap();
+    let _filler = std::net::TcpStream::connect(address).unwrap();
+    assert!(
+        std::net::TcpStream::connect_timeout(&address, Duration::from_millis(300)).is_err(),
+        "the black hole answered"
+    );
+    let started = Instant::now();
+    let (ok, stderr) = read(
+        &name,
+        &[
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", &format!("http://{address}")),
+            ("STARFLEET_SECRETS_TIMEOUT", "40"),
+        ],
+        &without_other_credentials(),
+    );
+    let took = started.elapsed();
+    assert!(!ok && stderr.contains("CREDENTIALS"), "{stderr}");
+    assert!(took < Duration::from_secs(20), "took {took:?}");
 }
 
 /// The ARN of the console session `aws login` signed in to, as the profile names it.

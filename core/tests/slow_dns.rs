@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use starfleet_secrets::runtime;
 use support::*;
 
@@ -90,16 +89,6 @@ fn dns_server(
         }
     });
     (queries, stop)
-}
-
-/// A fresh secret holding a Starfleet document; returns its name.
-fn seeded(prefix: &str) -> String {
-    let name = unique(prefix);
-    runtime::get().unwrap().block_on(create_json(
-        &name,
-        &json!({"STARFLEET": {"SlackToken": "xoxb-slow-dns"}}),
-    ));
-    name
 }
 
 /// The harness's HTTPS port.

@@ -5,22 +5,8 @@
 
 mod support;
 
-use serde_json::json;
 use starfleet_secrets::runtime;
 use support::*;
-
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run through scripts/with-harness"))
-}
-
-/// A fresh secret holding a Starfleet document; returns its name.
-fn seeded(prefix: &str) -> String {
-    let name = unique(prefix);
-    runtime::get()
-        .unwrap()
-        .block_on(create_json(&name, &json!({"STARFLEET": {"SlackToken": "xoxb-tls"}})));
-    name
-}
 
 fn proxied_gets(name: &str) -> u64 {
     runtime::get().unwrap().block_on(get_count(name))

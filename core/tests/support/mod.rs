@@ -16,7 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const REGION: &str = "us-east-2";
 
-fn var(name: &str) -> String {
+/// A variable `scripts/with-harness` sets.
+pub fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run the integration tests through `scripts/with-harness cargo test`")
     })
@@ -121,6 +122,16 @@ pub async fn create_replicated(name: &str, value: &Value, replicas: &[&str]) -> 
         );
     }
     create.send().await.unwrap().arn.unwrap()
+}
+
+/// A fresh secret holding a Starfleet document (`STARFLEET.SlackToken`); returns its name.
+pub fn seeded(prefix: &str) -> String {
+    let name = unique(prefix);
+    let document = json!({"STARFLEET": {"SlackToken": format!("xoxb-{prefix}")}});
+    starfleet_secrets::runtime::get()
+        .unwrap()
+        .block_on(create_json(&name, &document));
+    name
 }
 
 /// Create a secret with a JSON string value; returns its VersionId.
