@@ -158,7 +158,9 @@ async function main() {
   lines.push('# Node benchmarks (`bench/node/`)')
   lines.push('')
   lines.push(`Command: \`${COMMAND}\` (${RUNS} measured runs per variant, round-robin after one warm-up round;`)
-  lines.push('one local harness: moto behind the fault proxy on 127.0.0.1, no faults).')
+  const host = new URL(process.env.STARFLEET_TEST_PROXY_HTTPS).hostname
+  lines.push(`one local harness: moto behind the fault proxy on 127.0.0.1, no faults, reached as \`${host}\``)
+  lines.push('(bench/by-name: by name, as workers reach Secrets Manager, unless `ENDPOINT=ip`)).')
   lines.push('')
   lines.push(
     `Machine: ${os.cpus().length} × ${cpu}, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, ${os.type()} ${os.release()}; ` +

@@ -279,7 +279,9 @@ def main() -> None:
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, "
         f"CPython {platform.python_version()}; generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
-        "One local harness (moto behind the fault proxy, on 127.0.0.1) for everything, in one run. "
+        "One local harness (moto behind the fault proxy, on 127.0.0.1) for everything, in one run, "
+        f"reached as `{os.environ['STARFLEET_TEST_PROXY_HTTPS'].split('//')[1].rsplit(':', 1)[0]}` "
+        "(bench/by-name: by name, as workers reach Secrets Manager, unless `ENDPOINT=ip`). "
         "A shared 2-core machine: absolute numbers are noisy, the ratios are what matters. "
         "Load average (1, 5, 15 min) before the cold starts: "
         + ", ".join(f"{x:.2f}" for x in load_before)
