@@ -89,6 +89,14 @@ function version(pkg) {
   return JSON.parse(fs.readFileSync(path.join(HERE, 'node_modules', pkg, 'package.json'), 'utf8')).version
 }
 
+/** Hand-written sections of the report at `file` (from the KEPT marker on), kept across runs. */
+const KEPT = '<!-- Hand-written sections below: kept by bench/node/run. -->'
+function keptSections(file) {
+  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''
+  const at = old.indexOf(KEPT)
+  return at < 0 ? '' : `\n${old.slice(at)}`
+}
+
 async function main() {
   const secretId = `BenchStarfleet-${process.pid}-${Date.now()}`
   const doc = fs.readFileSync(path.join(REPO, 'examples', 'secret.json'), 'utf8')
@@ -231,7 +239,7 @@ async function main() {
   lines.push('')
   lines.push(`starfleet-secrets made ${warm.starfleetFetches} fetch(es) during the cached-access loops.`)
   const report = `${lines.join('\n')}\n`
-  if (OUT) fs.writeFileSync(OUT, report)
+  if (OUT) fs.writeFileSync(OUT, report + keptSections(OUT))
   process.stdout.write(report)
 }
 

@@ -122,9 +122,27 @@ def main() -> int:
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(f"# Start-up overhead over the bare runtime\n\nCommand: `{args.command}`\n\n{text}")
+        write_report(args.out, args.command, text)
     return 0
+
+
+TITLE = "# Start-up overhead over the bare runtime"
+
+
+def write_report(path: str, command: str, text: str) -> None:
+    """Puts this run at the top of the report at ``path``, under its title, and keeps every
+    earlier round below it: the file is the history of issue 27's rounds, which the run must
+    not erase."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            earlier = f.read()
+    except FileNotFoundError:
+        earlier = ""
+    earlier = earlier.removeprefix(TITLE).lstrip("\n")
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    run = f"## Run of {stamp} (`{command}`)\n\n{text}"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"{TITLE}\n\n{run}\n{earlier}")
 
 
 if __name__ == "__main__":

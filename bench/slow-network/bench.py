@@ -205,10 +205,21 @@ def main() -> int:
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
     if args.out:
-        Path(args.out).write_text(
-            f"# A slow or faulty way to Secrets Manager\n\nCommand: `{args.command}`\n\n{__doc__.split(chr(10), 1)[1].strip()}\n\n{text}"
-        )
+        write_report(Path(args.out), args.command, text)
     return 0
+
+
+def write_report(path: Path, command: str, text: str) -> None:
+    """The report at ``path``: the title, the command and the cases, then this run, then every
+    earlier run's section (from the old file's first ``## ``), which a run must not erase."""
+    earlier = path.read_text() if path.exists() else ""
+    earlier = earlier[earlier.index("\n## ") + 1 :] if "\n## " in earlier else ""
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    cases = __doc__.split(chr(10), 1)[1].strip()
+    path.write_text(
+        f"# A slow or faulty way to Secrets Manager\n\nCommand: `{command}`\n\n{cases}\n\n"
+        f"## Run of {stamp}\n\n{text}\n{earlier}"
+    )
 
 
 if __name__ == "__main__":
