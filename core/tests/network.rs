@@ -366,9 +366,7 @@ fn a_credential_process_slower_than_the_sdks_limit_is_waited_for_within_the_dead
     let name = seeded("credential-process-slow");
     let script = TempFile::new(
         "credential-process-slow.sh",
-        "#!/bin/sh
-sleep 21
-echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDSLOWPROCESS\", \"SecretAccessKey\": \"process-secret\"}'\n",
+        "#!/bin/sh\nsleep 21\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIDSLOWPROCESS\", \"SecretAccessKey\": \"process-secret\"}'\n",
     );
     std::fs::set_permissions(&script.0, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let config = TempFile::new(
@@ -862,17 +860,8 @@ fn imdsv2_credentials_slow_or_not_and_never_through_a_proxy() {
 #[test]
 fn black_holed_instance_metadata_is_a_credentials_error_before_the_deadline() {
     let name = seeded("imds-black-hole");
-    // A listener with a full accept queue (backlog 0, one connection waiting): the kernel
-    // drops every further SYN, as a black hole does.
-    let hole = TcpListener::bind("127.0.0.3:0").unwrap();
-    // SAFETY: a listening socket's own descriptor; listen() again only lowers its backlog.
-    assert_eq!(unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&hole), 0) }, 0);
-    let address = hole.local_addr().unwrap();
-    let _filler = std::net::TcpStream::connect(address).unwrap();
-    assert!(
-        std::net::TcpStream::connect_timeout(&address, Duration::from_millis(300)).is_err(),
-        "the black hole answered"
-    );
+    let hole = black_hole("127.0.0.3:0".parse().unwrap());
+    let address = hole.0.local_addr().unwrap();
     let started = Instant::now();
     let (ok, stderr) = read(
         &name,

@@ -16,8 +16,7 @@
 
 mod support;
 
-use std::net::{Ipv4Addr, TcpListener, TcpStream, UdpSocket};
-use std::os::fd::AsRawFd;
+use std::net::{Ipv4Addr, UdpSocket};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -148,17 +147,9 @@ fn a_resolver_slower_than_the_connect_timeout_is_waited_for() {
 #[test]
 fn a_black_holed_address_is_left_for_another_connection() {
     let _turn = SERVER_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    // 127.0.0.2 at the harness's port: a listener with a full accept queue (backlog 0, one
-    // connection waiting), so the kernel drops every further SYN, as a black hole does.
+    // 127.0.0.2 at the harness's port drops every SYN.
     let hole = Ipv4Addr::new(127, 0, 0, 2);
-    let listener = TcpListener::bind((hole, https_port())).unwrap();
-    // SAFETY: a listening socket's own descriptor; listen() again only lowers its backlog.
-    assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
-    let _filler = TcpStream::connect((hole, https_port())).unwrap();
-    assert!(
-        TcpStream::connect_timeout(&(hole, https_port()).into(), Duration::from_millis(300)).is_err(),
-        "the black hole answered"
-    );
+    let _hole = black_hole((hole, https_port()).into());
     // The first lookup names the black hole, every later one the harness.
     let (queries, stop) = dns_server(Duration::ZERO, move |n| if n == 0 { hole } else { Ipv4Addr::LOCALHOST });
     let name = seeded("black-hole");

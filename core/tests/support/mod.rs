@@ -124,6 +124,21 @@ pub async fn create_replicated(name: &str, value: &Value, replicas: &[&str]) -> 
     create.send().await.unwrap().arn.unwrap()
 }
 
+/// A black-holed address at `address`: a listener with a full accept queue (backlog 0, one
+/// connection waiting), so the kernel drops every further SYN, as a black hole does. It lasts
+/// as long as the returned sockets.
+pub fn black_hole(address: std::net::SocketAddr) -> (std::net::TcpListener, std::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let listener = std::net::TcpListener::bind(address).unwrap();
+    // SAFETY: a listening socket's own descriptor; listen() again only lowers its backlog.
+    assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+    let address = listener.local_addr().unwrap();
+    let filler = std::net::TcpStream::connect(address).unwrap();
+    let probe = std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_millis(300));
+    assert!(probe.is_err(), "the black hole at {address} answered");
+    (listener, filler)
+}
+
 /// A fresh secret holding a Starfleet document (`STARFLEET.SlackToken`); returns its name.
 pub fn seeded(prefix: &str) -> String {
     let name = unique(prefix);
