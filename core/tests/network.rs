@@ -1,6 +1,6 @@
 //! Every network path and credential source a worker has: an HTTPS proxy (`HTTPS_PROXY`,
 //! `NO_PROXY`, credentials in the proxy URL), `credential_process`, container credentials,
-//! web identity, and the endpoint variables (`AWS_ENDPOINT_URL`, a profile's `endpoint_url`,
+//! web identity, a role assumed from a profile, and the endpoint variables (`AWS_ENDPOINT_URL`, a profile's `endpoint_url`,
 //! `AWS_USE_FIPS_ENDPOINT`, `AWS_USE_DUALSTACK_ENDPOINT`).
 //!
 //! Each case runs the example worker as its own process with its own environment, against
@@ -335,18 +335,28 @@ fn ssl_cert_file_naming_a_missing_file_is_a_config_error() {
 /// The variables that would give the worker credentials without the source under test.
 const OTHER_CREDENTIALS: &[&str] = &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
 
-#[test]
-fn credential_process_in_the_profile() {
-    let name = seeded("credential-process");
+/// A `credential_process` script that runs `before` (a shell command, or nothing) and then
+/// prints credentials with `access_key`, and a config file whose default profile runs it;
+/// both removed when dropped.
+fn process_profile(before: &str, access_key: &str) -> (TempFile, TempFile) {
     let script = TempFile::new(
         "credential-process.sh",
-        "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIDFROMPROCESS\", \"SecretAccessKey\": \"process-secret\", \"SessionToken\": \"process-token\"}'\n",
+        &format!(
+            "#!/bin/sh\n{before}\necho '{{\"Version\": 1, \"AccessKeyId\": \"{access_key}\", \"SecretAccessKey\": \"process-secret\", \"SessionToken\": \"process-token\"}}'\n"
+        ),
     );
     std::fs::set_permissions(&script.0, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let config = TempFile::new(
         "aws-config",
         &format!("[default]\ncredential_process = {}\n", script.path()),
     );
+    (script, config)
+}
+
+#[test]
+fn credential_process_in_the_profile() {
+    let name = seeded("credential-process");
+    let (_script, config) = process_profile("", "AKIDFROMPROCESS");
     let (ok, stderr) = read(&name, &[("AWS_CONFIG_FILE", config.path())], OTHER_CREDENTIALS);
     assert!(ok, "{stderr}");
     assert_eq!(signing_keys(&name), ["AKIDFROMPROCESS"]);
@@ -364,15 +374,7 @@ fn credential_process_in_the_profile() {
 #[test]
 fn a_credential_process_slower_than_the_sdks_limit_is_waited_for_within_the_deadline() {
     let name = seeded("credential-process-slow");
-    let script = TempFile::new(
-        "credential-process-slow.sh",
-        "#!/bin/sh\nsleep 21\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIDSLOWPROCESS\", \"SecretAccessKey\": \"process-secret\"}'\n",
-    );
-    std::fs::set_permissions(&script.0, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    let config = TempFile::new(
-        "aws-config",
-        &format!("[default]\ncredential_process = {}\n", script.path()),
-    );
+    let (_script, config) = process_profile("sleep 21", "AKIDSLOWPROCESS");
     let started = Instant::now();
     let (ok, stderr) = read(
         &name,
@@ -610,6 +612,57 @@ fn web_identity_through_a_proxy_slower_than_the_connect_timeout() {
     assert_ne!(signing_keys(&name), ["testing"], "signed with the role's credentials");
     let host = private.trim_start_matches("https://");
     assert!(proxy_stats(id)["requested"][host].as_u64() >= Some(1));
+}
+
+/// A profile that assumes a role (`role_arn`, `source_profile`) from a `credential_process`
+/// source, with STS and Secrets Manager behind the slow proxy: the source's credentials sign
+/// one AssumeRole and the role's credentials sign the read, each call waited for. (With a
+/// source that takes 21 s and a 50 s deadline it also reads, in 25 s: the source is resolved
+/// under the outer credentials cache, whose limit is the deadline.)
+#[test]
+fn a_role_assumed_from_a_credential_process_profile_through_a_slow_proxy() {
+    let name = seeded("assume-role-profile");
+    let (script, _) = process_profile("", "AKIDSOURCEPROCESS");
+    let config = TempFile::new(
+        "aws-config",
+        &format!(
+            "[default]\nrole_arn = arn:aws:iam::123456789012:role/starfleet-worker\nsource_profile = base\n\n\
+             [profile base]\ncredential_process = {}\n",
+            script.path()
+        ),
+    );
+    let private = var("STARFLEET_TEST_PRIVATE_ENDPOINT");
+    let (_, url) = connect_proxy(json!({ "delay_ms": SLOW_PROXY.as_millis() as u64 }));
+    let _counted = STS_COUNTED.lock().unwrap_or_else(|p| p.into_inner());
+    let calls = || {
+        block(control("GET", "counts", None))["AssumeRole"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = calls();
+    let started = Instant::now();
+    let (ok, stderr) = read(
+        &name,
+        &[
+            ("AWS_CONFIG_FILE", config.path()),
+            ("AWS_ENDPOINT_URL_STS", &private),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &private),
+            ("HTTPS_PROXY", &url),
+            ("STARFLEET_SECRETS_TIMEOUT", "30"),
+        ],
+        OTHER_CREDENTIALS,
+    );
+    let took = started.elapsed();
+    assert!(ok, "{stderr}");
+    assert!(took >= SLOW_PROXY && took < SLOW_PROXY * 3, "took {took:?}");
+    assert_eq!(calls() - before, 1, "AssumeRole was called once");
+    let keys = signing_keys(&name);
+    assert_eq!(keys.len(), 1);
+    assert!(
+        keys[0] != "AKIDSOURCEPROCESS" && keys[0] != "testing",
+        "signed with the role's credentials, not {}",
+        keys[0]
+    );
 }
 
 #[test]
