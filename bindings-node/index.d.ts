@@ -123,7 +123,7 @@ export interface Stats {
   region: string | null
   /** How many times a fetch moved on from a failing region to the next (`fallbackRegions`). */
   failovers: number
-  /** How many reads were sent again on a new connection after a reused pooled connection stayed silent (at most one per read). */
+  /** How many GetSecretValue requests were sent again on a new connection, after a reused pooled connection stayed silent or while one was still being opened (at most two per read). */
   hedges: number
   /**
    * How many times a fallback region answered with an older version than the cached one (a

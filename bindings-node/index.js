@@ -596,7 +596,8 @@ class SecretsManager {
    * `refreshes_ahead` (background refreshes made), `last_refresh` (Unix seconds or null), `version_id`, `last_error` (a code or null),
    * `testing_overrides` (how many `pin()`s are in force), `region` (the region that served
    * the cached value: a fallback region after a failover; null before), `failovers`,
-   * `hedges` (reads sent again on a new connection after a reused one stayed silent) and
+   * `hedges` (GetSecretValue requests sent again on a new connection, after a reused one
+   * stayed silent or while one was still being opened; at most two per read) and
    * `restores` (restores from a snapshot reported by `afterRestore()`).
    */
   stats() {

@@ -644,8 +644,9 @@ starfleet_secrets_result starfleet_secrets_manager_after_restore(const struct st
  * "refreshes_ahead" (background refreshes, also in "fetches"), "last_refresh" (Unix seconds or null), "version_id" (or null), "last_error" (a code
  * string or null), "testing_overrides" (overrides in force), "region" (the region that
  * served the cached value, a fallback region after a failover, or null), "failovers"
- * (times a fetch moved on to the next region), "hedges" (requests sent again on a new
- * connection, after a reused one stayed silent or while one was still being opened),
+ * (times a fetch moved on to the next region), "hedges" (GetSecretValue requests sent
+ * again on a new connection, after a reused one stayed silent or while one was still
+ * being opened; at most two per read),
  * "older_replica_answers" (fallback-region
  * answers refused for holding an older version than the cached one), "restores" (restores
  * from a snapshot reported by `starfleet_secrets_manager_after_restore()`)}`. Ownership as for

@@ -493,8 +493,9 @@ type Stats struct {
 	// Failovers counts the times a fetch moved on from a failing region to the next one
 	// (Options.FallbackRegions).
 	Failovers uint64 `json:"failovers"`
-	// Hedges counts the reads sent again on a new connection after a reused pooled
-	// connection stayed silent (a connection a NAT or a freeze dropped; at most one per read).
+	// Hedges counts the GetSecretValue requests sent again on a new connection, after a
+	// reused pooled connection stayed silent (a connection a NAT or a freeze dropped) or
+	// while one was still being opened (at most two per read).
 	Hedges uint64 `json:"hedges"`
 	// OlderReplicaAnswers counts the answers of a fallback region that held an older
 	// version than the cached one (a lagging replica): never stored, never reported as a

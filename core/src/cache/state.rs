@@ -80,8 +80,9 @@ stats! {
         refreshes_ahead;
         /// How many times a fetch moved on from a failing region to the next one.
         failovers;
-        /// How many requests were sent again on a new connection, after a reused one stayed
-        /// silent or while one was still being opened (see [`crate::hedge`]).
+        /// How many GetSecretValue requests were sent again on a new connection, after a
+        /// reused one stayed silent or while one was still being opened (see
+        /// [`crate::hedge`]); a credential provider's connection copies are not counted.
         hedges;
         /// How many times a fallback region answered with an older version than the cached one
         /// (a replica that replication had not reached): never stored, never a change; the read
