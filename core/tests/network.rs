@@ -579,39 +579,16 @@ fn web_identity_through_a_local_sts() {
 fn web_identity_through_a_proxy_slower_than_the_connect_timeout() {
     let name = seeded("web-identity-slow-proxy");
     let token = TempFile::new("web-identity-token", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZXN0In0.");
-    let private = var("STARFLEET_TEST_PRIVATE_ENDPOINT");
-    let (id, url) = connect_proxy(json!({ "delay_ms": SLOW_PROXY.as_millis() as u64 }));
-    let _counted = STS_COUNTED.lock().unwrap_or_else(|p| p.into_inner());
-    let calls = || {
-        block(control("GET", "counts", None))["AssumeRoleWithWebIdentity"]
-            .as_u64()
-            .unwrap_or(0)
-    };
-    let before = calls();
-    let started = Instant::now();
-    let (ok, stderr) = read(
+    let key = read_through_the_slow_proxy(
         &name,
+        "AssumeRoleWithWebIdentity",
         &[
             ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/starfleet-worker"),
             ("AWS_ROLE_SESSION_NAME", "starfleet-test"),
             ("AWS_WEB_IDENTITY_TOKEN_FILE", token.path()),
-            // STS and Secrets Manager both reachable only through the slow proxy.
-            ("AWS_ENDPOINT_URL_STS", &private),
-            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &private),
-            ("HTTPS_PROXY", &url),
-            ("STARFLEET_SECRETS_TIMEOUT", "30"),
         ],
-        OTHER_CREDENTIALS,
     );
-    let took = started.elapsed();
-    assert!(ok, "{stderr}");
-    // At most one tunnel's wait for each of the two calls, not a cut and a retry.
-    assert!(took >= SLOW_PROXY && took < SLOW_PROXY * 3, "took {took:?}");
-    assert_eq!(calls() - before, 1, "STS was called once");
-    assert_eq!(block(get_count(&name)), 1);
-    assert_ne!(signing_keys(&name), ["testing"], "signed with the role's credentials");
-    let host = private.trim_start_matches("https://");
-    assert!(proxy_stats(id)["requested"][host].as_u64() >= Some(1));
+    assert_ne!(key, "testing", "signed with the role's credentials");
 }
 
 /// A profile that assumes a role (`role_arn`, `source_profile`) from a `credential_process`
@@ -631,38 +608,43 @@ fn a_role_assumed_from_a_credential_process_profile_through_a_slow_proxy() {
             script.path()
         ),
     );
-    let private = var("STARFLEET_TEST_PRIVATE_ENDPOINT");
-    let (_, url) = connect_proxy(json!({ "delay_ms": SLOW_PROXY.as_millis() as u64 }));
-    let _counted = STS_COUNTED.lock().unwrap_or_else(|p| p.into_inner());
-    let calls = || {
-        block(control("GET", "counts", None))["AssumeRole"]
-            .as_u64()
-            .unwrap_or(0)
-    };
-    let before = calls();
-    let started = Instant::now();
-    let (ok, stderr) = read(
-        &name,
-        &[
-            ("AWS_CONFIG_FILE", config.path()),
-            ("AWS_ENDPOINT_URL_STS", &private),
-            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &private),
-            ("HTTPS_PROXY", &url),
-            ("STARFLEET_SECRETS_TIMEOUT", "30"),
-        ],
-        OTHER_CREDENTIALS,
+    let key = read_through_the_slow_proxy(&name, "AssumeRole", &[("AWS_CONFIG_FILE", config.path())]);
+    assert!(
+        key != "AKIDSOURCEPROCESS" && key != "testing",
+        "signed with the role's credentials, not {key}"
     );
+}
+
+/// The worker reading `name` with `credentials` (variables) that call STS's `operation`, STS
+/// and Secrets Manager both reachable only through a proxy that opens each tunnel in
+/// [`SLOW_PROXY`]: checks that it read, waiting at most one tunnel for each of the two calls
+/// (not a cut and a retry), with one STS call and one GetSecretValue through the proxy, and
+/// returns the access key that signed the read.
+fn read_through_the_slow_proxy(name: &str, operation: &str, credentials: &[(&str, &str)]) -> String {
+    let private = var("STARFLEET_TEST_PRIVATE_ENDPOINT");
+    let (id, url) = connect_proxy(json!({ "delay_ms": SLOW_PROXY.as_millis() as u64 }));
+    let _counted = STS_COUNTED.lock().unwrap_or_else(|p| p.into_inner());
+    let calls = || block(control("GET", "counts", None))[operation].as_u64().unwrap_or(0);
+    let before = calls();
+    let mut envs = credentials.to_vec();
+    envs.extend([
+        ("AWS_ENDPOINT_URL_STS", private.as_str()),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &private),
+        ("HTTPS_PROXY", &url),
+        ("STARFLEET_SECRETS_TIMEOUT", "30"),
+    ]);
+    let started = Instant::now();
+    let (ok, stderr) = read(name, &envs, OTHER_CREDENTIALS);
     let took = started.elapsed();
     assert!(ok, "{stderr}");
     assert!(took >= SLOW_PROXY && took < SLOW_PROXY * 3, "took {took:?}");
-    assert_eq!(calls() - before, 1, "AssumeRole was called once");
-    let keys = signing_keys(&name);
+    assert_eq!(calls() - before, 1, "{operation} was called once");
+    assert_eq!(block(get_count(name)), 1);
+    let host = private.trim_start_matches("https://");
+    assert!(proxy_stats(id)["requested"][host].as_u64() >= Some(1));
+    let mut keys = signing_keys(name);
     assert_eq!(keys.len(), 1);
-    assert!(
-        keys[0] != "AKIDSOURCEPROCESS" && keys[0] != "testing",
-        "signed with the role's credentials, not {}",
-        keys[0]
-    );
+    keys.remove(0)
 }
 
 #[test]
