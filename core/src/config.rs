@@ -395,7 +395,8 @@ pub(crate) fn open_regular_file(path: &FsPath) -> std::result::Result<std::fs::F
     Ok(file)
 }
 
-fn file_kind(kind: std::fs::FileType) -> &'static str {
+/// What a file that is not a regular one is, for messages: "a FIFO", "a device", ...
+pub(crate) fn file_kind(kind: std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;

@@ -48,6 +48,7 @@ pub mod notify;
 pub mod options;
 pub mod overrides;
 pub mod runtime;
+mod sdk_files;
 pub mod settings;
 pub mod snapshot;
 pub mod source;

@@ -119,7 +119,8 @@ pub fn forget_clients() {
 /// Tools that make other calls on the same secret (the operator CLI: DescribeSecret,
 /// PutSecretValue, ...) use this so they follow exactly the library's connection rules.
 ///
-/// Fails (CONFIG_INVALID) when the CA bundle named by `AWS_CA_BUNDLE` cannot be used.
+/// Fails (CONFIG_INVALID) when the CA bundle named by `AWS_CA_BUNDLE` cannot be used, or a
+/// file the SDK reads by name is a FIFO or a device (`crate::sdk_files`).
 pub async fn sdk_client(settings: &Settings) -> Result<Client> {
     let key = ClientKey {
         pid: std::process::id(),
@@ -142,6 +143,7 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
     if let Some(c) = cached {
         return Ok(c);
     }
+    crate::sdk_files::check(&process_env)?;
     let profile = profile_transport().await;
     // The option, else a profile `services` section's `secrets_manager` (botocore's spelling,
     // which the Rust SDK does not read), at the place the endpoint rules give it.

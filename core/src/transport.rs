@@ -364,12 +364,37 @@ fn trust_store(env: EnvLookup<'_>, profile: Option<&ProfileTransport>) -> Result
 /// A trust store holding the usable roots of one PEM bundle file.
 fn bundle_file(what: &str, path: &str) -> Result<TrustStore> {
     let invalid = |why: String| Error::new(Code::ConfigInvalid, format!("{what} ({path}): {why}"));
-    let pem = std::fs::read(path).map_err(|e| invalid(format!("cannot read the CA bundle: {e}")))?;
+    let pem = read_bundle(path).map_err(invalid)?;
     let (store, usable) = trusted_roots(&pem);
     if usable == 0 {
         return Err(invalid("no usable CA certificate in the file".to_owned()));
     }
     Ok(store)
+}
+
+/// The largest CA bundle read: a system bundle is about 220 KB, and one of every root any
+/// store has ever held would be a few MB.
+const MAX_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The bytes of the bundle file at `path`, or why not. Only a regular file is read
+/// (`config::open_regular_file`: a FIFO's open or read would wait for a writer forever, a
+/// device such as `/dev/zero` never ends), and at most [`MAX_BUNDLE_BYTES`].
+fn read_bundle(path: &str) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read the CA bundle: {e}");
+    let file = crate::config::open_regular_file(std::path::Path::new(path)).map_err(|e| match e {
+        crate::config::Unopened::Io(e) => cannot(e),
+        crate::config::Unopened::Kind(kind) => format!("the CA bundle is {kind}, not a regular file"),
+    })?;
+    let size = file.metadata().map_err(cannot)?.len();
+    let mut pem = Vec::with_capacity(size.min(MAX_BUNDLE_BYTES) as usize + 1);
+    file.take(MAX_BUNDLE_BYTES + 1).read_to_end(&mut pem).map_err(cannot)?;
+    if pem.len() as u64 > MAX_BUNDLE_BYTES {
+        return Err(format!(
+            "the CA bundle is larger than the {MAX_BUNDLE_BYTES}-byte limit"
+        ));
+    }
+    Ok(pem)
 }
 
 /// The certificates of `pem` that parse as trust anchors, and how many there are. Checked

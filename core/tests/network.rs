@@ -386,6 +386,83 @@ fn a_credential_process_slower_than_the_sdks_limit_is_waited_for_within_the_dead
     assert_eq!(signing_keys(&name), ["AKIDSLOWPROCESS"]);
 }
 
+/// Files the worker or the SDK reads by name that are FIFOs or devices: each is
+/// CONFIG_INVALID at once, naming the variable and the path, and nothing is sent. Before,
+/// each of these hung the read past its 8 s deadline (the SDK reads the shared files and
+/// token files with a blocking `std::fs::read` on the thread that drives the read, where
+/// the deadline's timer runs too; `/dev/zero` is read until memory runs out). `/dev/null`
+/// as the shared config file, the usual way to go without one, still reads.
+#[test]
+fn a_fifo_or_a_device_named_for_a_file_is_a_config_error_at_once() {
+    let name = seeded("special-files");
+    let fifo = std::env::temp_dir().join(unique("fifo"));
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let _fifo = TempFile(fifo.clone());
+    let fifo = fifo.to_str().unwrap();
+    let role = ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/starfleet-worker");
+    let container = ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/creds");
+    // The variable, the special file it names, and what else the case needs set.
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let cases: [Case; 8] = [
+        ("AWS_CA_BUNDLE", fifo, &[]),
+        ("AWS_CA_BUNDLE", "/dev/zero", &[]),
+        ("SSL_CERT_FILE", fifo, &[]),
+        ("AWS_CONFIG_FILE", fifo, &[]),
+        ("AWS_CONFIG_FILE", "/dev/zero", &[]),
+        ("AWS_SHARED_CREDENTIALS_FILE", fifo, &[]),
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", fifo, std::slice::from_ref(&role)),
+        (
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+            fifo,
+            std::slice::from_ref(&container),
+        ),
+    ];
+    for (var, path, with) in cases {
+        let mut envs = vec![(var, path), ("STARFLEET_SECRETS_TIMEOUT", "8")];
+        envs.extend_from_slice(with);
+        // SSL_CERT_FILE is read only without AWS_CA_BUNDLE (the harness sets it).
+        let mut remove = OTHER_CREDENTIALS.to_vec();
+        remove.push("AWS_CA_BUNDLE");
+        remove.retain(|k| !envs.iter().any(|(set, _)| set == k));
+        let started = Instant::now();
+        let (ok, stderr) = read_within(&name, &envs, &remove, Duration::from_secs(20));
+        let took = started.elapsed();
+        assert!(!ok && stderr.contains("CONFIG_INVALID"), "{var}={path}: {stderr}");
+        assert!(stderr.contains(var) && stderr.contains(path), "{var}={path}: {stderr}");
+        assert!(took < Duration::from_secs(5), "{var}={path}: took {took:?}");
+    }
+    assert_eq!(block(get_count(&name)), 0, "nothing was sent");
+    let (ok, stderr) = read(&name, &[("AWS_CONFIG_FILE", "/dev/null")], &[]);
+    assert!(ok, "{stderr}");
+}
+
+/// [`read`], but the worker is killed (and the test fails) if it has not ended within `limit`.
+fn read_within(name: &str, extra: &[(&str, &str)], remove: &[&str], limit: Duration) -> (bool, String) {
+    let mut envs = vec![("STARFLEET_SECRET_ID", name), ("STARFLEET_SECRET_REGION", REGION)];
+    envs.extend_from_slice(extra);
+    let mut cmd = std::process::Command::new(worker_path());
+    for k in remove.iter().chain(&["HTTPS_PROXY", "https_proxy", "STARFLEET_CONFIG"]) {
+        cmd.env_remove(k);
+    }
+    let mut child = cmd
+        .envs(envs)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the worker did not end within {limit:?}: {extra:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 /// What a fake service answers: status, extra header lines (each ending in `\r\n`) and body,
 /// given the request head (header names in lower case) and body.
 type Answer = (u16, String, String);
