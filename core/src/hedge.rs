@@ -49,9 +49,13 @@
 //!   sent again: a write must not be, and a credential call that was sent is waited for.
 //! * A plain-HTTP call (instance metadata, container credentials: services of the host itself,
 //!   on link-local or loopback addresses, never through a proxy) goes through the main pool
-//!   untouched, its connect timeout (1-3 s) applied as the SDK applies it: off EC2 or ECS
-//!   the metadata address answers nothing, and waiting for it to the deadline would turn a
-//!   missing credential into a `TIMEOUT` (boto3 gives these calls 1-2 s in all).
+//!   with its connect timeout (1-3 s) applied as the SDK applies it: off EC2 or ECS the
+//!   metadata address answers nothing, and waiting for it to the deadline would turn a
+//!   missing credential into a `TIMEOUT` (boto3 gives these calls 1-2 s in all). Once
+//!   connected, its answer is waited for like any other.
+//!
+//! No call has a read timeout: what the SDK or a credential provider sets is dropped, and
+//! the caller's deadline bounds the wait for an answer.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -167,12 +171,18 @@ impl Carried {
 
 impl HttpClient for HedgingClient {
     fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
-        // A hedged request's connection has no timer: the connect timeout paces its copies.
-        let mut patient = HttpConnectorSettings::builder();
-        patient.set_read_timeout(settings.read_timeout());
-        let patient = patient.build();
+        // No read timeout on any call: an answer is waited for until the caller's deadline
+        // (the SDK's operation timeout, the credentials cache's load limit). A provider's
+        // own read timeout failed slow but healthy answers: the container-credentials
+        // provider's fixed 5 s turned a 6.5 s answer into a TIMEOUT at any deadline.
+        let mut connect_only = HttpConnectorSettings::builder();
+        connect_only.set_connect_timeout(settings.connect_timeout());
+        let connect_only = connect_only.build();
+        // A hedged request's connection has no timer at all: the connect timeout paces its
+        // copies.
+        let patient = HttpConnectorSettings::builder().build();
         SharedHttpConnector::new(HedgingConnector {
-            pooled: self.pooled.http_connector(settings, components),
+            pooled: self.pooled.http_connector(&connect_only, components),
             patient: self.pooled.http_connector(&patient, components),
             fresh: self.fresh.http_connector(&patient, components),
             connect_delay: settings.connect_timeout(),

@@ -521,6 +521,11 @@ fn requests(seen: &std::sync::Mutex<Vec<String>>) -> Vec<String> {
     seen.lock().unwrap().clone()
 }
 
+/// Container credentials (ECS, EKS Pod Identity) from an endpoint that answers in 6.5 s:
+/// longer than the SDK provider's fixed 5 s read timeout, which failed every attempt (a
+/// TIMEOUT at any deadline; boto3, whose container fetcher waits 2 s, fails too:
+/// CredentialRetrievalError after 9.3 s). Read within the deadline, with the token file's
+/// header, and the plain-HTTP call never through a proxy.
 #[test]
 fn slow_container_credentials_with_a_token_file_and_never_through_a_proxy() {
     let name = seeded("container-credentials");
@@ -531,9 +536,8 @@ fn slow_container_credentials_with_a_token_file_and_never_through_a_proxy() {
         "Expiration": "2099-01-01T00:00:00Z",
     });
     let body = credentials.to_string();
-    let (base, seen) = fake_service(Duration::from_millis(1_500), move |_, _| {
-        (200, String::new(), body.clone())
-    });
+    let slow = Duration::from_millis(6_500);
+    let (base, seen) = fake_service(slow, move |_, _| (200, String::new(), body.clone()));
     let url = format!("{base}/v2/credentials/task");
     // No trailing newline: a header value cannot hold one (botocore refuses it too).
     let token = TempFile::new("container-token", "token-from-file");
@@ -553,11 +557,12 @@ fn slow_container_credentials_with_a_token_file_and_never_through_a_proxy() {
             ),
             ("HTTPS_PROXY", &proxy),
             ("HTTP_PROXY", &refusing),
+            ("STARFLEET_SECRETS_TIMEOUT", "20"),
         ],
         OTHER_CREDENTIALS,
     );
-    assert!(ok, "a slow (1.5 s) credentials endpoint is not a failure: {stderr}");
-    assert!(started.elapsed() >= Duration::from_millis(1_500));
+    assert!(ok, "a slow (6.5 s) credentials endpoint is not a failure: {stderr}");
+    assert!(started.elapsed() >= slow);
     let heads = requests(&seen);
     assert_eq!(heads.len(), 1);
     assert!(heads[0].starts_with("GET /v2/credentials/task"), "{heads:?}");
