@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Start-up overhead over the bare runtime, per language, in one interleaved run.
 
-    bench.py --runs N --spec FILE [--out RESULTS.md --command "..."]
+    bench.py --runs N --spec FILE [--order shuffled|fixed] [--out RESULTS.md --command "..."]
 
 FILE lists the programs, one per line: ``LANGUAGE<TAB>ROLE<TAB>LABEL<TAB>ENV<TAB>ARGV...``
 (tab-separated; ENV is ``-`` or, separated by spaces, ``VAR=VALUE`` pairs to set and ``-VAR``
@@ -10,7 +10,12 @@ environment, e.g. a path the harness chose; ROLE is ``bare``,
 ``package``, ``control``, ``floor`` or ``sdk``; a floor row is the runtime's own minimal client doing the same request,
 bench/overhead/floor; a control row is the package's worker with the package taken out: the
 same kind of script file, the same writes, a constant for the value). Every program runs once unmeasured (page cache, .pyc files), then
-all of them round-robin, N rounds, so load drifts alike for every row. Each run is one whole
+all of them round-robin, N rounds, so load drifts alike for every row, each round in a new
+shuffled order (seeded, so a run can be repeated), so that no row always follows the same
+one: a process starts faster right after one of the same runtime and slower right after a
+heavy one, and the file's order (`--order fixed`, every run before 2026-12-08) had each
+package row follow its control row, and the bare Node row follow boto3's
+(bench/overhead/RESULTS.md, sixteenth round). Each run is one whole
 process: wall time from fork() to wait4(), and the child's user + system CPU from wait4().
 A program must exit 0 (the workers check the value they read).
 
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import sys
 import time
@@ -75,6 +81,7 @@ def main() -> int:
     parser.add_argument("--spec", required=True)
     parser.add_argument("--out")
     parser.add_argument("--command", default="bench/overhead/run")
+    parser.add_argument("--order", choices=["shuffled", "fixed"], default="shuffled")
     args = parser.parse_args()
     programs = parse_spec(args.spec)
     for _, _, _, env, argv in programs:
@@ -82,8 +89,10 @@ def main() -> int:
     load_before = open("/proc/loadavg").read().split()[:3]
     wall: Dict[Tuple[str, str, str], List[float]] = defaultdict(list)
     cpu: Dict[Tuple[str, str, str], List[float]] = defaultdict(list)
+    order = random.Random(27)
     for _ in range(args.runs):
-        for language, role, label, env, argv in programs:
+        this_round = programs if args.order == "fixed" else order.sample(programs, len(programs))
+        for language, role, label, env, argv in this_round:
             w, c = run_once(argv, env)
             wall[(language, role, label)].append(w)
             cpu[(language, role, label)].append(c)
