@@ -15,8 +15,10 @@
 //!
 //! `/dev/null` stays allowed: `AWS_CONFIG_FILE=/dev/null` is the usual way to run without
 //! the shared files. A missing file is the SDK's to handle (it is not an error for the shared
-//! files). What the SDK reads by a profile's setting (a profile's `web_identity_token_file`,
-//! the SSO token cache) is not checked here, nor a file swapped for a FIFO after the check.
+//! files). The selected profile's `web_identity_token_file` is checked the same way once the
+//! profile is read (`source::sdk_client`, with [`check_file`]); other files the SDK reads by a
+//! profile's setting (a source profile's token file, the SSO token cache) are not, nor a file
+//! swapped for a FIFO after the check.
 
 use std::path::{Path, PathBuf};
 
@@ -41,24 +43,30 @@ pub fn check(env: EnvLookup<'_>) -> Result<()> {
             (None, Some(default)) => (default.to_owned(), format!("{var} unset, {default}")),
             (None, None) => continue,
         };
-        let Some(path) = expand_home(&named, env) else {
-            continue;
-        };
-        let Ok(meta) = std::fs::metadata(&path) else {
-            continue;
-        };
-        if !meta.is_file() && !is_dev_null(&meta) {
-            return Err(Error::new(
-                Code::ConfigInvalid,
-                format!(
-                    "{what} ({}): the file is {}, not a regular file (the AWS SDK would wait on it or read it without end)",
-                    path.display(),
-                    file_kind(meta.file_type())
-                ),
-            ));
+        if let Some(path) = expand_home(&named, env) {
+            check_file(&what, &path)?;
         }
     }
     Ok(())
+}
+
+/// CONFIG_INVALID when the file at `path` (`what` names where it was named) is there and is
+/// neither a regular file nor `/dev/null` (see the module doc).
+pub fn check_file(what: &str, path: &Path) -> Result<()> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if meta.is_file() || is_dev_null(&meta) {
+        return Ok(());
+    }
+    Err(Error::new(
+        Code::ConfigInvalid,
+        format!(
+            "{what} ({}): the file is {}, not a regular file (the AWS SDK would wait on it or read it without end)",
+            path.display(),
+            file_kind(meta.file_type())
+        ),
+    ))
 }
 
 /// `named` with a leading `~/` replaced by `HOME`, as the SDK expands it; `None` when it

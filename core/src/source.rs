@@ -145,6 +145,10 @@ pub async fn sdk_client(settings: &Settings) -> Result<Client> {
     }
     crate::sdk_files::check(&process_env)?;
     let profile = profile_transport().await;
+    if let Some(token_file) = &profile.web_identity_token_file {
+        let what = format!("web_identity_token_file of AWS profile {}", profile.name);
+        crate::sdk_files::check_file(&what, std::path::Path::new(token_file))?;
+    }
     // The option, else a profile `services` section's `secrets_manager` (botocore's spelling,
     // which the Rust SDK does not read), at the place the endpoint rules give it.
     let endpoint = key.endpoint.clone().or_else(|| {
@@ -285,6 +289,7 @@ async fn profile_transport() -> transport::ProfileTransport {
                 name: profile.selected_profile().to_owned(),
                 ca_bundle: profile.get("ca_bundle").map(str::to_owned),
                 endpoint_url: profile.get("endpoint_url").map(str::to_owned),
+                web_identity_token_file: profile.get("web_identity_token_file").map(str::to_owned),
                 services_endpoint_url,
             }
         }

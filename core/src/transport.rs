@@ -97,6 +97,8 @@ pub struct ProfileTransport {
     pub ca_bundle: Option<String>,
     /// `endpoint_url`.
     pub endpoint_url: Option<String>,
+    /// `web_identity_token_file`: checked before the SDK reads it (`crate::sdk_files`).
+    pub web_identity_token_file: Option<String>,
     /// The `endpoint_url` of `secrets_manager` in the profile's `services` section.
     pub services_endpoint_url: Option<String>,
 }

@@ -387,7 +387,8 @@ fn a_credential_process_slower_than_the_sdks_limit_is_waited_for_within_the_dead
 }
 
 /// Files the worker or the SDK reads by name that are FIFOs or devices: each is
-/// CONFIG_INVALID at once, naming the variable and the path, and nothing is sent. Before,
+/// CONFIG_INVALID at once, naming the variable (or the profile's setting) and the path, and
+/// nothing is sent. Before,
 /// each of these hung the read past its 8 s deadline (the SDK reads the shared files and
 /// token files with a blocking `std::fs::read` on the thread that drives the read, where
 /// the deadline's timer runs too; `/dev/zero` is read until memory runs out). `/dev/null`
@@ -432,6 +433,20 @@ fn a_fifo_or_a_device_named_for_a_file_is_a_config_error_at_once() {
         assert!(stderr.contains(var) && stderr.contains(path), "{var}={path}: {stderr}");
         assert!(took < Duration::from_secs(5), "{var}={path}: took {took:?}");
     }
+    // The same file named by the selected profile.
+    let profile = TempFile::new(
+        "aws-config",
+        &format!("[default]\nrole_arn = {}\nweb_identity_token_file = {fifo}\n", role.1),
+    );
+    let envs = [("AWS_CONFIG_FILE", profile.path()), ("STARFLEET_SECRETS_TIMEOUT", "8")];
+    let (ok, stderr) = read_within(&name, &envs, OTHER_CREDENTIALS, Duration::from_secs(20));
+    assert!(
+        !ok && stderr.contains("CONFIG_INVALID")
+            && stderr.contains(&format!(
+                "web_identity_token_file of AWS profile default ({fifo}): the file is a FIFO"
+            )),
+        "{stderr}"
+    );
     assert_eq!(block(get_count(&name)), 0, "nothing was sent");
     let (ok, stderr) = read(&name, &[("AWS_CONFIG_FILE", "/dev/null")], &[]);
     assert!(ok, "{stderr}");
