@@ -120,11 +120,16 @@ mod tests {
         std::fs::write(home.join(".aws/config"), "[default]\n").unwrap();
         let token = home.join("token");
         std::fs::write(&token, "t").unwrap();
-        let home = home.to_str().unwrap();
-        check_with(&[("HOME", home), ("AWS_WEB_IDENTITY_TOKEN_FILE", token.to_str().unwrap())]).unwrap();
-        check_with(&[("HOME", home), ("AWS_CONFIG_FILE", "/dev/null")]).unwrap();
+        let shown = home.to_str().unwrap();
+        check_with(&[
+            ("HOME", shown),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", token.to_str().unwrap()),
+        ])
+        .unwrap();
+        check_with(&[("HOME", shown), ("AWS_CONFIG_FILE", "/dev/null")]).unwrap();
         check_with(&[("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")]).unwrap();
         check_with(&[]).unwrap();
+        let _ = std::fs::remove_dir_all(&home);
     }
 
     #[test]
