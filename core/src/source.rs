@@ -229,8 +229,9 @@ fn retry_config() -> RetryConfig {
 /// aws-config's default credential chain, configured as the config loader would configure
 /// it (HTTP client, region, retries, timeouts, FIPS and dual-stack from the environment and
 /// profile), except that instance metadata (IMDS) is waited for up to the fetch `deadline`:
-/// the metadata client's own 1 s read timeout would turn a slow answer (a busy host) into
-/// a failure.
+/// the metadata client's own attempt and operation timeouts (10 s, 30 s) would turn a slow
+/// answer (a busy host) into a failure under a longer deadline. (Its 1 s read timeout, like
+/// every read timeout, is dropped by `crate::hedge`.)
 async fn default_credentials_chain(
     region: &str,
     deadline: Duration,
@@ -250,7 +251,6 @@ async fn default_credentials_chain(
     let conf = conf.with_use_fips(use_fips).with_use_dual_stack(use_dual_stack);
     let imds = aws_config::imds::Client::builder()
         .configure(&conf)
-        .read_timeout(deadline)
         .operation_attempt_timeout(deadline)
         .operation_timeout(deadline)
         .build();

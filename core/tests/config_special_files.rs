@@ -3,29 +3,20 @@
 //! under the cache's state lock, `stats()` and `invalidate()` on other threads hung with it.
 //! No harness needed: nothing here reaches Secrets Manager.
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use starfleet_secrets::{config, Code, ConfigSource, Options, SecretsManager};
+use support::mkfifo;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sf-special-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn mkfifo(path: &Path) {
-    let c = CString::new(path.as_os_str().as_bytes()).unwrap();
-    assert_eq!(
-        unsafe { libc::mkfifo(c.as_ptr(), 0o600) },
-        0,
-        "mkfifo {}",
-        path.display()
-    );
 }
 
 /// Run `f` on a thread; fail (instead of hanging) if it has not returned within `limit`. A

@@ -47,6 +47,11 @@ fn signing_keys(name: &str) -> Vec<String> {
 /// The worker reading `name` with `extra` variables (after the harness's) and without the
 /// `remove`d ones: success, and stderr.
 fn read(name: &str, extra: &[(&str, &str)], remove: &[&str]) -> (bool, String) {
+    read_within(name, extra, remove, WORKER_LIMIT)
+}
+
+/// [`read`], the worker killed (and the test failed) if it has not ended within `limit`.
+fn read_within(name: &str, extra: &[(&str, &str)], remove: &[&str], limit: Duration) -> (bool, String) {
     let mut envs = vec![("STARFLEET_SECRET_ID", name), ("STARFLEET_SECRET_REGION", REGION)];
     envs.extend_from_slice(extra);
     let mut remove = remove.to_vec();
@@ -61,7 +66,7 @@ fn read(name: &str, extra: &[(&str, &str)], remove: &[&str]) -> (bool, String) {
         "ALL_PROXY",
     ]);
     remove.retain(|k| !extra.iter().any(|(set, _)| set == k));
-    let out = worker(&envs, &remove);
+    let out = worker_within(&envs, &remove, limit);
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
@@ -397,8 +402,7 @@ fn a_credential_process_slower_than_the_sdks_limit_is_waited_for_within_the_dead
 fn a_fifo_or_a_device_named_for_a_file_is_a_config_error_at_once() {
     let name = seeded("special-files");
     let fifo = std::env::temp_dir().join(unique("fifo"));
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    mkfifo(&fifo);
     let _fifo = TempFile(fifo.clone());
     let fifo = fifo.to_str().unwrap();
     let role = ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/starfleet-worker");
@@ -450,32 +454,6 @@ fn a_fifo_or_a_device_named_for_a_file_is_a_config_error_at_once() {
     assert_eq!(block(get_count(&name)), 0, "nothing was sent");
     let (ok, stderr) = read(&name, &[("AWS_CONFIG_FILE", "/dev/null")], &[]);
     assert!(ok, "{stderr}");
-}
-
-/// [`read`], but the worker is killed (and the test fails) if it has not ended within `limit`.
-fn read_within(name: &str, extra: &[(&str, &str)], remove: &[&str], limit: Duration) -> (bool, String) {
-    let mut envs = vec![("STARFLEET_SECRET_ID", name), ("STARFLEET_SECRET_REGION", REGION)];
-    envs.extend_from_slice(extra);
-    let mut cmd = std::process::Command::new(worker_path());
-    for k in remove.iter().chain(&["HTTPS_PROXY", "https_proxy", "STARFLEET_CONFIG"]) {
-        cmd.env_remove(k);
-    }
-    let mut child = cmd
-        .envs(envs)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            panic!("the worker did not end within {limit:?}: {extra:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// What a fake service answers: status, extra header lines (each ending in `\r\n`) and body,

@@ -238,17 +238,57 @@ pub async fn get_count(secret: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// How long [`worker`] may run before it is killed and the test fails: far longer than any
+/// case's deadline, so only a hang reaches it.
+pub const WORKER_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// The example worker (`cargo build --example worker`), run as its own process with a
-/// chosen environment.
+/// chosen environment, within [`WORKER_LIMIT`].
 pub fn worker(envs: &[(&str, &str)], remove: &[&str]) -> std::process::Output {
+    worker_within(envs, remove, WORKER_LIMIT)
+}
+
+/// [`worker`], killed (and the test failed) if it has not ended within `limit`, so that a
+/// hang fails the test rather than stopping the suite.
+pub fn worker_within(envs: &[(&str, &str)], remove: &[&str], limit: std::time::Duration) -> std::process::Output {
+    use std::process::Stdio;
     let examples = worker_path();
     let mut cmd = std::process::Command::new(&examples);
     for k in remove {
         cmd.env_remove(k);
     }
     cmd.envs(envs.iter().copied()).env_remove("STARFLEET_CONFIG");
-    cmd.output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", examples.display()))
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {}: {e}", examples.display()));
+    let pid = child.id() as libc::pid_t;
+    // Waited for on a thread of its own, which drains both pipes as `output()` does.
+    let (done, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(child.wait_with_output()));
+    match wait.recv_timeout(limit) {
+        Ok(out) => out.unwrap_or_else(|e| panic!("wait for {}: {e}", examples.display())),
+        Err(_) => {
+            // SAFETY: kill(2) on our own child's pid, which it keeps until it is reaped.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("the worker did not end within {limit:?}: {envs:?}");
+        }
+    }
+}
+
+/// A FIFO at `path` (a file whose open or read waits for a writer).
+pub fn mkfifo(path: &std::path::Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a NUL-terminated path that outlives the call.
+    assert_eq!(
+        unsafe { libc::mkfifo(c.as_ptr(), 0o600) },
+        0,
+        "mkfifo {}",
+        path.display()
+    );
 }
 
 /// Where `cargo build --example worker` put the example worker.
