@@ -11,7 +11,8 @@
 //! and the path. botocore instead treats a shared config or credentials file that is not a
 //! regular file as absent (it reads only what `os.path.isfile` accepts), silently; a file
 //! named for it that is a FIFO is surely a mistake, and an error that names it says so. (A
-//! FIFO as `AWS_CA_BUNDLE`, which `transport` reads, botocore waits on forever.)
+//! FIFO as `AWS_CA_BUNDLE`, which `transport` reads, botocore waits on: still waiting when
+//! killed after 15 s.)
 //!
 //! `/dev/null` stays allowed: `AWS_CONFIG_FILE=/dev/null` is the usual way to run without
 //! the shared files. A missing file is the SDK's to handle (it is not an error for the shared
